@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the integration tests need beyond Python packages:
+#  - Debian's docker-registry (distribution 2.8), a real OCI registry the tests start on 127.0.0.1
+#  - npm test helpers under tests/js (@sigstore/mock for a local Sigstore, @sigstore/verify as an
+#    independent verifier)
+# Run as root it installs with apt-get; otherwise it says what is missing and the tests that need
+# it skip with that reason.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v docker-registry >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing Debian docker-registry"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+    else
+        echo "setup: docker-registry missing and not root: registry tests will be skipped" >&2
+    fi
+fi
+
+if [ -f tests/js/package.json ]; then
+    if command -v npm >/dev/null 2>&1; then
+        if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then
+            echo "setup: installing npm test helpers"
+            (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+        fi
+    else
+        echo "setup: npm missing: interop tests will be skipped" >&2
+    fi
+fi

@@ -1,0 +1,4 @@
+from supplychain.cli.main import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Small file helpers shared by every layer: atomic writes and friendly reads."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from supplychain.errors import InputError
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory and a rename.
+
+    An interrupted run never leaves a half-written file, and an existing file is only
+    replaced once the new content is complete on disk.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_open(path, mode=mode) as fh:
+        fh.write(raw)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[IO[bytes]]:
+    """Context manager yielding a binary file that replaces ``path`` only on success."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"{target}: cannot write: directory {directory} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_output(data: bytes | str, output: str | None) -> None:
+    """Write to ``output`` atomically, or to stdout when ``output`` is None or '-'."""
+    if output is None or output == "-":
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(output, data)
+
+
+def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None) -> bytes:
+    """Read a file, turning OS errors into InputError naming the path."""
+    p = Path(path)
+    try:
+        if limit is not None and p.stat().st_size > limit:
+            raise InputError(f"{p}: {what} is larger than {limit} bytes")
+        return p.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{p}: no such {what}") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{p}: is a directory, expected a {what}") from exc
+    except PermissionError as exc:
+        raise InputError(f"{p}: permission denied") from exc
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror}") from exc
+
+
+def load_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:
+    """Parse a JSON file; errors name the file, line and column."""
+    raw = read_bytes(path, what=what)
+    return parse_json(raw, source=str(path))
+
+
+def parse_json(raw: bytes | str, *, source: str) -> Any:
+    try:
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc

@@ -1,0 +1,1 @@
+"""Catalogers: one small module per ecosystem, each behind the Cataloger interface."""

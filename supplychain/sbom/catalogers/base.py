@@ -1,0 +1,42 @@
+"""The interface every cataloger implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from supplychain.oci.fs import FileTree, Want
+from supplychain.sbom.package import Package
+
+
+@dataclass
+class Distro:
+    """What /etc/os-release says (id "debian", version_id "12", ...)."""
+
+    id: str | None = None
+    version_id: str | None = None
+    pretty_name: str | None = None
+    id_like: list[str] = field(default_factory=list)
+
+    @property
+    def qualifier(self) -> str | None:
+        """The purl ``distro`` qualifier, e.g. ``debian-12``."""
+        if not self.id:
+            return None
+        return f"{self.id}-{self.version_id}" if self.version_id else self.id
+
+
+@dataclass
+class CatalogContext:
+    distro: Distro = field(default_factory=Distro)
+    notes: list[str] = field(default_factory=list)  # warnings to show the user
+
+
+class Cataloger(Protocol):
+    name: str
+
+    def wants(self, path: str) -> Want:
+        """Which files this cataloger needs (called for every path in the image)."""
+
+    def catalog(self, tree: FileTree, ctx: CatalogContext) -> list[Package]:
+        """The packages found in ``tree``. Raise InputError for a corrupt database."""
