@@ -1,0 +1,100 @@
+"""Identity, trust and signer options shared by sign/verify blob, model and image, and gate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _apply(func: F, decorators: list[Callable[[F], F]]) -> F:
+    for deco in reversed(decorators):
+        func = deco(func)
+    return func
+
+
+def identity_options(func: F) -> F:
+    """--cert-identity[-regexp], --cert-oidc-issuer[-regexp] (cosign spellings too), --key."""
+    return _apply(
+        func,
+        [
+            click.option("--cert-identity", "--certificate-identity", "cert_identity", metavar="SUBJECT",
+                         help="Exact signer identity (email or URI) the certificate must carry."),
+            click.option("--cert-identity-regexp", "--certificate-identity-regexp", "cert_identity_regexp",
+                         metavar="REGEX", help="Regular expression the signer identity must match."),
+            click.option("--cert-oidc-issuer", "--certificate-oidc-issuer", "cert_oidc_issuer", metavar="URL",
+                         help="Exact OIDC issuer of the signer's identity."),
+            click.option("--cert-oidc-issuer-regexp", "--certificate-oidc-issuer-regexp",
+                         "cert_oidc_issuer_regexp", metavar="REGEX",
+                         help="Regular expression the OIDC issuer must match."),
+            click.option("--key", "key", type=click.Path(dir_okay=False), metavar="PUBLIC.pem",
+                         help="Verify against this PEM public key instead of a keyless identity."),
+        ],
+    )
+
+
+def trust_options(func: F) -> F:
+    """--trusted-root, --trust-config, --staging, --offline."""
+    return _apply(
+        func,
+        [
+            click.option("--trusted-root", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+                         help="Sigstore trusted_root.json to verify against (hermetic)."),
+            click.option("--trust-config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+                         help="Sigstore ClientTrustConfig JSON for a private Sigstore instance."),
+            click.option("--staging", is_flag=True, help="Use the Sigstore staging instance's trust root."),
+            click.option("--offline", is_flag=True,
+                         help="Make no network call: use the embedded or given trust root as is."),
+        ],
+    )
+
+
+def signer_options(func: F) -> F:
+    """--key PRIVATE.pem, or keyless: --identity-token, --staging, --trust-config."""
+    return _apply(
+        func,
+        [
+            click.option("--key", "key", type=click.Path(dir_okay=False, exists=True), metavar="PRIVATE.pem",
+                         help="Sign with this PEM private key (password from SUPPLYCHAIN_PASSWORD or a "
+                         "prompt). Without it, sign keyless with Sigstore."),
+            click.option("--identity-token", envvar="SIGSTORE_ID_TOKEN", metavar="JWT",
+                         help="OIDC identity token for keyless signing (default: $SIGSTORE_ID_TOKEN, then "
+                         "ambient CI credentials, then the browser flow on a terminal)."),
+            click.option("--staging", is_flag=True, help="Sign with the Sigstore staging instance."),
+            click.option("--trust-config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+                         help="Sigstore ClientTrustConfig JSON for a private Sigstore instance."),
+        ],
+    )
+
+
+def identity_spec(kwargs: dict[str, Any]) -> IdentitySpec:
+    return IdentitySpec(
+        identity=kwargs.get("cert_identity"),
+        identity_regexp=kwargs.get("cert_identity_regexp"),
+        issuer=kwargs.get("cert_oidc_issuer"),
+        issuer_regexp=kwargs.get("cert_oidc_issuer_regexp"),
+        key_path=kwargs.get("key"),
+    )
+
+
+def trust_spec(kwargs: dict[str, Any]) -> TrustSpec:
+    return TrustSpec(
+        trusted_root=kwargs.get("trusted_root"),
+        trust_config=kwargs.get("trust_config"),
+        staging=bool(kwargs.get("staging")),
+        offline=bool(kwargs.get("offline")),
+    )
+
+
+def signer_spec(kwargs: dict[str, Any]) -> SignerSpec:
+    return SignerSpec(
+        key_path=kwargs.get("key"),
+        identity_token=kwargs.get("identity_token"),
+        staging=bool(kwargs.get("staging")),
+        trust_config=kwargs.get("trust_config"),
+    )
