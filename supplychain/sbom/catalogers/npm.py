@@ -70,9 +70,9 @@ def licenses_of(doc: dict[str, Any]) -> tuple[list[str], str | None]:
         items = lic
     if isinstance(items, list):
         for item in items:
-            value: Any = item.get("type") if isinstance(item, dict) else item
-            if isinstance(value, str) and value.strip() and value.strip() not in out:
-                out.append(value.strip())
+            kind: Any = item.get("type") if isinstance(item, dict) else item
+            if isinstance(kind, str) and kind.strip() and kind.strip() not in out:
+                out.append(kind.strip())
     return out, None
 
 
