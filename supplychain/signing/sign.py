@@ -1,0 +1,199 @@
+"""Signing into Sigstore bundles: keyless (sigstore-python: Fulcio + Rekor) or with a private key.
+
+Key-signed bundles carry ``verificationMaterial.publicKey.hint`` (base64 sha256 of the DER
+public key) and no transparency-log entry — the shape cosign and model_signing use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from supplychain.errors import InputError, NetworkError, VerificationError
+from supplychain.signing.bundle import INTOTO_PAYLOAD_TYPE, DsseSignature, Envelope, key_bundle_json, pae
+from supplychain.signing.specs import SignerSpec
+
+
+def _hash_alg(key: Any) -> Any:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return {"secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}.get(key.curve.name, hashes.SHA256())
+    return hashes.SHA256()
+
+
+def _key_sign(key: Any, data: bytes | None, *, prehashed_sha256: bytes | None = None) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        if data is None:
+            raise InputError("Ed25519 keys sign the data itself; give the artifact, not its digest")
+        return key.sign(data)
+    if prehashed_sha256 is not None:
+        alg: Any = utils.Prehashed(hashes.SHA256())
+        msg = prehashed_sha256
+    else:
+        assert data is not None
+        alg = _hash_alg(key)
+        msg = data
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        sig: bytes = key.sign(msg, ec.ECDSA(alg))
+        return sig
+    if isinstance(key, rsa.RSAPrivateKey):
+        sig = key.sign(msg, padding.PKCS1v15(), alg)
+        return sig
+    raise InputError(f"unsupported private key type {type(key).__name__}")
+
+
+# ------------------------------------------------------------------ keyless plumbing
+
+
+def client_trust_config(signer: SignerSpec) -> Any:
+    """sigstore ClientTrustConfig for --trust-config FILE, --staging, or production (TUF)."""
+    from sigstore.models import ClientTrustConfig
+
+    if signer.trust_config:
+        from supplychain.fileio import read_bytes
+
+        raw = read_bytes(signer.trust_config, what="trust config")
+        try:
+            return ClientTrustConfig.from_json(raw.decode("utf-8"))
+        except Exception as exc:
+            raise InputError(f"{signer.trust_config}: not a Sigstore ClientTrustConfig: {exc}") from exc
+    try:
+        return ClientTrustConfig.staging() if signer.staging else ClientTrustConfig.production()
+    except Exception as exc:
+        raise NetworkError(f"cannot fetch the Sigstore {'staging' if signer.staging else 'production'} "
+                           f"trust configuration: {exc}") from exc
+
+
+def identity_token(signer: SignerSpec, trust_config: Any = None) -> Any:
+    """An OIDC identity token: explicit / $SIGSTORE_ID_TOKEN, ambient CI credentials (``id``),
+    else the browser flow when on a terminal."""
+    from sigstore.oidc import IdentityError, IdentityToken
+
+    raw = signer.identity_token or os.environ.get("SIGSTORE_ID_TOKEN")
+    if not raw:
+        try:
+            import id as ambient
+
+            raw = ambient.detect_credential("sigstore")
+        except Exception as exc:  # id raises its own error type for broken CI environments
+            raise InputError(f"ambient CI credential detection failed: {exc}") from exc
+    if not raw:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise InputError("no identity token for keyless signing",
+                             hint="pass --identity-token, set SIGSTORE_ID_TOKEN, run in CI with OIDC "
+                             "enabled, or sign with --key PRIVATE.pem")
+        from sigstore.oidc import Issuer
+
+        try:
+            url = trust_config.signing_config.get_oidc_url() if trust_config is not None else \
+                "https://oauth2.sigstore.dev/auth"
+            return Issuer(url).identity_token()
+        except Exception as exc:
+            raise NetworkError(f"interactive OIDC sign-in failed: {exc}") from exc
+    try:
+        return IdentityToken(raw.strip())
+    except IdentityError as exc:
+        raise InputError(f"identity token rejected: {exc}",
+                         hint="the token must be a JWT with aud 'sigstore', sub, iss, iat and a future exp") from exc
+
+
+def _keyless(signer: SignerSpec, action: Any) -> bytes:
+    cfg = client_trust_config(signer)
+    token = identity_token(signer, cfg)
+    from sigstore.sign import SigningContext
+
+    try:
+        ctx = SigningContext.from_trust_config(cfg)
+        with ctx.signer(token, cache=True) as s:
+            bundle = action(s)
+    except (InputError, NetworkError):
+        raise
+    except Exception as exc:
+        name = type(exc).__name__
+        if "Network" in name or "Connection" in name or "HTTP" in name or "Timeout" in name:
+            raise NetworkError(f"keyless signing failed talking to Sigstore: {exc}") from exc
+        raise VerificationError(f"keyless signing failed: {name}: {exc}") from exc
+    out: str = bundle.to_json()
+    return out.encode("utf-8")
+
+
+# ------------------------------------------------------------------ public API
+
+
+def sign_bytes(data: bytes, signer: SignerSpec) -> bytes:
+    """Sign ``data``; returns Sigstore bundle v0.3 JSON (message signature over sha256)."""
+    return sign_digest(hashlib.sha256(data).digest(), signer, data=data)
+
+
+def sign_file(path: str | Path, signer: SignerSpec) -> bytes:
+    """Sign a file of any size (streamed sha256)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    return sign_digest(h.digest(), signer)
+
+
+def sign_digest(sha256: bytes, signer: SignerSpec, *, data: bytes | None = None) -> bytes:
+    """Sign an artifact given its sha256 digest (``data`` only needed for Ed25519 keys)."""
+    if len(sha256) != 32:
+        raise InputError("sha256 digest must be 32 bytes")
+    if signer.key_path:
+        from supplychain.signing.keys import key_hint, load_private_key
+
+        key = load_private_key(signer.key_path)
+        sig = _key_sign(key, data, prehashed_sha256=None if _is_ed25519(key) else sha256)
+        return key_bundle_json(hint=key_hint(key.public_key()), signature=sig, digest=sha256)
+
+    from sigstore.hashes import Hashed
+    from sigstore_models.common.v1 import HashAlgorithm
+
+    hashed = Hashed(digest=sha256, algorithm=HashAlgorithm.SHA2_256)
+    return _keyless(signer, lambda s: s.sign_artifact(hashed))
+
+
+def _is_ed25519(key: Any) -> bool:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return isinstance(key, ed25519.Ed25519PrivateKey)
+
+
+def sign_dsse(statement: dict[str, Any] | bytes, signer: SignerSpec,
+              payload_type: str = INTOTO_PAYLOAD_TYPE) -> bytes:
+    """Sign an in-toto statement (dict or JSON bytes) as a DSSE envelope; returns bundle JSON.
+
+    Keyless signing requires an in-toto v1 statement (sigstore-python's rule); key signing also
+    takes other payload types.
+    """
+    payload = statement if isinstance(statement, bytes) else \
+        json.dumps(statement, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    if signer.key_path:
+        from supplychain.signing.keys import key_hint, load_private_key
+
+        key = load_private_key(signer.key_path)
+        sig = _key_sign(key, pae(payload_type, payload))
+        env = Envelope(payload_type=payload_type, payload=payload, signatures=[DsseSignature(sig, "")])
+        return key_bundle_json(hint=key_hint(key.public_key()), signature=sig, envelope=env)
+    if payload_type != INTOTO_PAYLOAD_TYPE:
+        raise InputError(f"keyless DSSE signing supports only {INTOTO_PAYLOAD_TYPE} payloads")
+    from sigstore import dsse
+
+    try:
+        stmt = dsse.Statement(payload)
+    except Exception as exc:
+        raise InputError(f"not a valid in-toto v1 statement: {exc}") from exc
+    return _keyless(signer, lambda s: s.sign_dsse(stmt))
