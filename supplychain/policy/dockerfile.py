@@ -1,0 +1,419 @@
+"""Dockerfile parsing and rules (DF-*), multi-stage aware.
+
+The parser follows BuildKit's Dockerfile frontend where it matters for policy: parser
+directives (``# escape=``), line continuations (with comment and blank lines inside them
+skipped), heredocs (``<<EOF`` / ``<<-EOF``, quoted or not), JSON (exec) and shell forms,
+instruction flags (``--platform``, ``--from``, ``--checksum``), global ``ARG``s substituted in
+``FROM`` (``$VAR``, ``${VAR}``, ``${VAR:-default}``, ``${VAR:+alt}``), and ``FROM <stage>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from supplychain.errors import InputError
+from supplychain.policy.context import Collector, ImageUse
+from supplychain.policy.secrets import secret_name, secret_reason
+
+INSTRUCTIONS = frozenset({
+    "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+    "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+})
+
+_DIRECTIVE_RE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
+_HEREDOC_RE = re.compile(r"<<(-?)\s*([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+DATASTORE_PORTS = {
+    6379: "Redis", 5432: "PostgreSQL", 3306: "MySQL/MariaDB", 33060: "MySQL X protocol",
+    27017: "MongoDB", 27018: "MongoDB", 11211: "Memcached", 1433: "SQL Server", 1521: "Oracle",
+    9042: "Cassandra", 5984: "CouchDB", 9200: "Elasticsearch", 26257: "CockroachDB",
+    8086: "InfluxDB", 7474: "Neo4j", 7687: "Neo4j",
+}
+
+_CURL_PIPE_RE = re.compile(
+    r"\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+(?:\S+=\S+\s+)*)?"
+    r"(?:/usr)?(?:/bin/)?(?:ba|da|z|k|a)?sh\b"
+    r"|\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+)?(?:python[0-9.]*|perl|ruby|node|php)\b"
+    r"|\b(?:ba|da|z|k)?sh\s+(?:-\S+\s+)*[\"']?\$\(\s*(?:curl|wget)\b"
+    r"|\b(?:ba|da|z|k)?sh\s+<\(\s*(?:curl|wget)\b",
+)
+
+_SENSITIVE_NAMES = {
+    ".env", ".npmrc", ".pypirc", ".netrc", ".git-credentials", ".dockercfg", ".htpasswd",
+    "credentials", "credentials.json", "credentials.yml", "credentials.yaml", "id_rsa", "id_dsa",
+    "id_ecdsa", "id_ed25519", "secrets.yml", "secrets.yaml", "secrets.json", ".pgpass", ".my.cnf",
+    "kubeconfig",
+}
+_SENSITIVE_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".credentials", ".ppk")
+_SENSITIVE_PARTS = (".ssh/", ".aws/", ".docker/config.json", ".kube/config", ".gnupg/")
+_ENV_EXAMPLES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl")
+
+
+@dataclass
+class Instruction:
+    keyword: str
+    args: str  # everything after the keyword, continuations joined
+    line: int
+    physical: list[tuple[int, str]]
+    flags: dict[str, str] = field(default_factory=dict)
+    rest: str = ""  # args after the flags
+    json_args: list[str] | None = None
+    heredocs: list[str] = field(default_factory=list)
+
+
+def _split_flags(args: str) -> tuple[dict[str, str], str]:
+    flags: dict[str, str] = {}
+    rest = args.lstrip()
+    while rest.startswith("--"):
+        m = re.match(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\"[^\"]*\"|'[^']*'|\S*))?\s*", rest)
+        if not m:
+            break
+        value = m.group(2) or ""
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        flags[m.group(1).lower()] = value
+        rest = rest[m.end():]
+    return flags, rest
+
+
+def parse(text: str, source: str) -> list[Instruction]:
+    """Parse a Dockerfile into instructions; malformed files raise InputError (exit 2)."""
+    lines = text.split("\n")
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    n = len(lines)
+    escape = "\\"
+    i = 0
+    seen_directives: set[str] = set()
+    while i < n:  # parser directives: only at the very top, before any blank line or comment
+        m = _DIRECTIVE_RE.match(lines[i].strip())
+        if not m or m.group(1).lower() in seen_directives:
+            break
+        name, value = m.group(1).lower(), m.group(2)
+        seen_directives.add(name)
+        if name == "escape":
+            if value not in ("\\", "`"):
+                raise InputError(f"{source}:{i + 1}: invalid escape directive {value!r} (must be \\ or `)")
+            escape = value
+        i += 1
+
+    out: list[Instruction] = []
+    while i < n:
+        stripped = lines[i].strip()
+        if not stripped or stripped.startswith("#"):
+            i += 1
+            continue
+        start = i
+        parts: list[str] = []
+        physical: list[tuple[int, str]] = []
+        while i < n:
+            physical.append((i + 1, lines[i]))
+            s = lines[i].rstrip()
+            i += 1
+            if s.endswith(escape):
+                parts.append(s[: -len(escape)])
+                while i < n and (not lines[i].strip() or lines[i].lstrip().startswith("#")):
+                    i += 1
+                continue
+            parts.append(lines[i - 1])
+            break
+        logical = "".join(parts).strip()
+        m = re.match(r"([A-Za-z]+)(\s+|$)", logical)
+        if not m:
+            raise InputError(f"{source}:{start + 1}: cannot parse instruction {logical[:40]!r}")
+        keyword = m.group(1).upper()
+        if keyword not in INSTRUCTIONS:
+            raise InputError(
+                f"{source}:{start + 1}: unknown instruction {m.group(1)!r}",
+                hint="is this a Dockerfile? instructions are FROM, RUN, COPY, ADD, ENV, ARG, USER, ...",
+            )
+        args = logical[m.end():].strip()
+        inst = Instruction(keyword, args, start + 1, physical)
+        if keyword in ("FROM", "RUN", "COPY", "ADD", "HEALTHCHECK"):
+            inst.flags, inst.rest = _split_flags(args)
+        else:
+            inst.rest = args
+        if inst.rest.startswith("["):
+            try:
+                parsed = json.loads(inst.rest)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
+                inst.json_args = parsed
+        if keyword in ("RUN", "COPY", "ADD") and inst.json_args is None:
+            for hm in _HEREDOC_RE.finditer(inst.rest):
+                strip_tabs, term = hm.group(1) == "-", hm.group(3)
+                body: list[str] = []
+                while True:
+                    if i >= n:
+                        raise InputError(f"{source}:{start + 1}: heredoc <<{term} is not terminated",
+                                         hint=f"end it with a line containing only {term}")
+                    raw = lines[i]
+                    i += 1
+                    if (raw.lstrip("\t") if strip_tabs else raw) == term:
+                        break
+                    body.append(raw)
+                inst.heredocs.append("\n".join(body))
+        out.append(inst)
+    if not out:
+        raise InputError(f"{source}: empty Dockerfile (no FROM instruction)")
+    for inst in out:
+        if inst.keyword == "FROM":
+            break
+        if inst.keyword != "ARG":
+            raise InputError(f"{source}:{inst.line}: {inst.keyword} before the first FROM",
+                             hint="a Dockerfile must start with FROM (only ARG may come before it)")
+    else:
+        raise InputError(f"{source}: no FROM instruction")
+    return out
+
+
+def _words(text: str) -> list[str]:
+    """Split ENV/ARG/LABEL arguments into words, honouring quotes and backslash escapes."""
+    words: list[str] = []
+    cur: list[str] = []
+    quote: str | None = None
+    has = False
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = None
+            elif c == "\\" and quote == '"' and i + 1 < len(text):
+                i += 1
+                cur.append(text[i])
+            else:
+                cur.append(c)
+        elif c in "\"'":
+            quote, has = c, True
+        elif c == "\\" and i + 1 < len(text):
+            i += 1
+            cur.append(text[i])
+            has = True
+        elif c.isspace():
+            if cur or has:
+                words.append("".join(cur))
+                cur, has = [], False
+        else:
+            cur.append(c)
+            has = True
+        i += 1
+    if cur or has:
+        words.append("".join(cur))
+    return words
+
+
+def key_values(inst: Instruction) -> list[tuple[str, str | None]]:
+    """``ENV``/``ARG`` pairs: ``k=v k2="v 2"``, legacy ``ENV k v``, ``ARG name`` (value None)."""
+    words = _words(inst.rest)
+    if not words:
+        return []
+    if inst.keyword == "ENV" and "=" not in words[0]:
+        key = words[0]
+        value = inst.rest.strip()[len(key):].strip()
+        return [(key, " ".join(_words(value)) if value else "")]
+    pairs: list[tuple[str, str | None]] = []
+    for w in words:
+        if "=" in w:
+            k, v = w.split("=", 1)
+            pairs.append((k, v))
+        else:
+            pairs.append((w, None))
+    return pairs
+
+
+def substitute(text: str, env: dict[str, str | None]) -> tuple[str, str | None]:
+    """Expand ``$VAR`` / ``${VAR...}`` with build args; returns (result, first unset variable)."""
+    missing: list[str] = []
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(4)
+        op, word = m.group(2), m.group(3) or ""
+        value = env.get(name)
+        if op in (":-", "-"):
+            if value is None or (op == ":-" and value == ""):
+                return word
+            return value
+        if op in (":+", "+"):
+            return word if value else ""
+        if value is None:
+            missing.append(name)
+            return ""
+        return value
+
+    result = _VAR_RE.sub(repl, text)
+    return result, (missing[0] if missing else None)
+
+
+def _locate_token(inst: Instruction, token: str, after_keyword: bool = True) -> tuple[int, int | None]:
+    for lineno, raw in inst.physical:
+        start = 0
+        if after_keyword and lineno == inst.line:
+            start = len(raw) - len(raw.lstrip()) + len(inst.keyword)
+        idx = raw.find(token, start)
+        while idx >= 0:
+            before = raw[idx - 1] if idx > 0 else " "
+            end = idx + len(token)
+            after = raw[end] if end < len(raw) else " "
+            if (before.isspace() or before in "=\"'[,") and (after.isspace() or after in "\"',]\\`"):
+                return lineno, idx + 1
+            idx = raw.find(token, idx + 1)
+    return inst.line, None
+
+
+@dataclass
+class _Stage:
+    name: str | None
+    line: int
+    parent: int | None  # index of the stage it builds on
+    user: str | None = None
+    user_line: int = 0
+
+
+def _is_root_user(user: str) -> bool:
+    name = user.split(":", 1)[0].strip()
+    return name in ("root", "0")
+
+
+def _sensitive(src: str) -> bool:
+    s = src.strip().rstrip("/")
+    if not s or s.startswith(("http://", "https://", "<<")):
+        return False
+    s = s.replace("\\", "/")
+    base = s.rsplit("/", 1)[-1]
+    low = base.lower()
+    if low.startswith(".env"):
+        return not low.endswith(_ENV_EXAMPLES) and (low == ".env" or low.startswith(".env."))
+    if low in _SENSITIVE_NAMES or low.endswith(_SENSITIVE_SUFFIXES):
+        return True
+    if low.startswith(("id_rsa", "id_ecdsa", "id_ed25519", "id_dsa")) and not low.endswith(".pub"):
+        return True
+    if re.match(r"service[-_]?account.*\.json$", low):
+        return True
+    padded = "/" + s.lower() + ("/" if not s.endswith("/") else "")
+    return any("/" + part in padded for part in _SENSITIVE_PARTS)
+
+
+def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -> None:
+    """Parse a Dockerfile and add its findings (and image references) to ``col``."""
+    insts = parse(text, col.file)
+    policy = col.policy
+    global_args: dict[str, str | None] = {}
+    stages: list[_Stage] = []
+    stage_names: dict[str, int] = {}
+    build_args = build_args or {}
+    for inst in insts:
+        kw = inst.keyword
+        if kw == "ARG":
+            pairs = key_values(inst)
+            for name, value in pairs:
+                if not stages:
+                    global_args[name] = build_args.get(name, value)
+                if secret_name(name, policy) and value is None:
+                    col.add("DF-003", inst.line, None,
+                            f"ARG {name} passes a secret as a build argument; build args are recorded "
+                            "in the image history")
+                elif value is not None:
+                    reason = secret_reason(name, value, policy)
+                    if reason:
+                        col.add("DF-003", inst.line, None, f"ARG {name} has a literal secret default: {reason}")
+            continue
+        if kw == "FROM":
+            words = inst.rest.split()
+            if not words:
+                raise InputError(f"{col.file}:{inst.line}: FROM needs an image")
+            if len(words) not in (1, 3) or (len(words) == 3 and words[1].lower() != "as"):
+                raise InputError(f"{col.file}:{inst.line}: malformed FROM {inst.rest!r}",
+                                 hint="write FROM [--platform=...] image [AS name]")
+            raw_image = words[0]
+            stage_name = words[2].lower() if len(words) == 3 else None
+            resolved, missing = substitute(raw_image, global_args)
+            parent = stage_names.get(resolved.lower()) if not missing else None
+            stages.append(_Stage(stage_name, inst.line, parent))
+            if stage_name:
+                stage_names[stage_name] = len(stages) - 1
+            if parent is None and resolved.lower() != "scratch":
+                lineno, column = _locate_token(inst, raw_image)
+                col.image(ImageUse(
+                    file=col.file, line=lineno, column=column, text=resolved or raw_image,
+                    literal="$" not in raw_image, context=f"FROM, stage {len(stages)}"
+                    + (f" {stage_name!r}" if stage_name else ""),
+                    unresolved=missing if (missing or not resolved) else None,
+                ))
+            continue
+        stage = stages[-1]
+        if kw == "USER":
+            words = inst.rest.split()
+            if not words:
+                raise InputError(f"{col.file}:{inst.line}: USER needs a user name or uid")
+            stage.user, stage.user_line = words[0], inst.line
+        elif kw == "ENV":
+            for name, value in key_values(inst):
+                reason = secret_reason(name, value, policy)
+                if reason:
+                    col.add("DF-003", inst.line, None, f"ENV {name} is a literal secret: {reason}")
+        elif kw in ("COPY", "ADD"):
+            frm = inst.flags.get("from")
+            if frm is not None and kw == "COPY":
+                frm_res, missing = substitute(frm, global_args)
+                if not frm_res.isdigit() and frm_res.lower() not in stage_names:
+                    lineno, column = _locate_token(inst, "--from=" + frm)
+                    col.image(ImageUse(
+                        file=col.file, line=lineno, column=None if column is None else column + 7,
+                        text=frm_res or frm, literal="$" not in frm, context="COPY --from",
+                        unresolved=missing,
+                    ))
+            srcs = (inst.json_args or _words(inst.rest))[:-1]
+            for src in srcs:
+                if _sensitive(src):
+                    lineno, column = _locate_token(inst, src)
+                    col.add("DF-004", lineno, column,
+                            f"{kw} copies {src!r} into the image; secrets in layers can be read by "
+                            "anyone who can pull the image")
+            if kw == "ADD" and "checksum" not in inst.flags:
+                for src in srcs:
+                    if re.match(r"^(https?|ftp)://", src) or src.startswith("git@"):
+                        lineno, column = _locate_token(inst, src)
+                        col.add("DF-005", lineno, column,
+                                f"ADD downloads {src} without --checksum; its content is not verified")
+        elif kw == "RUN":
+            body = " ".join(inst.json_args) if inst.json_args is not None else inst.rest
+            for chunk in (body, *inst.heredocs):
+                m = _CURL_PIPE_RE.search(chunk)
+                if m:
+                    col.add("DF-006", inst.line, None,
+                            f"RUN pipes a downloaded script into an interpreter: {m.group(0).strip()!r}")
+                    break
+        elif kw == "EXPOSE":
+            for word in inst.rest.split():
+                port_text = word.split("/", 1)[0]
+                if "$" in port_text:
+                    continue
+                lo_s, _, hi_s = port_text.partition("-")
+                try:
+                    lo = int(lo_s)
+                    hi = int(hi_s) if hi_s else lo
+                except ValueError as exc:
+                    raise InputError(f"{col.file}:{inst.line}: EXPOSE: invalid port {word!r}") from exc
+                for port, service in DATASTORE_PORTS.items():
+                    if lo <= port <= hi:
+                        lineno, column = _locate_token(inst, word)
+                        col.add("DF-007", lineno, column,
+                                f"EXPOSE {word} exposes the {service} port {port}")
+    # USER of the final stage (inherited through FROM <stage>)
+    final = stages[-1]
+    user, user_line = final.user, final.user_line
+    idx: int | None = len(stages) - 1
+    while user is None and idx is not None:
+        st = stages[idx]
+        user, user_line = st.user, st.user_line
+        idx = st.parent
+    if user is None:
+        col.add("DF-001", final.line, None,
+                "the final stage has no USER instruction, so the container runs as the base "
+                "image's user (usually root)")
+    elif _is_root_user(user):
+        col.add("DF-002", user_line, None, f"the final stage runs as {user!r}")

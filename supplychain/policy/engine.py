@@ -1,0 +1,245 @@
+"""Find the files to check, detect their kinds, run the checkers, apply waivers.
+
+Public entry points: :func:`check_paths` (what ``supplychain policy check`` runs),
+:func:`collect_images` (every image reference in a set of paths, for ``pin`` and the gate) and
+:func:`iter_files` / :func:`detect_kind`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from supplychain.errors import InputError
+from supplychain.policy import compose, dockerfile, kubernetes
+from supplychain.policy.config import Policy, Waiver
+from supplychain.policy.context import Collector, ImageUse
+from supplychain.policy.findings import SEVERITY_RANK, Finding
+from supplychain.policy.images import _glob_regex, glob_match, parse_image
+from supplychain.policy.yamlsrc import YMap, load_all, read_text
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", ".venv", "venv", "__pycache__",
+                       ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+
+DOCKERFILE, COMPOSE, KUBERNETES, YAML, IMAGES = "dockerfile", "compose", "kubernetes", "yaml", "images"
+
+_IMAGES_NAME_RE = re.compile(r"(^|[._-])images?([._-]?list)?\.(txt|lst|list)$|\.images$|^images$")
+_COMPOSE_NAME_RE = re.compile(r"^(docker-)?compose([._-][^/]*)?\.ya?ml$")
+
+
+def detect_kind_by_name(path: Path) -> str | None:
+    name = path.name.lower()
+    if name in ("dockerfile", "containerfile") or name.startswith(("dockerfile.", "containerfile.")) \
+            or name.endswith((".dockerfile", ".containerfile")):
+        return DOCKERFILE
+    if _COMPOSE_NAME_RE.match(name):
+        return COMPOSE
+    if name.endswith((".yaml", ".yml")):
+        return YAML
+    if _IMAGES_NAME_RE.search(name):
+        return IMAGES
+    return None
+
+
+def sniff_kind(text: str) -> str:
+    """Kind of a file given explicitly whose name says nothing."""
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if re.match(r"(?i)^(FROM|ARG)\s", s):
+            return DOCKERFILE
+        break
+    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+    entries = [ln for ln in lines if ln]
+    if entries and all(len(e.split()) == 1 and ":" not in e[:1] for e in entries) \
+            and not any(e.endswith(":") for e in entries):
+        return IMAGES
+    return YAML
+
+
+def iter_files(paths: list[str], exclude: tuple[str, ...] = ()) -> Iterator[tuple[str, str | None, bool]]:
+    """Yield ``(path, kind_by_name, explicit)``; directories are walked in sorted order."""
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not _excluded(os.path.join(root, d), exclude))
+                for f in sorted(files):
+                    full = os.path.join(root, f)
+                    if _excluded(full, exclude):
+                        continue
+                    kind = detect_kind_by_name(Path(f))
+                    if kind is not None:
+                        yield full, kind, False
+        elif path.exists():
+            yield p, detect_kind_by_name(path), True
+        else:
+            raise InputError(f"{p}: no such file or directory")
+
+
+def _excluded(path: str, exclude: tuple[str, ...]) -> bool:
+    norm = _display(path)
+    return any(fnmatch.fnmatch(norm, g) or fnmatch.fnmatch(os.path.basename(norm), g) for g in exclude)
+
+
+def _display(path: str) -> str:
+    p = os.path.normpath(path)
+    return p.replace(os.sep, "/")
+
+
+@dataclass
+class FileResult:
+    path: str
+    kind: str  # dockerfile / compose / kubernetes / images / none
+    findings: list[Finding]
+    images: list[ImageUse]
+
+
+def check_text(text: str, kind: str, col: Collector, build_args: dict[str, str] | None = None) -> str:
+    """Run the checker for one file's text; returns the detected kind."""
+    if kind == DOCKERFILE:
+        dockerfile.check(text, col, build_args)
+        return DOCKERFILE
+    if kind == IMAGES:
+        _check_image_list(text, col)
+        return IMAGES
+    found = "none"
+    for doc, _line in load_all(text, col.file):
+        if not isinstance(doc, YMap):
+            continue
+        if kubernetes.is_manifest(doc):
+            kubernetes.check_document(doc, col)
+            found = KUBERNETES
+        elif isinstance(doc.get("services"), YMap) or (kind == COMPOSE and "services" in doc):
+            compose.check_document(doc, col)
+            found = COMPOSE
+    return found
+
+
+def _check_image_list(text: str, col: Collector) -> None:
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        token = re.split(r"\s#", line, maxsplit=1)[0].strip()  # " # comment" after a reference
+        if not token:
+            continue
+        column = line.find(token) + 1
+        col.image(ImageUse(file=col.file, line=lineno, column=column, text=token, literal=True,
+                           context="image list"))
+
+
+def check_file(path: str, kind: str | None, policy: Policy, build_args: dict[str, str] | None = None) -> FileResult:
+    shown = _display(path)
+    text = read_text(path, source=shown)
+    if kind is None:
+        kind = sniff_kind(text)
+    col = Collector(policy, shown)
+    detected = check_text(text, kind, col, build_args)
+    return FileResult(shown, detected, col.findings, col.images)
+
+
+@dataclass
+class Report:
+    policy: Policy
+    files: list[FileResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # after waivers
+    waived: list[tuple[Finding, Waiver]] = field(default_factory=list)
+
+    @property
+    def images(self) -> list[ImageUse]:
+        return [u for f in self.files for u in f.images]
+
+    def failed(self, fail_on: str = "error") -> bool:
+        threshold = SEVERITY_RANK[fail_on]
+        return any(SEVERITY_RANK[f.severity] >= threshold for f in self.findings)
+
+    def summary(self, fail_on: str = "error") -> dict[str, object]:
+        counts = {s: 0 for s in ("error", "warning", "note")}
+        for f in self.findings:
+            counts[f.severity] += 1
+        kinds: dict[str, int] = {}
+        for fr in self.files:
+            kinds[fr.kind] = kinds.get(fr.kind, 0) + 1
+        return {
+            "files": len(self.files),
+            "files_by_kind": dict(sorted(kinds.items())),
+            "images": len(self.images),
+            "findings": len(self.findings),
+            "by_severity": counts,
+            "waived": len(self.waived),
+            "policy": self.policy.source,
+            "fail_on": fail_on,
+            "passed": not self.failed(fail_on),
+        }
+
+
+def _waiver_matches(w: Waiver, f: Finding) -> bool:
+    if not w.matches_rule(f.rule):
+        return False
+    if w.path is not None:
+        pattern = w.path.lstrip("./") if w.path.startswith("./") else w.path
+        if not (_glob_regex(pattern).match(f.file) or fnmatch.fnmatch(f.file, pattern)):
+            return False
+    if w.image is not None:
+        if f.image is None:
+            return False
+        try:
+            ref = parse_image(f.image)
+        except ValueError:
+            return False
+        if not glob_match(w.image, ref):
+            return False
+    return True
+
+
+def apply_waivers(report: Report, raw: list[Finding], today: datetime.date | None = None) -> None:
+    today = today or datetime.date.today()
+    policy = report.policy
+    active = [w for w in policy.waivers if not w.expired(today)]
+    for w in policy.waivers:
+        if w.expired(today):
+            sev = policy.severity_of("SC-POL-001")
+            if sev is not None:
+                report.findings.append(Finding(
+                    rule="SC-POL-001", severity=sev, file=_display(policy.source), line=max(1, w.line),
+                    column=w.column,
+                    message=f"waiver for {w.rule} ({w.path or w.image}) expired on {w.expires.isoformat()}: "
+                            f"{w.reason}",
+                    fix="fix the waived findings, or renew the waiver with a new expiry date",
+                ))
+    for f in raw:
+        waiver = next((w for w in active if _waiver_matches(w, f)), None)
+        if waiver is None:
+            report.findings.append(f)
+        else:
+            report.waived.append((f, waiver))
+    report.findings.sort(key=Finding.sort_key)
+
+
+def check_paths(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = (),
+                build_args: dict[str, str] | None = None, today: datetime.date | None = None) -> Report:
+    """Check files and directories against a policy; bad input raises InputError (exit 2)."""
+    report = Report(policy)
+    raw: list[Finding] = []
+    seen: set[str] = set()
+    for path, kind, _explicit in iter_files(paths, exclude):
+        key = os.path.realpath(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        result = check_file(path, kind, policy, build_args)
+        report.files.append(result)
+        raw.extend(result.findings)
+    apply_waivers(report, raw, today)
+    return report
+
+
+def collect_images(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = ()) -> list[ImageUse]:
+    """Every image reference in the given files/directories, in file order."""
+    return check_paths(paths, policy, exclude=exclude).images

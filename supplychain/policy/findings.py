@@ -1,0 +1,184 @@
+"""Findings, severities and the rule catalogue (stable ids, default severities, help text).
+
+Rule ids are stable: ``SC-IMG-nnn`` for image references (any file kind), ``DF-nnn`` for
+Dockerfiles, ``CMP-nnn`` for compose files, ``K8S-nnn`` for Kubernetes manifests and
+``SC-POL-nnn`` for the policy file itself. New rules get new numbers; ids are never reused.
+Other layers (the deploy gate) may register their own rules with :func:`register_rule`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("note", "warning", "error")
+SEVERITY_RANK = {"note": 1, "warning": 2, "error": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    name: str  # short PascalCase name, used as SARIF rule name
+    severity: str  # default severity
+    summary: str  # one line: what is wrong
+    help: str  # what to do instead, and why
+    kind: str  # "image", "dockerfile", "compose", "kubernetes", "policy"
+
+
+@dataclass(slots=True)
+class Finding:
+    rule: str
+    severity: str
+    file: str
+    line: int
+    column: int | None
+    message: str
+    fix: str
+    image: str | None = None  # normalised image name the finding is about, when there is one
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.column or 0, self.rule)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register_rule(rule: Rule) -> Rule:
+    """Add a rule to the catalogue (ids must be unique)."""
+    if rule.id in RULES and RULES[rule.id] != rule:
+        raise ValueError(f"rule id {rule.id} is already registered")
+    if rule.severity not in SEVERITIES:
+        raise ValueError(f"rule {rule.id}: bad severity {rule.severity}")
+    RULES[rule.id] = rule
+    return rule
+
+
+def _r(id: str, name: str, severity: str, kind: str, summary: str, help: str) -> None:
+    register_rule(Rule(id, name, severity, summary, help, kind))
+
+
+# --- image references (all file kinds) ---------------------------------------------------------
+_r("SC-IMG-001", "UntrustedRegistry", "error", "image",
+   "Image comes from a registry or repository the policy does not trust.",
+   "Use an image from a trusted registry (mirror it there first), or add the registry to "
+   "trusted_registries in the policy / pass --trusted-registry GLOB.")
+_r("SC-IMG-002", "ImageNotPinned", "error", "image",
+   "Image is referenced by tag only, not pinned by digest.",
+   "Pin the image by digest (image:tag@sha256:...) so every build and deploy gets the same bytes; "
+   "`supplychain pin PATH` rewrites references in place.")
+_r("SC-IMG-003", "MutableTag", "error", "image",
+   "Image uses the `latest` tag or no tag at all.",
+   "Use an explicit version tag plus a digest (image:1.2.3@sha256:...); `latest` changes under you.")
+_r("SC-IMG-004", "UnresolvableImage", "warning", "image",
+   "Image reference depends on a variable with no default and cannot be checked.",
+   "Give the build argument / variable a default value (ARG BASE=image:tag@sha256:...) or pass "
+   "--build-arg so the reference can be checked.")
+_r("SC-IMG-005", "InvalidImageReference", "error", "image",
+   "Image reference is not a valid reference.",
+   "Write the reference as [registry/]repository[:tag][@sha256:digest].")
+
+# --- Dockerfile -----------------------------------------------------------------------------------
+_r("DF-001", "NoUser", "error", "dockerfile",
+   "The final stage has no USER instruction, so the container runs as root.",
+   "Add `USER <non-root uid>` (e.g. `USER 10001`) to the final stage after installing packages.")
+_r("DF-002", "RootUser", "error", "dockerfile",
+   "The final stage's USER is root (or uid 0).",
+   "Switch to a non-root user at the end of the final stage, e.g. `USER 10001:10001`.")
+_r("DF-003", "SecretInEnvOrArg", "error", "dockerfile",
+   "A secret is set with ENV or ARG; it stays in the image config and build history.",
+   "Use a BuildKit secret mount (`RUN --mount=type=secret,id=...`) at build time and inject "
+   "runtime secrets from the orchestrator, never ENV/ARG.")
+_r("DF-004", "SensitiveFileCopied", "error", "dockerfile",
+   "COPY/ADD copies a .env file, private key or credentials file into the image.",
+   "Do not copy secrets into images: add the file to .dockerignore and use a secret mount or "
+   "runtime secret instead.")
+_r("DF-005", "AddUrlWithoutChecksum", "warning", "dockerfile",
+   "ADD downloads a URL without --checksum, so the content is not verified.",
+   "Use `ADD --checksum=sha256:<hex> <url> <dest>` or download and verify in a RUN step.")
+_r("DF-006", "CurlPipeShell", "error", "dockerfile",
+   "A remote script is piped straight into a shell (curl ... | sh).",
+   "Download the script, verify its checksum or signature, then run it; or use a package manager.")
+_r("DF-007", "DatabasePortExposed", "warning", "dockerfile",
+   "EXPOSE publishes a Redis or database port.",
+   "Do not expose datastore ports from application images; keep databases on an internal "
+   "network and connect through it.")
+
+# --- compose --------------------------------------------------------------------------------------
+_r("CMP-001", "PrivilegedService", "error", "compose",
+   "Service runs privileged.",
+   "Remove `privileged: true`; grant only the specific capabilities the service needs with cap_add.")
+_r("CMP-002", "DockerSocketMounted", "error", "compose",
+   "The Docker socket is mounted into the service (root on the host).",
+   "Do not mount /var/run/docker.sock; use a socket proxy with a minimal API allow-list if you must.")
+_r("CMP-003", "HostNetwork", "error", "compose",
+   "Service uses the host network namespace (network_mode: host).",
+   "Use a bridge network and publish only the ports you need.")
+_r("CMP-004", "HostPid", "error", "compose",
+   "Service shares the host PID namespace (pid: host).",
+   "Remove `pid: host`.")
+_r("CMP-005", "DangerousCapability", "error", "compose",
+   "Service adds ALL or SYS_ADMIN capabilities.",
+   "Drop all capabilities (cap_drop: [ALL]) and add back only narrow ones such as NET_BIND_SERVICE.")
+_r("CMP-006", "DatastorePortPublished", "error", "compose",
+   "A Redis / database port is published on all host interfaces.",
+   "Bind it to loopback (\"127.0.0.1:6379:6379\") or do not publish it; services reach it over "
+   "the compose network.")
+_r("CMP-007", "LiteralSecretInEnvironment", "error", "compose",
+   "A secret is written literally in `environment`.",
+   "Use compose `secrets:` or an env_file kept out of version control, or reference a variable "
+   "(${DB_PASSWORD}).")
+_r("CMP-008", "RootUser", "warning", "compose",
+   "Service is configured to run as root (user: root / 0).",
+   "Set `user:` to a non-root uid:gid, e.g. \"10001:10001\".")
+
+# --- Kubernetes -----------------------------------------------------------------------------------
+_r("K8S-001", "PrivilegedContainer", "error", "kubernetes",
+   "Container runs privileged.",
+   "Remove `securityContext.privileged: true`.")
+_r("K8S-002", "PrivilegeEscalation", "error", "kubernetes",
+   "allowPrivilegeEscalation is not set to false.",
+   "Set `securityContext.allowPrivilegeEscalation: false` on every container.")
+_r("K8S-003", "RunAsNonRootMissing", "error", "kubernetes",
+   "Container may run as root: runAsNonRoot is not true and no non-zero runAsUser is set.",
+   "Set `securityContext.runAsNonRoot: true` (pod or container level) and a non-zero runAsUser.")
+_r("K8S-004", "RunAsRoot", "error", "kubernetes",
+   "Container runs as uid 0 (runAsUser: 0).",
+   "Use a non-zero runAsUser, e.g. 10001.")
+_r("K8S-005", "DangerousHostPath", "error", "kubernetes",
+   "A hostPath volume mounts the Docker/containerd socket or the host root filesystem.",
+   "Remove the hostPath volume; use the Kubernetes API or a narrowly scoped volume instead.")
+_r("K8S-006", "HostNetwork", "error", "kubernetes",
+   "Pod uses the host network (hostNetwork: true).",
+   "Remove `hostNetwork: true`; expose the pod through a Service.")
+_r("K8S-007", "HostPidOrIpc", "error", "kubernetes",
+   "Pod shares the host PID or IPC namespace.",
+   "Remove `hostPID: true` / `hostIPC: true`.")
+_r("K8S-008", "CapabilitiesNotDropped", "error", "kubernetes",
+   "Container does not drop all Linux capabilities.",
+   "Set `securityContext.capabilities.drop: [\"ALL\"]` and add back only what is needed.")
+_r("K8S-009", "WritableRootFilesystem", "warning", "kubernetes",
+   "readOnlyRootFilesystem is not set to true.",
+   "Set `securityContext.readOnlyRootFilesystem: true`; mount an emptyDir where the app must write.")
+_r("K8S-010", "LiteralSecretInEnv", "error", "kubernetes",
+   "A secret is written literally as an env value.",
+   "Store it in a Secret and use `valueFrom.secretKeyRef`.")
+_r("K8S-011", "DangerousCapability", "error", "kubernetes",
+   "Container adds ALL or SYS_ADMIN capabilities.",
+   "Remove the capability from `securityContext.capabilities.add`.")
+
+# --- the policy itself ----------------------------------------------------------------------------
+_r("SC-POL-001", "ExpiredWaiver", "error", "policy",
+   "A waiver in the policy has expired.",
+   "Fix the findings it waived, or renew the waiver with a new expiry date and a reason.")
