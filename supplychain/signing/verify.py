@@ -428,7 +428,10 @@ def verify_bundle(
     in-toto statement. Without any artifact only DSSE bundles can be verified.
     Raises VerificationError (exit 1) naming the failed check, InputError (exit 2) for bad input.
     """
-    pb = parse_bundle(bundle, source=source)
+    if not identity.is_key and not any((identity.identity, identity.identity_regexp, identity.issuer,
+                                        identity.issuer_regexp)):
+        raise InputError("no expected signer given: pass --key PUBLIC.pem, or --cert-identity(-regexp) and "
+                         "--cert-oidc-issuer(-regexp)")
     trusted = trust if isinstance(trust, TrustedRoot) else None
     art: Artifact | None = None
     if artifact is not None:
@@ -438,6 +441,7 @@ def verify_bundle(
     elif digest is not None:
         given_alg, given = parse_digest(digest)
         art = Artifact(digests={given_alg: given})
+    pb = parse_bundle(bundle, source=source)
     if art is None and pb.envelope is None:
         raise InputError(f"{source}: a message-signature bundle needs the artifact or its digest")
 
