@@ -1,0 +1,239 @@
+"""Fast, bounded-memory, parallel hashing of file segments (whole files or shards of files).
+
+Every core works: a pool of worker threads hashes *segments* (a whole file, or one
+``[start, end)`` shard of a file). A digest over one segment is inherently sequential, so the
+scheduler interleaves segments: each worker repeatedly takes the idle segment with the most bytes
+left, reads one chunk of it with ``os.preadv`` into the worker's own preallocated buffer and feeds
+it to that segment's hash object. hashlib and blake3 release the GIL while hashing large buffers,
+so the threads really run in parallel. The time to hash a model is therefore about
+``max(largest segment, total / cores) / per-core speed``; memory is ``threads x chunk size``
+(the page cache is not mapped into the process, so peak RSS stays far below the model size).
+
+Algorithms: ``sha256`` (default, what every model_signing version computes), ``blake3`` (the
+whole-file BLAKE3 digest model_signing computes; blake3's own threads help inside a file),
+``blake2b`` (verification of older signatures only).
+
+This module imports nothing above ``supplychain.errors`` and nothing heavy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from supplychain.errors import InputError
+
+ALGORITHMS = ("sha256", "blake3")
+VERIFY_ALGORITHMS = ("sha256", "blake3", "blake2b")
+
+DEFAULT_CHUNK = 1 << 20
+BLAKE3_CHUNK = 8 << 20
+
+ProgressFn = Callable[[int, int], None]
+
+
+class _Hasher(Protocol):
+    def update(self, data: Any, /) -> object: ...
+
+    def digest(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Bytes ``[start, end)`` of ``path`` (an absolute or cwd-relative filesystem path)."""
+
+    path: str
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def check_algorithm(name: str, *, verifying: bool = False) -> str:
+    allowed = VERIFY_ALGORITHMS if verifying else ALGORITHMS
+    if name not in allowed:
+        raise InputError(f"unsupported hash algorithm {name!r}", hint="use one of " + ", ".join(allowed))
+    return name
+
+
+def new_hasher(algorithm: str, *, threads: int = 1) -> _Hasher:
+    if algorithm == "sha256":
+        return hashlib.sha256()
+    if algorithm == "blake2b":
+        return hashlib.blake2b()
+    if algorithm == "blake3":
+        import blake3
+
+        h: _Hasher = blake3.blake3(max_threads=threads if threads > 1 else 1)
+        return h
+    raise InputError(f"unsupported hash algorithm {algorithm!r}")
+
+
+@dataclass
+class _Stream:
+    index: int
+    seg: Segment
+    pos: int
+    hasher: _Hasher
+    fd: int = -1
+    busy: bool = False
+    done: bool = False
+
+    @property
+    def remaining(self) -> int:
+        return self.seg.end - self.pos
+
+
+@dataclass
+class _State:
+    pending: list[_Stream]  # not yet started, largest last (pop() takes the largest)
+    active: list[_Stream] = field(default_factory=list)
+    error: BaseException | None = None
+    done_bytes: int = 0
+    last_report: float = 0.0
+
+
+def hash_segments(
+    segments: Sequence[Segment],
+    algorithm: str = "sha256",
+    *,
+    threads: int | None = None,
+    chunk_size: int | None = None,
+    progress: ProgressFn | None = None,
+) -> list[bytes]:
+    """Digest of every segment, in input order, hashed in parallel by ``threads`` workers.
+
+    Raises InputError naming the file when a file cannot be read or changes size while hashing.
+    """
+    check_algorithm(algorithm, verifying=True)
+    n_threads = threads or default_threads()
+    chunk = chunk_size or (BLAKE3_CHUNK if algorithm == "blake3" else DEFAULT_CHUNK)
+    total = sum(s.size for s in segments)
+    digests: list[bytes | None] = [None] * len(segments)
+    # blake3 objects use blake3's own thread pool too, so one big file still uses every core
+    streams = [_Stream(i, s, s.start, new_hasher(algorithm, threads=n_threads))
+               for i, s in enumerate(segments)]
+    for st in streams:
+        if st.seg.size <= 0:
+            digests[st.index] = st.hasher.digest()
+            st.done = True
+    work = sorted((s for s in streams if not s.done), key=lambda s: (s.seg.size, -s.index))
+    state = _State(pending=work)
+    # Interleave at most this many segments at once: enough to keep every worker busy, few
+    # enough to bound open files.
+    window = max(2 * n_threads, 2)
+    cond = threading.Condition()
+
+    def take() -> _Stream | None:
+        with cond:
+            while True:
+                if state.error is not None:
+                    return None
+                while len(state.active) < window and state.pending:
+                    state.active.append(state.pending.pop())
+                idle = [s for s in state.active if not s.busy]
+                if idle:
+                    best = max(idle, key=lambda s: s.remaining)
+                    best.busy = True
+                    return best
+                if not state.active:
+                    return None
+                cond.wait()
+
+    def release(st: _Stream, n: int) -> None:
+        with cond:
+            st.busy = False
+            state.done_bytes += n
+            if st.done:
+                state.active.remove(st)
+            cond.notify_all()
+            if progress is not None:
+                now = time.monotonic()
+                if now - state.last_report >= 0.1 or (not state.active and not state.pending):
+                    state.last_report = now
+                    progress(state.done_bytes, total)
+
+    def worker() -> None:
+        buf = bytearray(chunk)
+        view = memoryview(buf)
+        while True:
+            st = take()
+            if st is None:
+                return
+            n = 0
+            try:
+                if st.fd < 0:
+                    try:
+                        st.fd = os.open(st.seg.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                    except OSError as exc:
+                        raise InputError(f"{st.seg.path}: cannot read: {exc.strerror}") from exc
+                want = min(chunk, st.remaining)
+                n = os.preadv(st.fd, [view[:want]], st.pos)
+                if n > 0:
+                    st.hasher.update(view[:n])
+                if n <= 0:
+                    raise InputError(
+                        f"{st.seg.path}: file shrank while it was being hashed",
+                        hint="do not modify the model while signing or verifying it",
+                    )
+                st.pos += n
+                if st.remaining <= 0:
+                    digests[st.index] = st.hasher.digest()
+                    st.done = True
+                    os.close(st.fd)
+                    st.fd = -1
+            except BaseException as exc:
+                with cond:
+                    if state.error is None:
+                        state.error = exc
+                    st.busy = False
+                    cond.notify_all()
+                return
+            release(st, n)
+
+    try:
+        if len(work) == 0:
+            pass
+        elif n_threads == 1:
+            worker()
+        else:
+            pool = [threading.Thread(target=worker, name=f"hash-{i}", daemon=True) for i in range(n_threads)]
+            for t in pool:
+                t.start()
+            for t in pool:
+                t.join()
+    finally:
+        for st in streams:
+            if st.fd >= 0:
+                os.close(st.fd)
+                st.fd = -1
+    if state.error is not None:
+        if isinstance(state.error, OSError):
+            raise InputError(f"cannot read model files: {state.error}") from state.error
+        raise state.error
+    out: list[bytes] = []
+    for i, d in enumerate(digests):
+        if d is None:  # pragma: no cover - every stream finishes or an error was raised
+            raise RuntimeError(f"segment {segments[i].path} was not hashed")
+        out.append(d)
+    return out
+
+
+def hash_file(path: str, algorithm: str = "sha256", *, threads: int | None = None) -> bytes:
+    """Digest of one whole file."""
+    size = os.stat(path).st_size
+    return hash_segments([Segment(path, 0, size)], algorithm, threads=threads)[0]

@@ -1,0 +1,545 @@
+"""Sign and verify ML models in the OpenSSF model-signing format (``model_signing`` 1.x compatible).
+
+A signature is a Sigstore bundle (v0.3 media type) whose DSSE envelope carries an in-toto
+statement with predicate ``https://model_signing/signature/v1.0`` listing every file of the model
+and its digest (see :mod:`supplychain.signing.model_manifest`). Three ways to sign:
+
+* ``key``: an EC private key (P-256/384/521); the bundle holds a public-key hint (hex SHA-256 of
+  the PEM public key, as model_signing writes it) and no transparency-log entry;
+* ``certificate``: an EC private key plus its X.509 signing certificate and chain; the bundle
+  holds the chain (leaf first), verified against ``--certificate-chain`` roots at the time the
+  leaf was issued (model_signing's rule: there is no timestamp);
+* ``sigstore`` (keyless): Fulcio certificate + Rekor entry through sigstore-python.
+
+Hashing is ours (:mod:`supplychain.signing.hashing`, parallel and bounded-memory), not
+model_signing's; the digests are byte-identical to what model_signing computes.
+
+Only cheap modules are imported at the top; cryptography / pyOpenSSL / sigstore are imported
+where used, so key-based signing and verification start fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from supplychain.errors import InputError, VerificationError
+from supplychain.fileio import atomic_write, read_bytes
+from supplychain.signing import hashing
+from supplychain.signing.model_manifest import (
+    DEFAULT_SHARD_SIZE,
+    GIT_PATHS,
+    PAYLOAD_TYPE,
+    Manifest,
+    ManifestDiff,
+    Serialization,
+    diff_manifests,
+    hash_model,
+    manifest_from_statement,
+)
+from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
+
+BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+DEFAULT_SIGNATURE_NAME = "model.sig"
+MAX_SIGNATURE_BYTES = 64 << 20
+
+__all__ = [
+    "DEFAULT_SIGNATURE_NAME",
+    "SignResult",
+    "VerifyResult",
+    "default_signature_path",
+    "read_model_signature",
+    "sign_model",
+    "verify_model",
+]
+
+
+@dataclass
+class SignResult:
+    signature_path: Path
+    method: str  # "key" | "certificate" | "sigstore"
+    manifest: Manifest
+    total_bytes: int
+
+
+@dataclass
+class VerifyResult:
+    signature_path: Path
+    method: str
+    signer: str  # key fingerprint, certificate subject, or identity + issuer
+    manifest: Manifest  # what the signature holds
+    files: int
+    total_bytes: int
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- paths --------------------------------------------------------------------------------------
+
+
+def default_signature_path(model: str | os.PathLike[str]) -> Path:
+    """``MODEL/model.sig`` for a directory; ``model.sig`` beside the file for a single-file model.
+
+    (model_signing's CLI writes ``model.sig`` in the current directory, i.e. the same place when
+    it is run from the model directory, which is how its own test models are laid out.)
+    """
+    p = Path(model)
+    if p.is_dir():
+        return p / DEFAULT_SIGNATURE_NAME
+    return p.parent / DEFAULT_SIGNATURE_NAME
+
+
+def _inside(model: Path, path: Path) -> str | None:
+    """POSIX path of ``path`` relative to the model directory, or None if it is outside."""
+    if not model.is_dir():
+        return None
+    try:
+        rel = path.resolve().relative_to(model.resolve())
+    except ValueError:
+        return None
+    s = rel.as_posix()
+    return None if s in ("", ".") else s
+
+
+def resolve_ignore_paths(model: Path, paths: Sequence[str]) -> list[str]:
+    """User ``--ignore-paths`` as paths relative to the model directory.
+
+    An absolute path, or a relative path that exists from the current directory and lies inside
+    the model, is taken as is (model_signing's CLI semantics); anything else is read as relative
+    to the model directory. Paths outside the model are refused.
+    """
+    out: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        rel = None
+        if p.is_absolute() or p.exists() or p.is_symlink():
+            rel = _inside(model, p.parent.resolve() / p.name if p.is_symlink() else p)
+            if rel is None and p.is_absolute():
+                raise InputError(f"--ignore-paths {raw}: not inside the model directory {model}")
+        if rel is None:
+            pp = Path(raw.replace("\\", "/"))
+            if ".." in pp.parts or pp.is_absolute():
+                raise InputError(f"--ignore-paths {raw}: not inside the model directory {model}")
+            rel = pp.as_posix()
+        if rel not in out and rel != ".":
+            out.append(rel)
+    return out
+
+
+# --- DSSE / bundle helpers -----------------------------------------------------------------------
+
+
+def pae(payload: bytes, payload_type: str = PAYLOAD_TYPE) -> bytes:
+    """DSSE v1 pre-authentication encoding."""
+    t = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %s %d " % (len(t), t, len(payload)) + payload
+
+
+def _pae_compat(payload: bytes) -> bytes:
+    """The encoding model_signing v0.2 signed by mistake (``str(bytes)`` inside a format string)."""
+    return f"DSSEV1 {len(PAYLOAD_TYPE)} {PAYLOAD_TYPE} {len(payload)} {payload!r}".encode()
+
+
+def _curve_hash(key: Any) -> Any:
+    from cryptography.hazmat.primitives import hashes
+
+    size = key.curve.key_size
+    if size == 256:
+        return hashes.SHA256()
+    if size == 384:
+        return hashes.SHA384()
+    if size == 521:
+        return hashes.SHA512()
+    raise InputError(f"unsupported elliptic curve {key.curve.name}")
+
+
+def _require_ec(key: Any, source: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ok = isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey)
+    if not ok or key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
+        raise InputError(f"{source}: model signatures need an ECDSA key on P-256, P-384 or P-521",
+                         hint="create one with `supplychain keygen`")
+
+
+def model_key_hint(public_key: Any) -> str:
+    """model_signing's public-key hint: hex SHA-256 of the PEM SubjectPublicKeyInfo."""
+    from cryptography.hazmat.primitives import serialization
+
+    pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(pem).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(value: Any, what: str, source: str) -> bytes:
+    if not isinstance(value, str):
+        raise VerificationError(f"{source}: {what} is missing")
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise VerificationError(f"{source}: {what} is not valid base64") from exc
+
+
+def _dsse_bundle(payload: bytes, signature: bytes, material: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "mediaType": BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": material,
+        "dsseEnvelope": {
+            "payload": _b64(payload),
+            "payloadType": PAYLOAD_TYPE,
+            "signatures": [{"sig": _b64(signature), "keyid": ""}],
+        },
+    }
+
+
+def _load_certs(paths: Sequence[str]) -> list[Any]:
+    from cryptography import x509
+
+    certs: list[Any] = []
+    for p in paths:
+        raw = read_bytes(p, what="certificate file")
+        try:
+            certs.extend(x509.load_pem_x509_certificates(raw))
+        except ValueError as exc:
+            raise InputError(f"{p}: not a PEM certificate file") from exc
+    return certs
+
+
+# --- signing -------------------------------------------------------------------------------------
+
+
+def sign_model(
+    model: str | os.PathLike[str],
+    signer: SignerSpec,
+    *,
+    signature: str | os.PathLike[str] | None = None,
+    signing_cert: str | None = None,
+    certificate_chain: Sequence[str] = (),
+    ignore_paths: Sequence[str] = (),
+    ignore_git_paths: bool = True,
+    allow_symlinks: bool = False,
+    hash_algorithm: str = "sha256",
+    shard_size: int | None = None,
+    threads: int | None = None,
+    progress: hashing.ProgressFn | None = None,
+) -> SignResult:
+    """Hash ``model`` (directory or file) and write its signature (default: model.sig, atomically).
+
+    With ``signer.key_path`` (and ``signing_cert``) the key / certificate method is used,
+    otherwise keyless Sigstore. ``shard_size`` selects shard serialization (sha256 only).
+    """
+    model_path = Path(model)
+    if not model_path.exists() and not model_path.is_symlink():
+        raise InputError(f"{model_path}: no such file or directory")
+    hashing.check_algorithm(hash_algorithm)
+    if shard_size is not None:
+        if hash_algorithm == "blake3":
+            raise InputError("--shard-size works with sha256 only (blake3 is parallel by itself)")
+        if shard_size <= 0:
+            raise InputError(f"--shard-size {shard_size}: must be positive")
+    if signing_cert is None and certificate_chain:
+        raise InputError("--certificate-chain needs --signing-cert (and --key) to sign with a certificate")
+    if signing_cert is not None and signer.key_path is None:
+        raise InputError("--signing-cert needs --key (the certificate's private key)")
+    sig_path = Path(signature) if signature is not None else default_signature_path(model_path)
+    if not sig_path.parent.is_dir():
+        raise InputError(f"{sig_path}: directory {sig_path.parent} does not exist")
+
+    ignores = resolve_ignore_paths(model_path, ignore_paths) if model_path.is_dir() else []
+    if model_path.is_dir():
+        if ignore_git_paths:
+            ignores += [g for g in GIT_PATHS if g not in ignores]
+        rel_sig = _inside(model_path, sig_path)
+        if rel_sig is not None and rel_sig not in ignores:
+            ignores.append(rel_sig)
+    elif ignore_git_paths:
+        # model_signing records the git paths for single-file models too (they match nothing)
+        ignores = list(GIT_PATHS)
+    ser = Serialization(
+        method="shards" if shard_size is not None else "files",
+        hash_type=hash_algorithm,
+        shard_size=shard_size,
+        allow_symlinks=allow_symlinks,
+        ignore_paths=tuple(sorted(ignores)),
+    )
+    # load the key before hashing: a wrong password should not cost a full pass over the model
+    key: Any = None
+    if signer.key_path is not None:
+        from supplychain.signing.keys import load_private_key
+
+        key = load_private_key(signer.key_path)
+        _require_ec(key, signer.key_path)
+
+    manifest = hash_model(model_path, ser, threads=threads, progress=progress)
+    payload = json.dumps(manifest.statement(), indent=2).encode("utf-8")
+
+    if key is not None and signing_cert is None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        sig = key.sign(pae(payload), ec.ECDSA(_curve_hash(key)))
+        material: dict[str, Any] = {"publicKey": {"hint": model_key_hint(key.public_key())}, "tlogEntries": []}
+        doc = json.dumps(_dsse_bundle(payload, sig, material)).encode("utf-8")
+        method = "key"
+    elif key is not None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        leaf_list = _load_certs([signing_cert]) if signing_cert else []
+        if len(leaf_list) != 1:
+            raise InputError(f"{signing_cert}: expected exactly one signing certificate")
+        leaf = leaf_list[0]
+        if leaf.public_key() != key.public_key():
+            raise InputError(f"{signing_cert}: the certificate's public key does not match --key {signer.key_path}")
+        chain = _load_certs(certificate_chain)
+        sig = key.sign(pae(payload), ec.ECDSA(_curve_hash(key)))
+        certs = [{"rawBytes": _b64(c.public_bytes(serialization.Encoding.DER))} for c in [leaf, *chain]]
+        material = {"x509CertificateChain": {"certificates": certs}, "tlogEntries": []}
+        doc = json.dumps(_dsse_bundle(payload, sig, material)).encode("utf-8")
+        method = "certificate"
+    else:
+        doc = _sign_keyless(payload, signer)
+        method = "sigstore"
+    atomic_write(sig_path, doc)
+    return SignResult(sig_path, method, manifest, sum(manifest.sizes.values()))
+
+
+def _sign_keyless(payload: bytes, signer: SignerSpec) -> bytes:
+    from supplychain.signing.sign import sign_dsse
+
+    return sign_dsse(payload, signer)
+
+
+# --- verification ---------------------------------------------------------------------------------
+
+
+def read_model_signature(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a signature file as a Sigstore bundle with a DSSE envelope (no crypto yet)."""
+    raw = read_bytes(path, what="signature", limit=MAX_SIGNATURE_BYTES)
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise VerificationError(f"{path}: not a JSON Sigstore bundle") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("dsseEnvelope"), dict):
+        raise VerificationError(f"{path}: not a Sigstore bundle with a DSSE envelope (model signature)")
+    if not isinstance(doc.get("verificationMaterial"), dict):
+        raise VerificationError(f"{path}: bundle has no verificationMaterial")
+    return doc
+
+
+def _envelope(doc: dict[str, Any], source: str) -> tuple[str, bytes, list[bytes]]:
+    env = doc["dsseEnvelope"]
+    ptype = env.get("payloadType")
+    payload = _unb64(env.get("payload"), "dsseEnvelope.payload", source)
+    sigs = env.get("signatures")
+    if not isinstance(sigs, list) or not sigs:
+        raise VerificationError(f"{source}: DSSE envelope has no signatures")
+    raw_sigs = [_unb64(s.get("sig") if isinstance(s, dict) else None, "DSSE signature", source) for s in sigs]
+    if not isinstance(ptype, str):
+        raise VerificationError(f"{source}: DSSE envelope has no payloadType")
+    return ptype, payload, raw_sigs
+
+
+def _verify_dsse_with_key(public_key: Any, payload: bytes, sigs: list[bytes], *, compat_hash: Any) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    for sig in sigs:
+        try:
+            public_key.verify(sig, pae(payload), ec.ECDSA(_curve_hash(public_key)))
+            return True
+        except InvalidSignature:
+            pass
+        try:  # signatures made by model_signing v0.2 (see _pae_compat)
+            public_key.verify(sig, _pae_compat(payload), ec.ECDSA(compat_hash))
+            return True
+        except InvalidSignature:
+            pass
+    return False
+
+
+def _load_public_key(path: str) -> Any:
+    """A PEM public key (or certificate); text before the PEM block is skipped, like
+    cryptography's PEM reader does (GnuTLS ``certtool`` writes a description first)."""
+    from supplychain.signing.keys import parse_public_key
+
+    raw = read_bytes(path, what="public key")
+    m = re.search(rb"-----BEGIN (PUBLIC KEY|CERTIFICATE)-----.*?-----END \1-----", raw, re.S)
+    return parse_public_key(m.group(0) if m else raw, source=path)
+
+
+def _verify_key(doc: dict[str, Any], key_path: str, source: str) -> tuple[str, bytes, str, list[str]]:
+    pub = _load_public_key(key_path)
+    _require_ec(pub, key_path)
+    mat = doc["verificationMaterial"]
+    warnings: list[str] = []
+    if "publicKey" not in mat:
+        kinds = ", ".join(k for k in mat if k != "tlogEntries") or "nothing"
+        raise VerificationError(f"{source}: the signature was not made with a bare key (it carries {kinds})",
+                                hint="verify certificate signatures with --certificate-chain, keyless ones "
+                                "with --cert-identity/--cert-oidc-issuer")
+    hint = mat["publicKey"].get("hint") if isinstance(mat["publicKey"], dict) else None
+    if hint:
+        from supplychain.signing.keys import key_hint
+
+        if hint not in (model_key_hint(pub), key_hint(pub)):
+            raise VerificationError(f"{source}: key mismatch: the signature names a different public key than {key_path}")
+    else:
+        warnings.append("the signature has no public-key hint (older format); re-sign to add one")
+    ptype, payload, sigs = _envelope(doc, source)
+    if not _verify_dsse_with_key(pub, payload, sigs, compat_hash=_curve_hash(pub)):
+        raise VerificationError(f"{source}: signature does not verify with the public key {key_path}")
+    return ptype, payload, f"key sha256:{model_key_hint(pub)}", warnings
+
+
+def _verify_certificate(doc: dict[str, Any], chain_paths: Sequence[str], source: str) -> tuple[str, bytes, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+    from OpenSSL import crypto
+
+    mat = doc["verificationMaterial"]
+    ders: list[bytes] = []
+    if isinstance(mat.get("x509CertificateChain"), dict):
+        for c in mat["x509CertificateChain"].get("certificates") or []:
+            ders.append(_unb64(c.get("rawBytes") if isinstance(c, dict) else None, "certificate", source))
+    elif isinstance(mat.get("certificate"), dict):
+        ders.append(_unb64(mat["certificate"].get("rawBytes"), "certificate", source))
+    if not ders:
+        raise VerificationError(f"{source}: the signature carries no certificate",
+                                hint="verify key signatures with --key")
+    try:
+        certs = [x509.load_der_x509_certificate(d) for d in ders]
+    except ValueError as exc:
+        raise VerificationError(f"{source}: a certificate in the signature is not valid DER") from exc
+    anchors = _load_certs(chain_paths)
+    if not anchors:
+        raise InputError("--certificate-chain: no certificates found")
+    store = crypto.X509Store()
+    for a in anchors:
+        store.add_cert(crypto.X509.from_cryptography(a))
+    leaf = certs[0]
+    # model_signing's rule: no timestamp in these bundles, so the chain is checked at the leaf's
+    # issuance time
+    store.set_time(leaf.not_valid_before_utc)
+    ctx = crypto.X509StoreContext(store, crypto.X509.from_cryptography(leaf),
+                                  [crypto.X509.from_cryptography(c) for c in certs[1:]])
+    try:
+        ctx.verify_certificate()
+    except crypto.X509StoreContextError as exc:
+        raise VerificationError(f"{source}: signing certificate does not chain to --certificate-chain: {exc}") from exc
+    usable = False
+    try:
+        usable = bool(leaf.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature)
+    except x509.ExtensionNotFound:
+        pass
+    if not usable:
+        try:
+            usable = ExtendedKeyUsageOID.CODE_SIGNING in leaf.extensions.get_extension_for_class(
+                x509.ExtendedKeyUsage).value
+        except x509.ExtensionNotFound:
+            pass
+    if not usable:
+        raise VerificationError(f"{source}: the signing certificate may not be used for signing (key usage)")
+    pub = leaf.public_key()
+    _require_ec(pub, source)
+    ptype, payload, sigs = _envelope(doc, source)
+    # v0.2 signatures used SHA-256 whatever the curve
+    if not _verify_dsse_with_key(pub, payload, sigs, compat_hash=hashes.SHA256()):
+        raise VerificationError(f"{source}: signature does not verify with the signing certificate's key")
+    return ptype, payload, f"certificate {leaf.subject.rfc4514_string()}"
+
+
+def _verify_keyless(raw: bytes, identity: IdentitySpec, trust: TrustSpec, source: str) -> tuple[str, bytes, str]:
+    from supplychain.signing.verify import verify_dsse_bundle
+
+    v = verify_dsse_bundle(raw, identity=identity, trust=trust, source=source)
+    if v.payload is None or v.payload_type is None:  # pragma: no cover - verify_dsse_bundle ensures both
+        raise VerificationError(f"{source}: not a DSSE bundle")
+    return v.payload_type, v.payload, f"{v.identity} (issuer {v.issuer})"
+
+
+def verify_model(
+    model: str | os.PathLike[str],
+    identity: IdentitySpec,
+    trust: TrustSpec,
+    *,
+    signature: str | os.PathLike[str] | None = None,
+    certificate_chain: Sequence[str] = (),
+    ignore_paths: Sequence[str] = (),
+    ignore_git_paths: bool = True,
+    allow_symlinks: bool = False,
+    ignore_unsigned_files: bool = False,
+    threads: int | None = None,
+    progress: hashing.ProgressFn | None = None,
+) -> VerifyResult:
+    """Verify the signature, then re-hash the model and compare file by file.
+
+    The method follows from what is given: ``identity.key_path`` (key), ``certificate_chain``
+    (certificate), else keyless Sigstore with the identity policy and ``trust``. Raises
+    VerificationError listing every added, removed and changed file.
+    """
+    model_path = Path(model)
+    if not model_path.exists() and not model_path.is_symlink():
+        raise InputError(f"{model_path}: no such file or directory")
+    sig_path = Path(signature) if signature is not None else default_signature_path(model_path)
+    if not sig_path.exists():
+        raise InputError(f"{sig_path}: no such signature", hint="pass --signature FILE")
+    source = str(sig_path)
+    raw = read_bytes(sig_path, what="signature", limit=MAX_SIGNATURE_BYTES)
+    doc = read_model_signature(sig_path)
+    if doc.get("mediaType") != BUNDLE_MEDIA_TYPE and not (identity.key_path is None and not certificate_chain):
+        raise VerificationError(f"{source}: unsupported bundle media type {doc.get('mediaType')!r}",
+                                hint=f"expected {BUNDLE_MEDIA_TYPE}")
+    warnings: list[str] = []
+    if identity.key_path is not None:
+        ptype, payload, signer, warnings = _verify_key(doc, identity.key_path, source)
+        method = "key"
+    elif certificate_chain:
+        ptype, payload, signer = _verify_certificate(doc, certificate_chain, source)
+        method = "certificate"
+    else:
+        ptype, payload, signer = _verify_keyless(raw, identity, trust, source)
+        method = "sigstore"
+    if ptype != PAYLOAD_TYPE:
+        raise VerificationError(f"{source}: DSSE payload type is {ptype!r}, expected {PAYLOAD_TYPE}")
+    try:
+        stmt = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise VerificationError(f"{source}: signed payload is not JSON") from exc
+    expected = manifest_from_statement(stmt, source=source)
+
+    ser = expected.serialization
+    if allow_symlinks and not ser.allow_symlinks:
+        ser = Serialization(ser.method, ser.hash_type, ser.shard_size, True, ser.ignore_paths)
+    extra = resolve_ignore_paths(model_path, ignore_paths) if model_path.is_dir() else []
+    if model_path.is_dir():
+        if ignore_git_paths:
+            extra += list(GIT_PATHS)
+        rel_sig = _inside(model_path, sig_path)
+        if rel_sig is not None:
+            extra.append(rel_sig)
+    files_only = None
+    if ignore_unsigned_files:
+        files_only = sorted({expected.file_of(n) for n in expected.resources})
+    actual = hash_model(model_path, ser, extra_ignores=extra, threads=threads, progress=progress,
+                        files_only=files_only)
+    diff: ManifestDiff = diff_manifests(expected, actual)
+    if not diff.ok:
+        lines = diff.lines()
+        raise VerificationError(
+            f"{model_path}: model does not match its signature {source} ({len(lines)} difference"
+            f"{'s' if len(lines) != 1 else ''}):\n  " + "\n  ".join(lines))
+    return VerifyResult(sig_path, method, signer, expected, len(actual.sizes), sum(actual.sizes.values()),
+                        warnings)
+
+
+__all__ += ["DEFAULT_SHARD_SIZE", "model_key_hint", "pae", "resolve_ignore_paths"]

@@ -1,0 +1,212 @@
+"""sign model / verify model: round trips, tamper detection, single files, symlinks, ignore paths."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from supplychain.errors import InputError, VerificationError
+from supplychain.signing.model import default_signature_path, sign_model, verify_model
+from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
+from tests.conftest import run_cli
+from tests.model.conftest import CertChain, KeyPair
+
+
+def _statement(sig: Path) -> dict:
+    doc = json.loads(sig.read_text())
+    return json.loads(base64.b64decode(doc["dsseEnvelope"]["payload"]))
+
+
+def test_key_round_trip_cli(model_dir: Path, keypair: KeyPair) -> None:
+    r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private))
+    assert r.exit_code == 0, r.stderr
+    sig = model_dir / "model.sig"
+    assert sig.is_file()
+    doc = json.loads(sig.read_text())
+    assert doc["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+    assert set(doc["verificationMaterial"]) == {"publicKey", "tlogEntries"}
+    stmt = _statement(sig)
+    assert stmt["predicateType"] == "https://model_signing/signature/v1.0"
+    assert stmt["subject"][0]["name"] == "tiny-model"
+    names = [r["name"] for r in stmt["predicate"]["resources"]]
+    # .git, .gitattributes and the signature itself are not signed; the rest is, sorted
+    assert names == ["config.json", "empty.txt", "extra.bin", "model.safetensors", "tokenizer/vocab.txt"]
+    ser = stmt["predicate"]["serialization"]
+    assert ser["method"] == "files" and ser["hash_type"] == "sha256" and ser["allow_symlinks"] is False
+    assert {".git", "model.sig", ".gitattributes"} <= set(ser["ignore_paths"])
+
+    r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public))
+    assert r.exit_code == 0, r.stderr
+    assert "5 files match" in r.stdout
+
+
+def test_tamper_names_every_added_removed_changed_file(model_dir: Path, keypair: KeyPair) -> None:
+    sign_model(model_dir, SignerSpec(key_path=str(keypair.private)))
+    with open(model_dir / "model.safetensors", "r+b") as fh:  # flip one byte deep inside
+        fh.seek(2_500_000)
+        b = fh.read(1)
+        fh.seek(2_500_000)
+        fh.write(bytes([b[0] ^ 1]))
+    (model_dir / "tokenizer" / "vocab.txt").unlink()
+    (model_dir / "tokenizer" / "merges.txt").write_text("x y\n")
+    (model_dir / ".git" / "index").write_bytes(b"ignored anyway")
+    r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public))
+    assert r.exit_code == 1, r.stderr
+    assert "added (not in the signature): tokenizer/merges.txt" in r.stderr
+    assert "removed (signed but missing): tokenizer/vocab.txt" in r.stderr
+    assert "changed (digest differs): model.safetensors" in r.stderr
+    assert ".git" not in r.stderr.replace(str(model_dir), "")
+    assert "Traceback" not in r.stderr
+
+
+def test_wrong_key_and_forged_payload_fail(model_dir: Path, keypair: KeyPair, other_keypair: KeyPair) -> None:
+    sign_model(model_dir, SignerSpec(key_path=str(keypair.private)))
+    with pytest.raises(VerificationError, match="key mismatch"):
+        verify_model(model_dir, IdentitySpec(key_path=str(other_keypair.public)), TrustSpec())
+    # a payload swapped after signing: the signature no longer verifies
+    sig = model_dir / "model.sig"
+    doc = json.loads(sig.read_text())
+    stmt = _statement(sig)
+    stmt["predicate"]["resources"] = stmt["predicate"]["resources"][:1]
+    doc["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(stmt).encode()).decode()
+    sig.write_text(json.dumps(doc))
+    with pytest.raises(VerificationError, match="does not verify"):
+        verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
+    sig.write_text("{not json")
+    r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public))
+    assert r.exit_code == 1 and "not a JSON Sigstore bundle" in r.stderr
+
+
+def test_certificate_chain_round_trip(model_dir: Path, cert_chain: CertChain, tmp_path: Path) -> None:
+    r = run_cli("sign", "model", str(model_dir), "--key", str(cert_chain.key), "--signing-cert",
+                str(cert_chain.leaf), "--certificate-chain", str(cert_chain.intermediate))
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads((model_dir / "model.sig").read_text())
+    assert len(doc["verificationMaterial"]["x509CertificateChain"]["certificates"]) == 2
+    r = run_cli("verify", "model", str(model_dir), "--certificate-chain", str(cert_chain.root))
+    assert r.exit_code == 0, r.stderr
+    assert "CN=model-signer" in r.stdout
+    # another CA does not vouch for it
+    from tests.model.conftest import make_chain
+
+    stranger = make_chain(tmp_path, prefix="other-")
+    r = run_cli("verify", "model", str(model_dir), "--certificate-chain", str(stranger.root))
+    assert r.exit_code == 1 and "does not chain" in r.stderr
+
+
+def test_certificate_must_match_key(model_dir: Path, cert_chain: CertChain, keypair: KeyPair) -> None:
+    with pytest.raises(InputError, match="does not match"):
+        sign_model(model_dir, SignerSpec(key_path=str(keypair.private)), signing_cert=str(cert_chain.leaf))
+
+
+def test_single_file_model(tmp_path: Path, keypair: KeyPair) -> None:
+    weights = tmp_path / "model.gguf"
+    weights.write_bytes(os.urandom(200_000))
+    res = sign_model(weights, SignerSpec(key_path=str(keypair.private)))
+    assert res.signature_path == tmp_path / "model.sig" == default_signature_path(weights)
+    stmt = _statement(res.signature_path)
+    assert stmt["subject"][0]["name"] == "model.gguf"
+    assert [r["name"] for r in stmt["predicate"]["resources"]] == ["."]
+    (tmp_path / "unrelated.txt").write_text("siblings are not part of a single-file model")
+    assert verify_model(weights, IdentitySpec(key_path=str(keypair.public)), TrustSpec()).files == 1
+    weights.write_bytes(weights.read_bytes() + b"x")
+    r = run_cli("verify", "model", str(weights), "--key", str(keypair.public))
+    assert r.exit_code == 1 and "changed (digest differs): ." in r.stderr
+
+
+def test_symlinks_refused_unless_allowed(model_dir: Path, keypair: KeyPair) -> None:
+    (model_dir / "alias.safetensors").symlink_to("model.safetensors")
+    r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private))
+    assert r.exit_code == 2
+    assert "symbolic link" in r.stderr and "alias.safetensors" in r.stderr and "--allow-symlinks" in r.stderr
+    assert not (model_dir / "model.sig").exists()
+    r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private), "--allow-symlinks")
+    assert r.exit_code == 0, r.stderr
+    stmt = _statement(model_dir / "model.sig")
+    assert stmt["predicate"]["serialization"]["allow_symlinks"] is True
+    res = {x["name"]: x["digest"] for x in stmt["predicate"]["resources"]}
+    assert res["alias.safetensors"] == res["model.safetensors"]
+    assert run_cli("verify", "model", str(model_dir), "--key", str(keypair.public)).exit_code == 0
+
+
+def test_ignore_paths_recorded_and_honoured(model_dir: Path, keypair: KeyPair) -> None:
+    (model_dir / "README.md").write_text("notes\n")
+    (model_dir / "logs").mkdir()
+    (model_dir / "logs" / "train.log").write_text("step 1\n")
+    r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private), "--ignore-paths", "README.md",
+                "--ignore-paths", str(model_dir / "logs"))
+    assert r.exit_code == 0, r.stderr
+    ser = _statement(model_dir / "model.sig")["predicate"]["serialization"]
+    assert {"README.md", "logs"} <= set(ser["ignore_paths"])
+    (model_dir / "README.md").write_text("edited after signing\n")
+    (model_dir / "logs" / "more.log").write_text("step 2\n")
+    r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public))
+    assert r.exit_code == 0, r.stderr
+
+
+def test_ignore_paths_outside_model_refused(model_dir: Path, keypair: KeyPair) -> None:
+    r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private), "--ignore-paths", "../x")
+    assert r.exit_code == 2 and "not inside the model" in r.stderr
+
+
+def test_signature_elsewhere_and_ignore_unsigned(model_dir: Path, keypair: KeyPair, tmp_path: Path) -> None:
+    sig = tmp_path / "sigs" / "tiny.sig"
+    sig.parent.mkdir()
+    r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private), "--signature", str(sig))
+    assert r.exit_code == 0, r.stderr
+    assert "model.sig" not in _statement(sig)["predicate"]["serialization"]["ignore_paths"]
+    (model_dir / "new.bin").write_bytes(b"unsigned")
+    r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public), "--signature", str(sig))
+    assert r.exit_code == 1 and "added (not in the signature): new.bin" in r.stderr
+    r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public), "--signature", str(sig),
+                "--ignore-unsigned-files")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_blake3_and_shards_round_trip(model_dir: Path, keypair: KeyPair) -> None:
+    res = sign_model(model_dir, SignerSpec(key_path=str(keypair.private)), hash_algorithm="blake3")
+    stmt = _statement(res.signature_path)
+    assert stmt["predicate"]["serialization"]["hash_type"] == "blake3"
+    assert {r["algorithm"] for r in stmt["predicate"]["resources"]} == {"blake3"}
+    verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
+
+    res = sign_model(model_dir, SignerSpec(key_path=str(keypair.private)), shard_size=1_000_000)
+    stmt = _statement(res.signature_path)
+    names = [r["name"] for r in stmt["predicate"]["resources"]]
+    assert "model.safetensors:3000000:3000001" in names and "empty.txt:0:0" not in names
+    assert {r["algorithm"] for r in stmt["predicate"]["resources"]} == {"sha256-sharded-1000000"}
+    verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
+    with open(model_dir / "model.safetensors", "r+b") as fh:
+        fh.seek(1_500_000)
+        fh.write(b"\0\0\0\0")
+    with pytest.raises(VerificationError, match=r"changed \(digest differs\): model.safetensors"):
+        verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
+
+
+def test_missing_verification_method_is_usage_error(model_dir: Path, keypair: KeyPair) -> None:
+    sign_model(model_dir, SignerSpec(key_path=str(keypair.private)))
+    r = run_cli("verify", "model", str(model_dir), "--offline")
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+
+
+def test_key_signature_checked_with_cert_chain_fails(model_dir: Path, keypair: KeyPair, cert_chain: CertChain) -> None:
+    sign_model(model_dir, SignerSpec(key_path=str(keypair.private)))
+    r = run_cli("verify", "model", str(model_dir), "--certificate-chain", str(cert_chain.root))
+    assert r.exit_code == 1 and "no certificate" in r.stderr
+
+
+def test_no_signature(model_dir: Path, keypair: KeyPair) -> None:
+    r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public))
+    assert r.exit_code == 2 and "model.sig" in r.stderr
+
+
+def test_copied_model_still_verifies(model_dir: Path, keypair: KeyPair, tmp_path: Path) -> None:
+    sign_model(model_dir, SignerSpec(key_path=str(keypair.private)))
+    moved = tmp_path / "renamed"
+    shutil.copytree(model_dir, moved)
+    verify_model(moved, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
