@@ -45,9 +45,12 @@ class FileEntry:
 
 def normpath(path: str) -> str:
     """Normalise to an absolute POSIX path that cannot leave the root."""
-    p = posixpath.normpath("/" + path.lstrip("./").lstrip("/")) if path not in ("", ".") else "/"
-    # normpath of "/../x" is "/../x" only on odd inputs; collapse leading parents
-    while p.startswith("/.."):
+    # "./x", "x", "/x", "//x" and "../../x" all become "/x"; dot-files keep their dot
+    p = posixpath.normpath("/" + path.lstrip("/"))
+    if p.startswith("//"):
+        p = "/" + p.lstrip("/")
+    # posixpath already drops ".." at the root; keep the guard for odd inputs
+    while p == "/.." or p.startswith("/../"):
         p = p[3:] or "/"
     return p
 
@@ -71,6 +74,7 @@ class MemoryTree:
     def __init__(self) -> None:
         self.files: dict[str, FileEntry] = {}
         self.links: dict[str, str] = {}  # symlink path -> target (as stored)
+        self.hardlinks: dict[str, str] = {}  # hardlink path -> normalised target path
         self.notes: list[str] = []
 
     def _resolve(self, path: str, depth: int = 0) -> str:

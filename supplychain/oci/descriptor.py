@@ -1,0 +1,249 @@
+"""OCI descriptors, media types, and streams checked against their digest as they are read."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from supplychain.errors import InputError, VerificationError
+
+# manifests and indexes
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST_V1 = "application/vnd.docker.distribution.manifest.v1+json"
+DOCKER_MANIFEST_V1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
+ALL_MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)
+
+# configs
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+EMPTY_JSON_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+# layers
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+OCI_LAYER_ND_GZIP = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
+DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+
+ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
+
+
+@dataclass
+class Platform:
+    os: str
+    architecture: str
+    variant: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Platform:
+        """``linux/amd64``, ``linux/arm64/v8``, ``linux/arm/v7``."""
+        parts = text.strip().split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise InputError(f"invalid platform {text!r}", hint="expected OS/ARCH[/VARIANT], e.g. linux/amd64")
+        return cls(parts[0].lower(), parts[1].lower(), parts[2].lower() if len(parts) == 3 else None)
+
+    def __str__(self) -> str:
+        return f"{self.os}/{self.architecture}" + (f"/{self.variant}" if self.variant else "")
+
+
+@dataclass
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+    annotations: dict[str, str] = field(default_factory=dict)
+    artifact_type: str | None = None
+    platform: dict[str, Any] | None = None
+    urls: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "descriptor") -> Descriptor:
+        if not isinstance(d, dict):
+            raise InputError(f"{where}: not a JSON object")
+        digest, size = d.get("digest"), d.get("size")
+        if not isinstance(digest, str) or ":" not in digest:
+            raise InputError(f"{where}: missing or invalid 'digest'")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise InputError(f"{where}: missing or invalid 'size'")
+        media = d.get("mediaType")
+        ann = d.get("annotations") or {}
+        plat = d.get("platform")
+        urls = d.get("urls") or []
+        return cls(
+            media_type=media if isinstance(media, str) else "",
+            digest=digest,
+            size=size,
+            annotations={str(k): str(v) for k, v in ann.items()} if isinstance(ann, dict) else {},
+            artifact_type=d.get("artifactType") if isinstance(d.get("artifactType"), str) else None,
+            platform=plat if isinstance(plat, dict) else None,
+            urls=[u for u in urls if isinstance(u, str)] if isinstance(urls, list) else [],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        if self.artifact_type:
+            d["artifactType"] = self.artifact_type
+        if self.platform:
+            d["platform"] = self.platform
+        if self.urls:
+            d["urls"] = self.urls
+        if self.annotations:
+            d["annotations"] = dict(self.annotations)
+        return d
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def hasher_for(digest: str, what: str) -> Any:
+    algo = digest.split(":", 1)[0]
+    if algo not in ("sha256", "sha384", "sha512"):
+        raise InputError(f"{what}: unsupported digest algorithm {algo!r}")
+    return hashlib.new(algo)
+
+
+def verify_bytes(data: bytes, digest: str, what: str, size: int | None = None) -> bytes:
+    """Raise VerificationError unless ``data`` has ``digest`` (and ``size``)."""
+    if size is not None and len(data) != size:
+        raise VerificationError(f"{what}: size {len(data)} does not match the expected {size} bytes")
+    h = hasher_for(digest, what)
+    h.update(data)
+    got = f"{digest.split(':', 1)[0]}:{h.hexdigest()}"
+    if got != digest:
+        raise VerificationError(f"{what}: content digest {got} does not match the expected {digest}")
+    return data
+
+
+class VerifyingReader(io.RawIOBase):
+    """A read-only stream over ``raw`` that hashes what passes through (``digest=None``:
+    it only counts and checks the size).
+
+    At end of stream (and as soon as more than ``size`` bytes arrive) it compares size and
+    digest and raises VerificationError on a mismatch, so a consumer that reads to the end
+    never acts on unverified data without being told. ``on_read`` gets byte counts
+    (for progress bars). ``close_raw`` closes the underlying stream on close().
+    """
+
+    def __init__(self, raw: IO[bytes] | Any, digest: str | None, size: int | None, what: str, *,
+                 on_read: Callable[[int], None] | None = None, close_raw: bool = True) -> None:
+        super().__init__()
+        self._raw = raw
+        self.digest = digest
+        self.size = size
+        self.what = what
+        self._hash = hasher_for(digest, what) if digest else None
+        self.count = 0
+        self._on_read = on_read
+        self._close_raw = close_raw
+        self.verified = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        mv = memoryview(b).cast("B")
+        want = len(mv)
+        if self.size is not None:
+            # read at most one byte past the declared size, to detect overlong blobs
+            want = min(want, max(self.size - self.count, 0) + 1)
+        if want == 0:
+            return 0
+        data = self._raw.read(want)
+        if not data:
+            self._finish()
+            return 0
+        n = len(data)
+        mv[:n] = data
+        if self._hash is not None:
+            self._hash.update(data)
+        self.count += n
+        if self.size is not None and self.count > self.size:
+            raise VerificationError(f"{self.what}: more data than the expected {self.size} bytes")
+        if self._on_read is not None:
+            self._on_read(n)
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        buf = bytearray(size)
+        n = self.readinto(buf)
+        return bytes(buf[:n])
+
+    def readall(self) -> bytes:
+        chunks = []
+        while True:
+            chunk = self.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _finish(self) -> None:
+        if self.verified:
+            return
+        if self.size is not None and self.count != self.size:
+            raise VerificationError(
+                f"{self.what}: got {self.count} bytes, expected {self.size} (truncated blob)"
+            )
+        if self._hash is None or self.digest is None:
+            self.verified = True
+            return
+        got = f"{self.digest.split(':', 1)[0]}:{self._hash.hexdigest()}"
+        if got != self.digest:
+            raise VerificationError(
+                f"{self.what}: content digest {got} does not match the expected {self.digest}",
+                hint="the blob was modified or corrupted; do not trust this image",
+            )
+        self.verified = True
+
+    def drain(self) -> None:
+        """Read (and verify) whatever is left."""
+        while self.read(1 << 20):
+            pass
+
+    def close(self) -> None:
+        if not self.closed and self._close_raw:
+            close = getattr(self._raw, "close", None)
+            if close is not None:
+                close()
+        super().close()
+
+
+class SectionReader(io.RawIOBase):
+    """``length`` bytes of a seekable file starting at ``offset`` (for blobs inside a tar)."""
+
+    def __init__(self, path: str, offset: int, length: int) -> None:
+        super().__init__()
+        self._fh = open(path, "rb")
+        self._fh.seek(offset)
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        mv = memoryview(b).cast("B")
+        n = min(len(mv), self._left)
+        if n <= 0:
+            return 0
+        got = self._fh.readinto(mv[:n])
+        self._left -= got
+        return got
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+        super().close()
