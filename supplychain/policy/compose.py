@@ -126,12 +126,14 @@ def _check_service(name: str, svc: YMap, col: Collector) -> None:
     if isinstance(volumes, YSeq):
         for i, vol in enumerate(volumes):
             src = None
+            where = volumes.where(i)
             if isinstance(vol, str):
                 src = _interp(vol)[0].split(":", 1)[0]
             elif isinstance(vol, YMap) and isinstance(vol.get("source"), str):
                 src = _interp(vol["source"])[0]
+                where = vol.where("source")
             if src and is_socket_path(src):
-                col.add("CMP-002", *_at(volumes.where(i)),
+                col.add("CMP-002", *_at(where),
                         f"service {name!r} mounts the container runtime socket {src}")
     if str(svc.get("network_mode", "")).strip() == "host":
         col.add("CMP-003", *_at(svc.where("network_mode")), f"service {name!r} uses network_mode: host")

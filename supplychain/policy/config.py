@@ -166,13 +166,16 @@ def _validate(value: Any, schema: dict[str, Any], path: Path_, errors: list[tupl
                     keys = " or ".join(repr(b["required"][0]) for b in branches)
                     errors.append((path, f"needs at least one of {keys}"))
                 else:
-                    # report the branch that got furthest (fewest errors), or the description
-                    best = min(results, key=len)
+                    # a branch of the value's own type explains best; else the description
+                    typed = [r for b, r in zip(branches, results, strict=True)
+                             if "type" in b and _is_type(value, b["type"]) if isinstance(b["type"], str)]
                     desc = schema.get("description")
-                    if desc:
+                    if len(typed) == 1:
+                        errors.extend(typed[0])
+                    elif desc:
                         errors.append((path, f"must be {desc}, not {_describe(value)}"))
                     else:
-                        errors.extend(best)
+                        errors.extend(min(results, key=len))
 
 
 def _locate(root: Any, path: Path_) -> Pos | None:
@@ -280,6 +283,8 @@ class Policy:
 
 
 def _rule_config(key: str, value: Any) -> RuleConfig:
+    if isinstance(value, bool):
+        return RuleConfig(enabled=value)
     if isinstance(value, str):
         return RuleConfig(enabled=False) if value == "off" else RuleConfig(severity=value)
     return RuleConfig(severity=value.get("severity"), enabled=bool(value.get("enabled", True)))

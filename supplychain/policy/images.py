@@ -2,8 +2,9 @@
 
 Globs are matched against the *normalised* name (``registry/repository``, Docker Hub short names
 expanded: ``nginx`` -> ``docker.io/library/nginx``): ``*`` matches within one path segment,
-``**`` across segments, ``?`` one character. A glob with no ``/`` names a whole registry
-(``ghcr.io`` == ``ghcr.io/**``). A glob containing ``:`` after the last ``/`` or an ``@`` is
+``**`` across segments, ``?`` one character. A glob with no ``/`` that looks like a host
+(has a ``.`` or ``:``, or is ``localhost``) names a whole registry (``ghcr.io`` == ``ghcr.io/**``);
+a bare word is a Docker Hub short name (``redis`` == ``docker.io/library/redis``). A glob containing ``:`` after the last ``/`` or an ``@`` is
 matched against the full reference (``name:tag@digest``) instead.
 """
 
@@ -82,7 +83,9 @@ def normalize_glob(glob: str) -> str:
     """Normalise the registry part of a glob the way references are normalised."""
     g = glob.strip()
     if "/" not in g:
-        return g.lower() + "/**"
+        if "." in g or ":" in g or g == "localhost" or g.startswith("["):
+            return g.lower() + "/**"  # a registry host: everything in it
+        return f"{DOCKER_HUB}/library/{g}"  # a Docker Hub short name: nginx, redis*
     first, rest = g.split("/", 1)
     if first in _HUB_ALIASES:
         first = DOCKER_HUB
