@@ -155,7 +155,7 @@ def _validate(value: Any, schema: dict[str, Any], path: Path_, errors: list[tupl
     for keyword in ("anyOf", "oneOf"):
         if keyword in schema:
             branches = schema[keyword]
-            results = []
+            results: list[list[tuple[Path_, str]]] = []
             for branch in branches:
                 sub = []
                 _validate(value, branch, path, sub)
@@ -175,7 +175,8 @@ def _validate(value: Any, schema: dict[str, Any], path: Path_, errors: list[tupl
                     elif desc:
                         errors.append((path, f"must be {desc}, not {_describe(value)}"))
                     else:
-                        errors.extend(min(results, key=len))
+                        best: list[tuple[Path_, str]] = min(results, key=len)
+                        errors.extend(best)
 
 
 def _locate(root: Any, path: Path_) -> Pos | None:
