@@ -107,6 +107,7 @@ class PublicKeyEntry:
 
     name: str
     key: Any  # cryptography public key
+    path: str | None = None  # the PEM file it came from, when it came from one
 
     @property
     def fingerprint(self) -> str:
@@ -115,13 +116,21 @@ class PublicKeyEntry:
         )
         return hashlib.sha256(der).hexdigest()
 
+    @property
+    def hint(self) -> str:
+        """The public-key hint of a key-signed bundle: base64 of sha256 over the DER key."""
+        der = self.key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
-def load_public_key(data: bytes, *, name: str) -> PublicKeyEntry:
+
+def load_public_key(data: bytes, *, name: str, path: str | None = None) -> PublicKeyEntry:
     """Parse a PEM public key (or a PEM certificate, whose key is used)."""
     try:
         if b"BEGIN CERTIFICATE" in data:
-            return PublicKeyEntry(name, x509.load_pem_x509_certificate(data).public_key())
-        return PublicKeyEntry(name, serialization.load_pem_public_key(data))
+            return PublicKeyEntry(name, x509.load_pem_x509_certificate(data).public_key(), path)
+        return PublicKeyEntry(name, serialization.load_pem_public_key(data), path)
     except (ValueError, TypeError) as exc:
         raise InputError(f"{name}: not a PEM public key: {exc}") from exc
 
