@@ -1,0 +1,212 @@
+"""The deploy gate against the real local registry: exactly the right decision per image."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.image_signing.conftest import ENV, KeyPair, make_keypair
+from tests.imagebuild import File, build_image, push_image
+
+pytestmark = pytest.mark.registry
+
+
+def _push(client: Any, host: str, repo: str, tag: str, files: list[Any]) -> tuple[str, str]:
+    ref = f"{host}/{repo}:{tag}"
+    return ref, push_image(client, ref, build_image([files]))
+
+
+@pytest.fixture(scope="module")
+def scene(registry, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    from supplychain.oci.registry import RegistryClient
+
+    client = RegistryClient()
+    d = tmp_path_factory.mktemp("gate")
+    release, other = make_keypair(d, "release"), make_keypair(d, "other")
+    host = registry.host
+    bom_ok = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+              "components": [{"type": "library", "name": "zlib", "version": "1.3",
+                              "purl": "pkg:deb/debian/zlib@1.3?arch=amd64",
+                              "licenses": [{"license": {"id": "Zlib"}}]}]}
+    bom_bad = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+               "components": [{"type": "library", "name": "event-stream", "version": "3.3.6",
+                               "purl": "pkg:npm/event-stream@3.3.6"},
+                              {"type": "library", "name": "ghostscript", "version": "10",
+                               "purl": "pkg:deb/debian/ghostscript@10",
+                               "licenses": [{"expression": "AGPL-3.0-or-later OR LicenseRef-x"}]}]}
+    (d / "ok.json").write_text(json.dumps(bom_ok))
+    (d / "bad.json").write_text(json.dumps(bom_bad))
+
+    def sign(ref: str, key: KeyPair) -> None:
+        r = run_cli("sign", "image", ref, "--key", str(key.private), env=ENV)
+        assert r.exit_code == 0, r.stderr
+
+    def attest(ref: str, key: KeyPair, bom: str) -> None:
+        r = run_cli("attest", "image", ref, "--predicate", str(d / bom), "--type", "cyclonedx",
+                    "--key", str(key.private), env=ENV)
+        assert r.exit_code == 0, r.stderr
+
+    images: dict[str, str] = {}
+    for name, files in {
+        "good": [File("app/good", b"good")],
+        "unsigned": [File("app/unsigned", b"unsigned")],
+        "wrongsig": [File("app/wrong", b"wrong")],
+        "unpinned": [File("app/unpinned", b"unpinned")],
+        "noattest": [File("app/noattest", b"noattest")],
+        "badsbom": [File("app/badsbom", b"badsbom")],
+    }.items():
+        ref, digest = _push(client, host, f"gate/{name}", "1.0", files)
+        images[name] = f"{host}/gate/{name}:1.0@{digest}"
+        images[name + ":tag"] = ref
+    for name in ("good", "unpinned", "noattest", "badsbom"):
+        sign(images[name + ":tag"], release)
+    sign(images["wrongsig:tag"], other)
+    for name in ("good", "unpinned"):
+        attest(images[name + ":tag"], release, "ok.json")
+    attest(images["wrongsig:tag"], other, "ok.json")
+    attest(images["badsbom:tag"], release, "bad.json")
+    untrusted = "docker.io/library/nginx:1.27@sha256:" + "a" * 64
+
+    keydir = d / "keys"
+    keydir.mkdir()
+    (keydir / "release.pub").write_bytes(release.public.read_bytes())
+    policy = d / "release.yaml"
+    policy.write_text(f"""version: 1
+trusted_registries:
+  - {host}/gate/**
+images:
+  require_digest: true
+signers:
+  - name: release-key
+    images: ["{host}/gate/**"]
+    key: keys/release.pub
+attestations:
+  - images: "{host}/gate/**"
+    require: [cyclonedx]
+sbom:
+  deny_packages: ["pkg:npm/event-stream@*"]
+  deny_licenses: ["AGPL-*"]
+""")
+    compose = d / "compose.yaml"
+    compose.write_text(f"""services:
+  web:
+    image: {images['good']}
+  worker:
+    image: {images['unsigned']}
+  cache:
+    image: {untrusted}
+  batch:
+    image: {images['unpinned:tag']}
+""")
+    k8s = d / "deploy.yaml"
+    k8s.write_text(f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: {images['good']}
+        - name: sidecar
+          image: {images['wrongsig']}
+      initContainers:
+        - name: migrate
+          image: {images['noattest']}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: scan
+spec:
+  containers:
+    - name: scan
+      image: {images['badsbom']}
+""")
+    return {"images": images, "policy": policy, "compose": compose, "k8s": k8s, "untrusted": untrusted,
+            "dir": d, "release": release}
+
+
+def _decisions(doc: dict[str, Any]) -> dict[str, tuple[str, set[str]]]:
+    return {i["image"]: (i["decision"], {f["rule"] for f in i["findings"]}) for i in doc["images"]}
+
+
+def test_gate_gives_exactly_the_right_decisions(scene: dict[str, Any]) -> None:
+    im = scene["images"]
+    r = run_cli("gate", str(scene["compose"]), str(scene["k8s"]), "--policy", str(scene["policy"]), "--json")
+    assert r.exit_code == 1, r.stderr
+    doc = json.loads(r.stdout)
+    got = _decisions(doc)
+    assert got == {
+        im["good"]: ("pass", set()),
+        im["unsigned"]: ("fail", {"SC-GATE-001", "SC-GATE-002"}),
+        scene["untrusted"]: ("fail", {"SC-IMG-001"}),
+        im["unpinned:tag"]: ("fail", {"SC-IMG-002"}),
+        im["wrongsig"]: ("fail", {"SC-GATE-001", "SC-GATE-002"}),
+        im["noattest"]: ("fail", {"SC-GATE-002"}),
+        im["badsbom"]: ("fail", {"SC-GATE-003", "SC-GATE-004"}),
+    }, json.dumps(doc, indent=1)[:4000]
+    assert doc["decision"] == "fail"
+    assert doc["summary"] == {"images": 7, "passed": 1, "failed": 6}
+    good = next(i for i in doc["images"] if i["image"] == im["good"])
+    assert len(good["locations"]) == 2  # used in compose and in the Deployment
+    assert good["signatures"][0]["trusted"] and good["attestations"][0]["type"] == "cyclonedx"
+    wrong = next(i for i in doc["images"] if i["image"] == im["wrongsig"])
+    assert "signed with another key" in json.dumps(wrong["findings"])
+    assert "gate: 6 of 7 images failed" in r.stderr
+
+
+def test_gate_passes_when_every_image_passes(scene: dict[str, Any]) -> None:
+    good = scene["images"]["good"]
+    lst = scene["dir"] / "images.txt"
+    lst.write_text(f"# release images\n{good}\n")
+    r = run_cli("gate", str(lst), "--policy", str(scene["policy"]))
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "PASS" in r.stdout and "signed by key release-key" in r.stdout
+    r = run_cli("gate", good, "--policy", str(scene["policy"]), "--offline")
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_gate_sarif(scene: dict[str, Any]) -> None:
+    out = scene["dir"] / "gate.sarif"
+    r = run_cli("gate", str(scene["compose"]), "--policy", str(scene["policy"]), "--format", "sarif", "-o", str(out))
+    assert r.exit_code == 1
+    sarif = json.loads(out.read_text())
+    assert sarif["version"] == "2.1.0"
+    rules = {res["ruleId"] for res in sarif["runs"][0]["results"]}
+    assert rules == {"SC-GATE-001", "SC-GATE-002", "SC-IMG-001", "SC-IMG-002"}
+    for res in sarif["runs"][0]["results"]:
+        assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("compose.yaml")
+
+
+def test_gate_waiver_and_uncovered_image(scene: dict[str, Any], registry) -> None:  # type: ignore[no-untyped-def]
+    im = scene["images"]
+    policy = scene["dir"] / "waived.yaml"
+    text = scene["policy"].read_text().replace(
+        "sbom:", f"waivers:\n  - rule: SC-GATE-002\n    image: {registry.host}/gate/noattest\n"
+        "    reason: SBOM pipeline for the migrator lands next sprint (TICKET-1)\n    expires: 2999-01-01\nsbom:")
+    policy.write_text(text)
+    r = run_cli("gate", im["noattest"], "--policy", str(policy), "--json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["images"][0]["waived"][0]["rule"] == "SC-GATE-002"
+    # an image no signers entry covers fails closed
+    narrow = scene["dir"] / "narrow.yaml"
+    narrow.write_text(scene["policy"].read_text().replace(f'images: ["{registry.host}/gate/**"]',
+                                                          f'images: ["{registry.host}/gate/other"]'))
+    r = run_cli("gate", im["good"], "--policy", str(narrow), "--json")
+    assert r.exit_code == 1
+    assert _decisions(json.loads(r.stdout))[im["good"]] == ("fail", {"SC-GATE-005"})
+
+
+def test_gate_bad_policy_is_input_error(scene: dict[str, Any]) -> None:
+    bad = scene["dir"] / "bad.yaml"
+    bad.write_text("version: 1\nsigners:\n  - name: x\n    images: ['**']\n    colour: blue\n")
+    r = run_cli("gate", scene["images"]["good"], "--policy", str(bad))
+    assert r.exit_code == 2
+    assert "bad.yaml:5" in r.stderr and "colour" in r.stderr
+    assert "Traceback" not in r.stderr
