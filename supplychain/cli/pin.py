@@ -1,0 +1,63 @@
+"""`supplychain pin`: rewrite tag-only image references as tag@digest, in place."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command(
+    "pin",
+    epilog="""\b
+Examples:
+  supplychain pin Dockerfile docker-compose.yml k8s/
+  supplychain pin . --check
+  supplychain pin deploy/ --insecure-registry registry.internal:5000
+  supplychain pin . --check --format json
+
+\b
+Exit codes: 0 done (or, with --check, everything pinned), 1 --check found unpinned
+references, 2 bad input, 3 registry or network failure.""",
+)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--check", "check_only", is_flag=True,
+              help="Only report tag-only references; exit 1 when there is one. Writes nothing.")
+@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
+              help="Talk plain HTTP to this registry (loopback registries always may); repeatable.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def pin(paths: tuple[str, ...], check_only: bool, insecure: tuple[str, ...], exclude: tuple[str, ...],
+        fmt: str) -> None:
+    """Resolve tag-only image references to digests and rewrite them as image:tag@sha256:...
+
+    Dockerfiles, compose files, Kubernetes manifests and image lists are edited in place,
+    atomically, keeping comments and formatting. Credentials come from the docker config
+    and credential helpers, as for every registry command.
+    """
+    from supplychain.errors import PolicyViolation
+    from supplychain.policy.pin import pin_paths, registry_resolver
+
+    resolver = None if check_only else registry_resolver(insecure)
+    report = pin_paths(list(paths), resolver, check_only=check_only, exclude=exclude)
+    if fmt == "json":
+        doc = {"entries": [e.as_json() for e in report.entries], "files_changed": report.files_changed}
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        for e in report.entries:
+            where = f"{e.file}:{e.line}" + (f":{e.column}" if e.column else "")
+            if e.status == "pinned":
+                click.echo(f"{where}: pinned {e.reference} -> {e.pinned}")
+            elif e.status == "unpinned":
+                click.echo(f"{where}: not pinned: {e.reference}" + (f" ({e.reason})" if e.reason else ""))
+            elif e.status == "skipped":
+                click.echo(f"{where}: skipped {e.reference}: {e.reason}")
+        done = report.count("already-pinned")
+        if check_only:
+            click.echo(f"{report.count('unpinned')} unpinned, {done} pinned by digest")
+        else:
+            click.echo(f"{report.count('pinned')} pinned in {len(report.files_changed)} file(s), "
+                       f"{done} already pinned, {report.count('skipped')} skipped")
+    if check_only and report.count("unpinned"):
+        raise PolicyViolation(f"{report.count('unpinned')} image reference(s) are not pinned by digest",
+                              hint="run `supplychain pin` without --check to pin them")
