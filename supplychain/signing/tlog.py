@@ -211,6 +211,15 @@ def _same_verifier(pem_or_der: bytes, cert_der: bytes | None, key_der: bytes | N
 def check_message_entry(entry: TlogEntry, *, digest_alg: str, digest: bytes, signature: bytes,
                         cert_der: bytes | None, key_der: bytes | None) -> None:
     """hashedrekord entry must log exactly this artifact digest, signature and signer."""
+    try:
+        _check_message_entry(entry, digest_alg=digest_alg, digest=digest, signature=signature,
+                             cert_der=cert_der, key_der=key_der)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise VerificationError(f"log entry {entry.log_index} ({entry.kind} {entry.version}) is malformed") from exc
+
+
+def _check_message_entry(entry: TlogEntry, *, digest_alg: str, digest: bytes, signature: bytes,
+                         cert_der: bytes | None, key_der: bytes | None) -> None:
     spec = _load_body(entry)
     if entry.kind != "hashedrekord":
         raise VerificationError(f"log entry kind {entry.kind} cannot hold a message signature")
@@ -265,6 +274,14 @@ def check_dsse_entry(entry: TlogEntry, envelope: Envelope, *, cert_der: bytes | 
                      key_der: bytes | None, hash_name: str) -> None:
     """dsse 0.0.1, intoto 0.0.2 (Rekor v1) or hashedrekord 0.0.2 over PAE (Rekor v2) entries
     must log this envelope's payload and signature, by this signer."""
+    try:
+        _check_dsse_entry(entry, envelope, cert_der=cert_der, key_der=key_der, hash_name=hash_name)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise VerificationError(f"log entry {entry.log_index} ({entry.kind} {entry.version}) is malformed") from exc
+
+
+def _check_dsse_entry(entry: TlogEntry, envelope: Envelope, *, cert_der: bytes | None,
+                      key_der: bytes | None, hash_name: str) -> None:
     spec = _load_body(entry)
     sig = envelope.signatures[0].sig
     payload_sha256 = hashlib.sha256(envelope.payload).hexdigest()
