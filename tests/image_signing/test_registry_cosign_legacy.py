@@ -1,0 +1,109 @@
+"""cosign v2 legacy signatures (../shared/external/cosign) served by the real registry as
+``sha256-<hex>.sig`` tags and verified through ``supplychain verify image``.
+
+The signed images' manifests reference layers we do not have, and docker-registry refuses a
+manifest whose blobs are missing; so each manifest is seeded into the registry's storage
+directory (exactly the bytes cosign signed) and everything else goes through the HTTP API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supplychain.signing import cosign as cs
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.registry
+
+
+def _seed_manifest(registry: Any, repo: str, manifest: bytes) -> str:
+    digest = hashlib.sha256(manifest).hexdigest()
+    v2 = registry.root / "data" / "docker" / "registry" / "v2"
+    blob = v2 / "blobs" / "sha256" / digest[:2] / digest / "data"
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(manifest)
+    link = v2 / "repositories" / repo / "_manifests" / "revisions" / "sha256" / digest / "link"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.write_text("sha256:" + digest)
+    return "sha256:" + digest
+
+
+def _push_sig(client: Any, registry: Any, repo: str, digest: str, layers: list[cs.LegacyLayer]) -> None:
+    from supplychain.oci.reference import parse_reference
+
+    ref = parse_reference(f"{registry.host}/{repo}")
+    descs = []
+    for layer in layers:
+        d = "sha256:" + hashlib.sha256(layer.payload).hexdigest()
+        client.upload_blob(ref, layer.payload, d)
+        descs.append({"mediaType": layer.media_type, "digest": d, "size": len(layer.payload),
+                      "annotations": layer.annotations})
+    config = json.dumps({"architecture": "", "os": "", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [x["digest"] for x in descs]}}).encode()
+    cd = "sha256:" + hashlib.sha256(config).hexdigest()
+    client.upload_blob(ref, config, cd)
+    manifest = {"schemaVersion": 2, "mediaType": cs.OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd,
+                           "size": len(config)},
+                "layers": descs}
+    client.put_manifest(ref, cs.digest_tag(digest, ".sig"), json.dumps(manifest).encode(), cs.OCI_MANIFEST)
+
+
+@pytest.fixture(scope="module")
+def legacy(registry, external: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from supplychain.oci.registry import RegistryClient
+
+    client = RegistryClient()
+    base = external / "cosign" / "containers-image"
+    if not base.is_dir():
+        pytest.skip("cosign fixtures not present")
+    out: dict[str, str] = {}
+    for d in sorted(base.glob("dir-img-*")):
+        repo = "legacy/" + d.name.removeprefix("dir-img-cosign-")
+        digest = _seed_manifest(registry, repo, (d / "manifest.json").read_bytes())
+        layers = [cs.parse_containers_image_signature(p.read_bytes(), source=str(p))
+                  for p in sorted(d.glob("signature-*"))]
+        _push_sig(client, registry, repo, digest, layers)
+        out[d.name.removeprefix("dir-img-cosign-")] = f"{registry.host}/{repo}@{digest}"
+    return out
+
+
+def _key(external: Path, name: str) -> str:
+    return str(external / "cosign" / "containers-image" / name)
+
+
+@pytest.mark.parametrize(("image", "key", "ok"), [
+    ("valid", "cosign.pub", True),
+    ("valid", "cosign2.pub", False),
+    ("valid-with-tag", "cosign.pub", True),
+    ("mixed", "cosign.pub", True),
+    ("modified-manifest", "cosign.pub", False),
+    ("other-attachment", "cosign.pub", False),
+])
+def test_legacy_key_signatures(legacy: dict[str, str], external: Path, image: str, key: str, ok: bool) -> None:
+    r = run_cli("verify", "image", legacy[image], "--key", _key(external, key), "--json")
+    assert r.exit_code == (0 if ok else 1), r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert all(s["source"] == "legacy .sig" for s in doc["signatures"])
+    if image == "mixed":
+        assert [s["trusted"] for s in doc["signatures"]] == [False, True]
+    if image == "modified-manifest":
+        assert "not for image digest" in doc["signatures"][0]["reason"]
+    if image == "other-attachment":
+        assert "not a cosign simple-signing" in doc["signatures"][0]["reason"]
+
+
+def test_legacy_keyless_fulcio_rekor(legacy: dict[str, str], external: Path) -> None:
+    root = str(external / "cosign" / "cosign" / "trusted_root_pgi.json")
+    args = ["verify", "image", legacy["fulcio-rekor-valid"], "--trusted-root", root, "--offline"]
+    r = run_cli(*args, "--cert-identity", "mitr@redhat.com", "--cert-oidc-issuer", "https://github.com/login/oauth")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "mitr@redhat.com" in r.stdout and "2023-01-20T20:51:33Z" in r.stdout
+    r = run_cli(*args, "--cert-identity", "this-does-not-match@example.com",
+                "--cert-oidc-issuer", "https://github.com/login/oauth")
+    assert r.exit_code == 1 and "not an accepted signer" in r.stderr
