@@ -256,9 +256,8 @@ def test_npm_nesting_scopes_and_lock() -> None:
     assert by_loc[f"{app}/node_modules/debug/package.json"].licenses == ["MIT", "Apache-2.0"]
     sys_debug = by_loc["/usr/share/nodejs/debug/package.json"]
     assert sys_debug.dependencies == [by_loc["/usr/share/nodejs/ms/package.json"].bom_ref]
-    from_lock = [p for p in packages if p.location == f"{app}/package-lock.json"]
-    assert [(p.name, p.version, p.scope) for p in from_lock] == [("left-pad", "1.3.0", "excluded")]
-    assert "SHA-512" in from_lock[0].hashes
+    # node_modules is installed: the lock adds nothing (left-pad was deleted, it must not come back)
+    assert not [p for p in packages if p.location == f"{app}/package-lock.json"]
     assert len([p for p in packages if p.name == "debug"]) == 3  # three copies, three refs
     assert len({p.bom_ref for p in packages}) == len(packages)
 
@@ -292,3 +291,28 @@ def test_union_select() -> None:
     assert select("/app/config.json") == Want.DIGEST
     assert select("/app/node_modules/a/package.json") == Want.CONTENT
     assert select("/usr/bin/bash") == Want.SKIP
+
+
+def test_npm_lock_without_node_modules() -> None:
+    lock = {"lockfileVersion": 3, "packages": {
+        "": {"name": "svc"},
+        "node_modules/express": {"version": "4.21.1", "license": "MIT", "dependencies": {"qs": "6.13.0"}},
+        "node_modules/qs": {"version": "6.13.0"},
+        "node_modules/@scope/tool": {"version": "2.0.0", "dev": True, "integrity": "sha512-" + "A" * 86 + "=="},
+        "node_modules/local": {"version": "file:../local"},
+        "packages/linked": {"version": "1.0.0"},
+    }}
+    v1 = {"lockfileVersion": 1, "dependencies": {
+        "a": {"version": "1.0.0", "requires": {"b": "^2"}, "dependencies": {"b": {"version": "2.0.0"}}},
+    }}
+    packages, _ = catalog(tree_from_files({
+        "/srv/package-lock.json": json.dumps(lock).encode(),
+        "/old/package-lock.json": json.dumps(v1).encode(),
+    }))
+    got = {(p.group, p.name, p.version, p.scope) for p in packages}
+    assert got == {(None, "express", "4.21.1", None), (None, "qs", "6.13.0", None),
+                   ("@scope", "tool", "2.0.0", "excluded"), (None, "a", "1.0.0", None), (None, "b", "2.0.0", None)}
+    pk = {p.name: p for p in packages}
+    assert pk["express"].dependencies == [pk["qs"].bom_ref]
+    assert pk["a"].dependencies == [pk["b"].bom_ref]
+    assert "SHA-512" in pk["tool"].hashes

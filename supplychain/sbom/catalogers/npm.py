@@ -5,9 +5,10 @@ installed packages under ``node_modules/``, Debian's ``node-*`` packages under
 ``/usr/share/nodejs`` (syft counts those as npm too) and applications' own manifests. Files
 without a name and version (``{"type": "module"}`` markers inside packages) are not packages.
 
-A ``package-lock.json`` adds the packages it locks that are not installed next to it (an image
-that ships a lock file but installed nothing, or installed only part of it); installed copies are
-reported from their own ``package.json``. Lock entries flagged ``dev`` get scope ``excluded``.
+A ``package-lock.json`` is used only for a project that has no installed ``node_modules`` next
+to it (an image that ships the lock file but not what it locks): where packages are installed,
+they are the truth (a package deleted in a later layer must not come back from the lock).
+Lock entries flagged ``dev`` get scope ``excluded``.
 
 Depends-on edges (``dependencies`` and ``optionalDependencies``) are resolved like Node does:
 ``<dir>/node_modules/<dep>`` from the package's directory upwards, then a sibling in the same
@@ -207,7 +208,10 @@ class NpmCataloger:
             pkg_dir = posixpath.dirname(path)
             by_dir[pkg_dir] = pkg
             deps_of.append((pkg, pkg_dir, _dep_names(doc)))
+        installed_roots = {d.split("/node_modules/", 1)[0] for d in by_dir if "/node_modules/" in d}
         for lock in locks:
+            if posixpath.dirname(lock) in installed_roots:
+                continue  # node_modules is there: what is installed is the truth, not the lock
             self._from_lock(tree, ctx, lock, by_dir, deps_of)
         packages = [p for p, _, _ in deps_of]
         make_refs_unique(packages)
