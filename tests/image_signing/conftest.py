@@ -55,3 +55,6 @@ def push(registry, client) -> Callable[..., tuple[str, str]]:  # type: ignore[no
         return ref, digest
 
     return _push
+
+
+from tests.sigstore_local import local_sigstore  # noqa: E402, F401

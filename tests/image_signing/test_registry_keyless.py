@@ -1,0 +1,110 @@
+"""Keyless image signatures and attestations through the local Sigstore instance (tests/sigstore_local.py),
+stored in the real registry, verified by us and, independently, by sigstore-js (@sigstore/verify)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supplychain.signing import cosign as cs
+from tests.conftest import run_cli
+from tests.image_signing.conftest import ENV
+from tests.sigstore_local import LocalSigstore, js_verify
+
+pytestmark = [pytest.mark.registry, pytest.mark.npm]
+
+
+def _bundles(client: Any, ref: str, digest: str, tmp_path: Path) -> dict[str, Path]:
+    """predicate type -> bundle file, fetched from the registry's referrers of ``digest``."""
+    from supplychain.oci.reference import parse_reference
+
+    repo = parse_reference(ref)
+    out: dict[str, Path] = {}
+    for d in client.referrers(repo, digest):
+        if d.artifact_type != cs.BUNDLE_MEDIA_TYPE:
+            continue
+        m = json.loads(client.get_manifest(f"{repo.name}@{d.digest}")[0])
+        raw = client.get_blob_bytes(repo, m["layers"][0]["digest"])
+        path = tmp_path / (d.digest[7:19] + ".sigstore.json")
+        path.write_bytes(raw)
+        out[m["annotations"][cs.BUNDLE_PREDICATE_ANNOTATION]] = path
+    return out
+
+
+def test_keyless_sign_attest_verify_and_sigstore_js(local_sigstore: LocalSigstore, push, client,
+                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ls = local_sigstore
+    ref, digest = push("keyless/app")
+    r = run_cli("sign", "image", ref, "--trust-config", str(ls.trust_config), "--identity-token", ls.token())
+    assert r.exit_code == 0, r.stderr
+    bom = tmp_path / "bom.json"
+    bom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": []}))
+    r = run_cli("attest", "image", ref, "--predicate", str(bom), "--trust-config", str(ls.trust_config),
+                "--identity-token", ls.token())
+    assert r.exit_code == 0, r.stderr
+
+    ident = ["--cert-identity", ls.subject, "--cert-oidc-issuer", ls.issuer]
+    base = ["verify", "image", ref, "--trusted-root", str(ls.trusted_root), "--offline"]
+    v = run_cli(*base, *ident, "--attestation", "cyclonedx", "--json")
+    assert v.exit_code == 0, v.stdout + v.stderr
+    doc = json.loads(v.stdout)
+    (sig,) = doc["signatures"]
+    assert sig["signer"]["identity"] == ls.subject and sig["signer"]["issuer"] == ls.issuer
+    assert sig["signer"]["time_source"] == "rekor" and sig["signer"]["time"]
+
+    v = run_cli(*base, "--cert-identity-regexp", "^https://github.com/acme/", "--cert-oidc-issuer", ls.issuer)
+    assert v.exit_code == 0, v.stderr
+    v = run_cli(*base, "--cert-identity", "https://github.com/evil/app", "--cert-oidc-issuer", ls.issuer)
+    assert v.exit_code == 1 and "not an accepted signer" in v.stderr
+    v = run_cli(*base, "--cert-identity", ls.subject, "--cert-oidc-issuer", "https://accounts.google.com")
+    assert v.exit_code == 1
+    # the production root does not trust the local instance
+    v = run_cli("verify", "image", ref, "--offline", *ident)
+    assert v.exit_code == 1
+
+    bundles = _bundles(client, ref, digest, tmp_path)
+    assert set(bundles) == {cs.SIGN_PREDICATE_TYPE, "https://cyclonedx.org/bom"}
+    for path in bundles.values():
+        js = js_verify(path, ls.trusted_root)
+        assert js.returncode == 0, js.stderr
+        assert json.loads(js.stdout)["san"] == ls.subject
+        assert js_verify(path, ls.trusted_root, san="https://github.com/evil/app").returncode == 1
+
+
+def test_key_signed_image_bundles_verify_with_sigstore_js(local_sigstore: LocalSigstore, push, client, keys,
+                                                         tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ref, digest = push("keyed/js")
+    assert run_cli("sign", "image", ref, "--key", str(keys["release"].private), env=ENV).exit_code == 0
+    (path,) = _bundles(client, ref, digest, tmp_path).values()
+    js = js_verify(path, local_sigstore.trusted_root, key=keys["release"].public)
+    assert js.returncode == 0, js.stderr
+    assert js_verify(path, local_sigstore.trusted_root, key=keys["other"].public).returncode == 1
+
+
+def test_gate_with_keyless_signer(local_sigstore: LocalSigstore, push, registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ls = local_sigstore
+    ref, digest = push("keyless/gate")
+    assert run_cli("sign", "image", ref, "--trust-config", str(ls.trust_config),
+                   "--identity-token", ls.token()).exit_code == 0
+    evil_ref, evil_digest = push("keyless/gate", tag="2.0")
+    assert run_cli("sign", "image", evil_ref, "--trust-config", str(ls.trust_config),
+                   "--identity-token", ls.token(subject="https://github.com/evil/app/x.yml@refs/heads/main")
+                   ).exit_code == 0
+    policy = tmp_path / "p.yaml"
+    policy.write_text(f"""version: 1
+trusted_registries: ["{registry.host}/keyless/**"]
+signers:
+  - name: acme-ci
+    issuer: {ls.issuer}
+    subject_regexp: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@'
+""")
+    good = f"{registry.host}/keyless/gate@{digest}"
+    bad = f"{registry.host}/keyless/gate@{evil_digest}"
+    r = run_cli("gate", good, bad, "--policy", str(policy), "--trusted-root", str(ls.trusted_root), "--offline",
+                "--json")
+    assert r.exit_code == 1, r.stderr
+    got = {i["image"]: i["decision"] for i in json.loads(r.stdout)["images"]}
+    assert got == {good: "pass", bad: "fail"}
