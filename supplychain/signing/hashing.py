@@ -19,6 +19,7 @@ This module imports nothing above ``supplychain.errors`` and nothing heavy.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import threading
 import time
@@ -31,8 +32,10 @@ from supplychain.errors import InputError
 ALGORITHMS = ("sha256", "blake3")
 VERIFY_ALGORITHMS = ("sha256", "blake3", "blake2b")
 
-DEFAULT_CHUNK = 1 << 20
-BLAKE3_CHUNK = 8 << 20
+DEFAULT_CHUNK = 4 << 20
+BLAKE3_CHUNK = 4 << 20
+_MMAP_MIN = 256 << 10
+_MMAP_FLAGS: int | None = (mmap.MAP_SHARED | mmap.MAP_POPULATE) if hasattr(mmap, "MAP_POPULATE") else None
 
 ProgressFn = Callable[[int, int], None]
 
@@ -114,6 +117,7 @@ def hash_segments(
     threads: int | None = None,
     chunk_size: int | None = None,
     progress: ProgressFn | None = None,
+    mmap_windows: bool = True,
 ) -> list[bytes]:
     """Digest of every segment, in input order, hashed in parallel by ``threads`` workers.
 
@@ -122,6 +126,7 @@ def hash_segments(
     check_algorithm(algorithm, verifying=True)
     n_threads = threads or default_threads()
     chunk = chunk_size or (BLAKE3_CHUNK if algorithm == "blake3" else DEFAULT_CHUNK)
+    use_mmap = mmap_windows and _MMAP_FLAGS is not None
     total = sum(s.size for s in segments)
     digests: list[bytes | None] = [None] * len(segments)
     # blake3 objects use blake3's own thread pool too, so one big file still uses every core
@@ -168,7 +173,7 @@ def hash_segments(
                     progress(state.done_bytes, total)
 
     def worker() -> None:
-        buf = bytearray(chunk)
+        buf = bytearray(_MMAP_MIN if use_mmap else chunk)
         view = memoryview(buf)
         while True:
             st = take()
@@ -182,9 +187,11 @@ def hash_segments(
                     except OSError as exc:
                         raise InputError(f"{st.seg.path}: cannot read: {exc.strerror}") from exc
                 want = min(chunk, st.remaining)
-                n = os.preadv(st.fd, [view[:want]], st.pos)
-                if n > 0:
-                    st.hasher.update(view[:n])
+                n = _mapped_update(st, want) if use_mmap and want >= _MMAP_MIN else -1
+                if n < 0:
+                    n = os.preadv(st.fd, [view[:want]], st.pos)
+                    if n > 0:
+                        st.hasher.update(view[:n])
                 if n <= 0:
                     raise InputError(
                         f"{st.seg.path}: file shrank while it was being hashed",
@@ -231,6 +238,32 @@ def hash_segments(
             raise RuntimeError(f"segment {segments[i].path} was not hashed")
         out.append(d)
     return out
+
+
+def _mapped_update(st: _Stream, want: int) -> int:
+    """Hash the next ``want`` bytes of ``st`` through a short-lived read-only mapping.
+
+    Mapping a window of the page cache saves the copy ``pread`` makes (about a fifth of the CPU
+    time of sha256); the window is unmapped right away, so memory stays bounded. Returns -1 when
+    the file cannot be mapped (the caller falls back to ``pread``). The file size is checked
+    before every window: touching a mapping past the end of a file that shrank would be fatal.
+    """
+    if os.fstat(st.fd).st_size < st.pos + want:
+        raise InputError(f"{st.seg.path}: file shrank while it was being hashed",
+                         hint="do not modify the model while signing or verifying it")
+    aligned = st.pos - st.pos % mmap.ALLOCATIONGRANULARITY
+    skip = st.pos - aligned
+    try:
+        assert _MMAP_FLAGS is not None
+        m = mmap.mmap(st.fd, skip + want, flags=_MMAP_FLAGS, prot=mmap.PROT_READ, offset=aligned)
+    except (OSError, ValueError, OverflowError):
+        return -1
+    try:
+        with memoryview(m) as whole, whole[skip:] as part:
+            st.hasher.update(part)
+    finally:
+        m.close()
+    return want
 
 
 def hash_file(path: str, algorithm: str = "sha256", *, threads: int | None = None) -> bytes:

@@ -19,6 +19,7 @@ The legacy v0.2 predicate ``https://model_signing/Digests/v0.1`` (one subject pe
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import stat
 from collections.abc import Iterable, Sequence
@@ -76,7 +77,8 @@ class Serialization:
         if method == "shards":
             raw = d.get("shard_size")
             # model_signing writes the shard size through a protobuf Struct, i.e. as a float
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw) or raw <= 0:
+            if (isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw)
+                    or raw != int(raw) or raw <= 0):
                 raise VerificationError(f"{source}: invalid serialization shard_size {raw!r}")
             shard_size = int(raw)
         allow = d.get("allow_symlinks", False)
