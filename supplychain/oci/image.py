@@ -61,14 +61,17 @@ def _json(data: bytes, what: str) -> Any:
 
 
 def _read_limited(stream: IO[bytes] | VerifyingReader, limit: int, what: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
     try:
-        data = stream.read(limit + 1)
-        if len(data) > limit:
-            raise InputError(f"{what}: larger than {limit} bytes")
-        rest = stream.read()  # verifying streams check at EOF
-        if rest:
-            raise InputError(f"{what}: larger than {limit} bytes")
-        return data
+        while True:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                return b"".join(chunks)  # EOF: verifying streams have checked the digest
+            total += len(chunk)
+            if total > limit:
+                raise InputError(f"{what}: larger than {limit} bytes")
+            chunks.append(chunk)
     finally:
         stream.close()
 

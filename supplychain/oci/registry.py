@@ -303,7 +303,13 @@ class RegistryClient:
         if scheme == "bearer":
             with self._lock:
                 self._bearer[host] = cparams
-            token = self._fetch_token(registry, cparams, scope, what)
+            token_scope = scope
+            extra = cparams.get("scope")
+            if extra and extra not in scope.split(" "):
+                token_scope = f"{scope} {extra}"
+            token = self._fetch_token(registry, cparams, token_scope, what)
+            with self._lock:
+                self._tokens[(host, scope)] = self._tokens[(host, token_scope)]
             auth = f"Bearer {token}"
         elif scheme == "basic":
             if creds is None or creds.username is None or creds.password is None:
@@ -456,10 +462,22 @@ class RegistryClient:
                    on_read: Callable[[int], None] | None = None) -> VerifyingReader:
         validate_digest(digest)
         what = f"{reg}/{name}@{digest}"
-        resp = self._request("GET", reg, f"/v2/{name}/blobs/{digest}", self._scope(name), what, stream=True)
+        path = f"/v2/{name}/blobs/{digest}"
+        resp = self._request("GET", reg, path, self._scope(name), what, stream=True)
         if resp.status_code != 200:
             raise self._fail(resp, f"{what}: GET blob")
-        return VerifyingReader(_RawResponse(resp, what), digest, size, f"{what}: blob", on_read=on_read)
+
+        def reopen(offset: int) -> requests.Response:
+            again = self._request("GET", reg, path, self._scope(name), what, stream=True,
+                                  headers={"Range": f"bytes={offset}-"})
+            if again.status_code != 206 or not again.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+                again.close()
+                raise NetworkError(f"{what}: connection dropped and the registry cannot resume the download "
+                                   f"(HTTP {again.status_code} to a Range request)")
+            return again
+
+        return VerifyingReader(_RawResponse(resp, what, reopen, self.max_retries), digest, size, f"{what}: blob",
+                               on_read=on_read)
 
     def get_blob_bytes(self, repo: str | Reference, descriptor: Descriptor | dict[str, Any] | str, *,
                        registry: str | None = None, max_size: int = 64 * 1024 * 1024) -> bytes:
@@ -472,12 +490,18 @@ class RegistryClient:
             digest, size = desc.digest, desc.size
         if size is not None and size > max_size:
             raise RegistryError(f"{reg}/{name}@{digest}: blob of {size} bytes is more than the {max_size} allowed")
+        chunks: list[bytes] = []
+        total = 0
         with self._open_blob(reg, name, digest, size) as stream:
-            data = stream.read(max_size + 1)
-            if len(data) > max_size:
-                raise RegistryError(f"{reg}/{name}@{digest}: blob larger than {max_size} bytes")
-            stream.drain()
-        return data
+            while True:
+                chunk = stream.read(1 << 20)
+                if not chunk:
+                    break  # EOF: size and digest verified
+                total += len(chunk)
+                if total > max_size:
+                    raise RegistryError(f"{reg}/{name}@{digest}: blob larger than {max_size} bytes")
+                chunks.append(chunk)
+        return b"".join(chunks)
 
     def blob_exists(self, repo: str | Reference, digest: str, *, registry: str | None = None) -> bool:
         reg, name = _name_of(repo, registry)
@@ -732,18 +756,30 @@ def _next_link(resp: requests.Response, cur: str) -> str | None:
 
 
 class _RawResponse:
-    """``resp.raw`` as a file: undecoded bytes; dropped connections become NetworkError."""
+    """``resp.raw`` as a file: undecoded bytes. A dropped connection is resumed with a
+    Range request (bounded); when that is impossible it becomes NetworkError."""
 
-    def __init__(self, resp: requests.Response, what: str) -> None:
+    def __init__(self, resp: requests.Response, what: str,
+                 reopen: Callable[[int], requests.Response] | None = None, retries: int = 0) -> None:
         self._resp = resp
         self._what = what
+        self._reopen = reopen
+        self._retries = retries
+        self._offset = 0
 
     def read(self, n: int = -1) -> bytes:
-        try:
-            data: bytes = self._resp.raw.read(None if n < 0 else n, decode_content=False)
-            return data
-        except Exception as exc:
-            raise NetworkError(f"{self._what}: connection dropped while reading ({_short_exc(exc)})") from exc
+        while True:
+            try:
+                data: bytes = self._resp.raw.read(None if n < 0 else n, decode_content=False)
+                self._offset += len(data)
+                return data
+            except Exception as exc:
+                self._resp.close()
+                if self._reopen is None or self._retries <= 0:
+                    raise NetworkError(
+                        f"{self._what}: connection dropped while reading ({_short_exc(exc)})") from exc
+                self._retries -= 1
+                self._resp = self._reopen(self._offset)
 
     def close(self) -> None:
         self._resp.close()

@@ -125,6 +125,24 @@ def make_handler(state: State, role: str) -> type[BaseHTTPRequestHandler]:
                     return
                 self._send(307, b"", {"Location": f"http://localhost:{state.storage_port}/storage/{p.rsplit('/', 1)[1]}"})
                 return
+            if p.startswith("/v2/resume/") and "/blobs/" in p:
+                rng = self.headers.get("Range")
+                if rng is None:
+                    # promise the whole blob, send half, drop the connection
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(BLOB)))
+                    self.end_headers()
+                    self.wfile.write(BLOB[: len(BLOB) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                start = int(rng.split("=", 1)[1].rstrip("-"))
+                if p.startswith("/v2/resume/norange/"):
+                    self._send(200, BLOB)
+                    return
+                self._send(206, BLOB[start:], {"Content-Range": f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}"})
+                return
             if p.startswith("/v2/lying/"):
                 self._send(200, MANIFEST, {"Content-Type": "application/vnd.oci.image.manifest.v1+json",
                                            "Docker-Content-Digest": "sha256:" + "f" * 64})
@@ -325,3 +343,14 @@ def test_parse_challenge() -> None:
                       "scope": "repository:library/alpine:pull,push"}
     assert parse_challenge('Basic realm="x"') == ("basic", {"realm": "x"})
     assert parse_challenge("")[0] == ""
+
+
+def test_dropped_blob_download_resumes_with_range(servers: State) -> None:
+    host = f"127.0.0.1:{servers.port}"
+    c = _client()
+    assert c.get_blob_bytes(f"{host}/resume/app", Descriptor("", BLOB_DIGEST, len(BLOB))) == BLOB
+    ranges = [p for m, p, _ in servers.log if p.startswith("/v2/resume/app/blobs/")]
+    assert len(ranges) == 2
+    # a server that ignores Range cannot resume: a clear network error, not corrupt data
+    with pytest.raises(NetworkError, match="cannot resume"):
+        c.get_blob_bytes(f"{host}/resume/norange/app", Descriptor("", BLOB_DIGEST, len(BLOB)))
