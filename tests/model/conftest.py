@@ -112,3 +112,6 @@ def make_model(root: Path, *, big: int = 3_000_001) -> Path:
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
     return make_model(tmp_path)
+
+
+from tests.sigstore_local import local_sigstore  # noqa: E402, F401  (keyless model tests)
