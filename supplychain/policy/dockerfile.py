@@ -264,6 +264,31 @@ def _locate_token(inst: Instruction, token: str, after_keyword: bool = True) -> 
     return inst.line, None
 
 
+def _kw_col(inst: Instruction) -> int:
+    raw = inst.physical[0][1]
+    return len(raw) - len(raw.lstrip()) + 1
+
+
+def _locate_name(inst: Instruction, name: str) -> tuple[int, int | None]:
+    """Position of ``NAME=`` (or the legacy ``ENV NAME value`` name) in an ENV/ARG instruction."""
+    for lineno, raw in inst.physical:
+        start = len(raw) - len(raw.lstrip()) + len(inst.keyword) if lineno == inst.line else 0
+        idx = raw.find(name + "=", start)
+        if idx >= 0 and raw[idx - 1].isspace():
+            return lineno, idx + 1
+    return _locate_token(inst, name)
+
+
+def _locate_value(inst: Instruction, name: str, value: str) -> tuple[int, int | None]:
+    """Position of the literal default of ``ARG NAME=value`` (inside quotes when quoted)."""
+    for lineno, raw in inst.physical:
+        for prefix in (f"{name}={value}", f'{name}="{value}"', f"{name}='{value}'"):
+            idx = raw.find(prefix)
+            if idx >= 0 and (idx == 0 or raw[idx - 1].isspace()):
+                return lineno, idx + 1 + len(prefix) - len(value) - (1 if prefix[-1] in "\"'" else 0)
+    return inst.line, None
+
+
 @dataclass
 class _Stage:
     name: str | None
@@ -305,6 +330,8 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
     stages: list[_Stage] = []
     stage_names: dict[str, int] = {}
     build_args = build_args or {}
+    # where each global ARG's literal default is written, so FROM ${ARG} can be pinned there
+    arg_sites: dict[str, tuple[int, int | None, str]] = {}
     for inst in insts:
         kw = inst.keyword
         if kw == "ARG":
@@ -312,14 +339,18 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
             for name, value in pairs:
                 if not stages:
                     global_args[name] = build_args.get(name, value)
+                    if name not in build_args and value and "$" not in value:
+                        arg_sites[name] = (*_locate_value(inst, name, value), value)
+                    else:
+                        arg_sites.pop(name, None)
                 if secret_name(name, policy) and value is None:
-                    col.add("DF-003", inst.line, None,
+                    col.add("DF-003", *_locate_token(inst, name),
                             f"ARG {name} passes a secret as a build argument; build args are recorded "
                             "in the image history")
                 elif value is not None:
                     reason = secret_reason(name, value, policy)
                     if reason:
-                        col.add("DF-003", inst.line, None, f"ARG {name} has a literal secret default: {reason}")
+                        col.add("DF-003", *_locate_name(inst, name), f"ARG {name} has a literal secret default: {reason}")
             continue
         if kw == "FROM":
             words = inst.rest.split()
@@ -337,10 +368,16 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
                 stage_names[stage_name] = len(stages) - 1
             if parent is None and resolved.lower() != "scratch":
                 lineno, column = _locate_token(inst, raw_image)
+                literal = "$" not in raw_image
+                context = f"FROM, stage {len(stages)}" + (f" {stage_name!r}" if stage_name else "")
+                only_var = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", raw_image)
+                site = arg_sites.get(only_var.group(1)) if only_var else None
+                if site is not None and site[1] is not None and site[2] == resolved:
+                    lineno, column, literal = site[0], site[1], True
+                    context += f", via ARG {only_var.group(1) if only_var else ''}"
                 col.image(ImageUse(
                     file=col.file, line=lineno, column=column, text=resolved or raw_image,
-                    literal="$" not in raw_image, context=f"FROM, stage {len(stages)}"
-                    + (f" {stage_name!r}" if stage_name else ""),
+                    literal=literal, context=context,
                     unresolved=missing if (missing or not resolved) else None,
                 ))
             continue
@@ -354,7 +391,7 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
             for name, value in key_values(inst):
                 reason = secret_reason(name, value, policy)
                 if reason:
-                    col.add("DF-003", inst.line, None, f"ENV {name} is a literal secret: {reason}")
+                    col.add("DF-003", *_locate_name(inst, name), f"ENV {name} is a literal secret: {reason}")
         elif kw in ("COPY", "ADD"):
             frm = inst.flags.get("from")
             if frm is not None and kw == "COPY":
@@ -384,7 +421,7 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
             for chunk in (body, *inst.heredocs):
                 m = _CURL_PIPE_RE.search(chunk)
                 if m:
-                    col.add("DF-006", inst.line, None,
+                    col.add("DF-006", inst.line, _kw_col(inst),
                             f"RUN pipes a downloaded script into an interpreter: {m.group(0).strip()!r}")
                     break
         elif kw == "EXPOSE":
@@ -412,8 +449,8 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
         user, user_line = st.user, st.user_line
         idx = st.parent
     if user is None:
-        col.add("DF-001", final.line, None,
+        col.add("DF-001", final.line, 1,
                 "the final stage has no USER instruction, so the container runs as the base "
                 "image's user (usually root)")
     elif _is_root_user(user):
-        col.add("DF-002", user_line, None, f"the final stage runs as {user!r}")
+        col.add("DF-002", user_line, 1, f"the final stage runs as {user!r}")

@@ -117,8 +117,13 @@ def pin_paths(paths: list[str], resolver: Resolver | None, *, check_only: bool =
         text = decode_text(raw, path)
         bom = raw.startswith(b"\xef\xbb\xbf")
         lines = text.splitlines(keepends=True)
+        done: set[tuple[int, int | None]] = set()  # one ARG default may serve several FROMs
         # right to left so earlier columns on the same line stay valid
         for use, entry in sorted(items, key=lambda it: (it[0].line, it[0].column or 0), reverse=True):
+            if (use.line, use.column) in done:
+                entry.status = "pinned"
+                continue
+            done.add((use.line, use.column))
             idx, col = use.line - 1, (use.column or 1) - 1
             line = lines[idx] if idx < len(lines) else ""
             if line[col:col + len(use.text)] != use.text:

@@ -65,7 +65,11 @@ def _sarif_level(severity: str) -> str:
 
 
 def _uri(path: str) -> str:
-    return quote(path.replace("\\", "/").lstrip("/") if not path.startswith("/") else path, safe="/:._-~")
+    """Relative paths stay relative (to %SRCROOT%); absolute ones become file:// URIs."""
+    p = path.replace("\\", "/")
+    if p.startswith("/"):
+        return "file://" + quote(p, safe="/._-~")
+    return quote(p, safe="/._-~")
 
 
 def sarif_rules(rule_ids: Iterable[str]) -> list[dict[str, Any]]:

@@ -90,11 +90,14 @@ def test_pin_unknown_tag_is_registry_error_and_writes_nothing(tmp_path: Path, pu
     assert lst.read_text() == f"{host}/base:3\n{host}/team/app:no-such-tag\n"
 
 
-def test_variables_are_skipped(tmp_path: Path, pushed) -> None:  # type: ignore[no-untyped-def]
-    host, _ = pushed
+def test_arg_defaults_are_pinned_and_variables_skipped(tmp_path: Path, pushed) -> None:  # type: ignore[no-untyped-def]
+    host, digests = pushed
     d = tmp_path / "Dockerfile"
-    d.write_text(f"ARG BASE={host}/base:3\nFROM ${{BASE}}\n")
+    d.write_text(f'ARG BASE="{host}/base:3"\nARG TAG=1.0\nFROM ${{BASE}} AS a\nFROM ${{BASE}}\n'
+                 f"COPY --from={host}/team/app:${{TAG}} /x /x\nUSER 1\n")
     r = run_cli("pin", str(d))
-    assert r.exit_code == 0 and "skipped" in r.stdout
-    assert d.read_text() == f"ARG BASE={host}/base:3\nFROM ${{BASE}}\n"
-    assert run_cli("pin", str(d), "--check").exit_code == 1
+    assert r.exit_code == 0, r.stderr
+    assert "skipped" in r.stdout and "built from variables" in r.stdout
+    assert d.read_text() == (f'ARG BASE="{host}/base:3@{digests["base:3"]}"\nARG TAG=1.0\nFROM ${{BASE}} AS a\n'
+                             f"FROM ${{BASE}}\nCOPY --from={host}/team/app:${{TAG}} /x /x\nUSER 1\n")
+    assert run_cli("pin", str(d), "--check").exit_code == 1  # the COPY --from still is not pinned
