@@ -133,6 +133,7 @@ class RegistryClient:
         self._basic: set[str] = set()  # hosts that asked for basic auth
         self._bearer: dict[str, dict[str, str]] = {}  # host -> challenge params
         self._lock = threading.Lock()
+        self._no_referrers_api: set[str] = set()  # hosts whose referrers endpoint answered 404
 
     # ------------------------------------------------------------------ plumbing
 
@@ -630,6 +631,8 @@ class RegistryClient:
         reg, name = _name_of(repo, registry)
         validate_digest(digest)
         what = f"{reg}/{name}@{digest}"
+        if self._api_host(reg) in self._no_referrers_api:
+            return self._referrers_from_tag(reg, name, digest, artifact_type)
         url: str | None = self._url(reg, f"/v2/{name}/referrers/{digest}")
         params = {"artifactType": artifact_type} if artifact_type else None
         out: list[Descriptor] = []
@@ -640,6 +643,8 @@ class RegistryClient:
             params = None
             if first and resp.status_code in (404, 405):
                 resp.close()
+                with self._lock:  # the API is per registry: ask the tag schema from now on
+                    self._no_referrers_api.add(self._api_host(reg))
                 return self._referrers_from_tag(reg, name, digest, artifact_type)
             first = False
             if resp.status_code != 200:
