@@ -39,6 +39,8 @@ def image_root_component(image: Image, distro: str | None = None) -> Package:
         repository_url = ref.name
     else:
         name = image.name
+        if image.tag and name.endswith(":" + image.tag):
+            name = name[: -len(image.tag) - 1]  # "layout:v1" -> "layout": the tag has its own field
         short = name.rsplit("/", 1)[-1].lower() or "image"
         repository_url = None
     purl = make_purl("oci", None, short, digest, {"repository_url": repository_url, "tag": image.tag})
