@@ -468,9 +468,10 @@ def verify_bundle(
         _require_identity_policy(identity)
         try:
             cert = x509.load_der_x509_certificate(pb.certificate_der)
+            key = cert.public_key()
+            _ = cert.extensions  # parses (and validates) every extension now
         except ValueError as exc:
-            raise VerificationError(f"{source}: bundle certificate is not valid DER") from exc
-        key = cert.public_key()
+            raise VerificationError(f"{source}: bundle certificate is malformed: {exc}") from exc
 
     if trusted is None and (pb.tlog_entries or pb.rfc3161_timestamps or cert is not None):
         assert isinstance(trust, TrustSpec)
