@@ -500,6 +500,8 @@ def verify_model(
         raise VerificationError(f"{source}: unsupported bundle media type {doc.get('mediaType')!r}",
                                 hint=f"expected {BUNDLE_MEDIA_TYPE}")
     warnings: list[str] = []
+    if identity.key_path is not None and certificate_chain:
+        raise InputError("give --key (key signature) or --certificate-chain (certificate signature), not both")
     if identity.key_path is not None:
         ptype, payload, signer, warnings = _verify_key(doc, identity.key_path, source)
         method = "key"

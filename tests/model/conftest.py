@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.sigstore_local import local_sigstore  # noqa: F401  (keyless model tests)
+
 
 @dataclass
 class KeyPair:
@@ -112,6 +114,3 @@ def make_model(root: Path, *, big: int = 3_000_001) -> Path:
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
     return make_model(tmp_path)
-
-
-from tests.sigstore_local import local_sigstore  # noqa: E402, F401  (keyless model tests)

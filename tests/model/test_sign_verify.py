@@ -210,3 +210,31 @@ def test_copied_model_still_verifies(model_dir: Path, keypair: KeyPair, tmp_path
     moved = tmp_path / "renamed"
     shutil.copytree(model_dir, moved)
     verify_model(moved, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
+
+
+def test_progress_bar_only_on_a_terminal(model_dir: Path, keypair: KeyPair) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "supplychain", "sign", "model", str(model_dir), "--key",
+                               str(keypair.private)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=slave, timeout=60)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"hashing [" in out and b"100.0%" in out
+    r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private))  # stderr is a pipe
+    assert r.exit_code == 0 and "hashing [" not in r.stderr
