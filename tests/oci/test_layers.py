@@ -413,3 +413,74 @@ def test_tar_parser_on_corrupted_tar(pos: int, junk: bytes) -> None:
         _members_via_stream(data)
     except InputError:
         pass
+
+
+# ----------------------------------------------------------------------------- overlay model
+
+
+_DIRS = ["/a", "/a/b", "/c"]
+_FILES = [f"{d}/{n}" for d in _DIRS for n in ("x", "y")]
+
+
+@st.composite
+def _layers(draw: st.DrawFn) -> list[list[tuple[str, str, bytes]]]:
+    layers = []
+    for _ in range(draw(st.integers(1, 4))):
+        ops: dict[str, tuple[str, bytes]] = {}
+        for _ in range(draw(st.integers(0, 6))):
+            kind = draw(st.sampled_from(["file", "file", "whiteout", "opaque"]))
+            if kind == "opaque":
+                path = draw(st.sampled_from(_DIRS))
+            elif kind == "whiteout":
+                path = draw(st.sampled_from([*_FILES, "/a/b", "/c"]))
+            else:
+                path = draw(st.sampled_from(_FILES))
+            ops[path + ("#opq" if kind == "opaque" else "")] = (kind, draw(st.binary(max_size=8)))
+        layers.append([(p.split("#")[0], k, d) for p, (k, d) in ops.items()])
+    return layers
+
+
+def _model(layers: list[list[tuple[str, str, bytes]]]) -> dict[str, tuple[bytes, int]]:
+    state: dict[str, tuple[bytes, int]] = {}
+    for i, ops in enumerate(layers):
+        lower = dict(state)
+        for path, kind, _ in ops:
+            if kind in ("whiteout", "opaque"):
+                for p in list(lower):
+                    if p.startswith(path + "/") or (kind == "whiteout" and p == path):
+                        del lower[p]
+        written = {path: (data, i) for path, kind, data in ops if kind == "file"}
+        # a whiteout and a file of the same path in one layer: the file is what the layer adds
+        lower.update(written)
+        state = lower
+    return state
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_layers(), st.data())
+def test_squash_matches_an_overlay_model(tmp_path_factory: pytest.TempPathFactory,
+                                         layers: list[list[tuple[str, str, bytes]]], data: st.DataObject) -> None:
+    built: list[list[File | Dir | Whiteout | Opaque]] = []
+    for ops in layers:
+        entries: list[File | Dir | Whiteout | Opaque] = [Dir(d) for d in _DIRS]
+        # a layer never whites out what it writes itself
+        written = {p for p, k, _ in ops if k == "file"}
+        for path, kind, _ in ops:
+            if kind == "whiteout" and path not in written:
+                entries.append(Whiteout(path))
+            elif kind == "opaque":
+                entries.append(Opaque(path))
+        entries += [File(p, d) for p, k, d in ops if k == "file"]
+        # member order inside a layer does not matter (an opaque marker may come last)
+        built.append(data.draw(st.permutations(entries)))
+    model_layers = [[(p, k, d) for p, k, d in ops if not (k == "whiteout" and p in {q for q, kk, _ in ops if kk == "file"})]
+                    for ops in layers]
+    want = _model(model_layers)
+    img = build_image(built)
+    path = tmp_path_factory.mktemp("model") / "l"
+    write_oci_layout(path, img)
+    with open_image(str(path)) as im:
+        tree = squash(im, want_all)
+        digests = [d.digest for d in im.layers]
+    got = {p: (e.data, e.layer) for p, e in tree.files.items()}
+    assert got == {p: (d, digests[i]) for p, (d, i) in want.items()}
