@@ -80,3 +80,33 @@ def test_base64_accepts_both_alphabets_with_or_without_padding(b: bytes) -> None
     assert b64decode_strict(std, "x") == b
     assert b64decode_strict(std.rstrip("="), "x") == b
     assert b64decode_strict(base64.urlsafe_b64encode(b).decode(), "x") == b
+
+
+root_like = st.fixed_dictionaries(
+    {"mediaType": st.sampled_from(["application/vnd.dev.sigstore.trustedroot+json;version=0.1", "x"])},
+    optional={
+        "tlogs": st.lists(st.fixed_dictionaries({}, optional={
+            "baseUrl": st.text(max_size=10),
+            "publicKey": st.fixed_dictionaries({}, optional={
+                "rawBytes": B64 | json_values,
+                "keyDetails": st.sampled_from(["PKIX_ECDSA_P256_SHA_256", "PKIX_ED25519", "NOPE"]),
+                "validFor": st.fixed_dictionaries({}, optional={"start": st.text(max_size=25) | json_values}),
+            }),
+            "logId": st.fixed_dictionaries({}, optional={"keyId": B64 | json_values}),
+        }), max_size=2) | json_values,
+        "certificateAuthorities": st.lists(json_values, max_size=2),
+        "timestampAuthorities": json_values,
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(root_like)
+def test_trusted_root_parser_only_raises_input_errors(doc: dict[str, Any]) -> None:
+    from supplychain.errors import InputError
+    from supplychain.signing.trust import parse_trusted_root
+
+    try:
+        parse_trusted_root(doc, source="hostile.json")
+    except InputError:
+        pass
