@@ -497,9 +497,10 @@ class Image:
     """A single-platform image: manifest, config and layer descriptors, and blob streams."""
 
     def __init__(self, source: str, src: _Source, platform: Platform, reference: Reference | None,
-                 tag: str | None = None) -> None:
+                 tag: str | None = None, path: str | None = None) -> None:
         self.source = source
         self._tag = tag
+        self.path = path  # the layout directory or archive file, for local sources
         self.kind = src.kind
         self._src = src
         self.requested_platform = platform
@@ -559,10 +560,13 @@ class Image:
 
     @property
     def name(self) -> str:
-        """Best human name: repository for registry refs, else the tag/ref name or file name."""
+        """Best human name: the repository's last component for references (and archives
+        whose tag is a full reference), else the layout directory / archive file name."""
         if self.reference is not None:
             return self.reference.repository.rsplit("/", 1)[-1]
-        return Path(self.source.split(":", 1)[-1] if ":" in self.source else self.source).name
+        if self.path is not None:
+            return Path(self.path).resolve().name
+        return self.source
 
     @property
     def tag(self) -> str | None:
@@ -677,6 +681,7 @@ def open_image(source: str, *, platform: str = "linux/amd64", insecure_registrie
     src: _Source
     reference: Reference | None = None
     tag: str | None = None
+    path: str | None = None
     if kind in (None, "docker", "registry"):
         reference = parse_reference(rest)
         if client is None:
@@ -699,7 +704,8 @@ def open_image(source: str, *, platform: str = "linux/amd64", insecure_registrie
         if reference is None and tag and kind != "docker-archive":
             reference = _archive_reference(tag, ())
     try:
-        image = Image(source, src, plat, reference, tag=tag if kind != "registry" else None)
+        image = Image(source, src, plat, reference, tag=tag if kind != "registry" else None,
+                      path=None if kind in (None, "docker", "registry") else path)
     except BaseException:
         src.close()
         raise

@@ -133,7 +133,10 @@ def test_four_sources_give_the_same_tree(tmp_path: Path, image) -> None:  # type
                 assert img.layers[0].digest == img.diff_ids[0]
     with open_image(f"docker-archive:{tmp_path}/docker.tar") as img:
         assert img.reference is not None and str(img.reference) == "example.com/team/app:v1"
-        assert img.tag == "v1"
+        assert img.tag == "v1" and img.name == "app"
+    with open_image(f"oci:{tmp_path}/layout:v1") as img:
+        assert img.reference is None and img.tag == "v1" and img.name == "layout"
+        assert img.path == f"{tmp_path}/layout" and img.digest_reference is None
 
 
 def test_uncompressed_layers_and_docker_media_types(tmp_path: Path) -> None:
