@@ -134,13 +134,23 @@ def _check_image_list(text: str, col: Collector) -> None:
                            context="image list"))
 
 
-def check_file(path: str, kind: str | None, policy: Policy, build_args: dict[str, str] | None = None) -> FileResult:
+class TemplateSkipped(Exception):
+    """A walked YAML file that is a template (Helm, Jinja), not YAML: skipped, not an error."""
+
+
+def check_file(path: str, kind: str | None, policy: Policy, build_args: dict[str, str] | None = None,
+               *, explicit: bool = True) -> FileResult:
     shown = _display(path)
     text = read_text(path, source=shown)
     if kind is None:
         kind = sniff_kind(text)
     col = Collector(policy, shown)
-    detected = check_text(text, kind, col, build_args)
+    try:
+        detected = check_text(text, kind, col, build_args)
+    except InputError:
+        if not explicit and kind == YAML and ("{{" in text or "{%" in text):
+            raise TemplateSkipped(shown) from None
+        raise
     return FileResult(shown, detected, col.findings, col.images)
 
 
@@ -150,6 +160,7 @@ class Report:
     files: list[FileResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # after waivers
     waived: list[tuple[Finding, Waiver]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # walked template files that are not YAML
 
     @property
     def images(self) -> list[ImageUse]:
@@ -173,6 +184,7 @@ class Report:
             "findings": len(self.findings),
             "by_severity": counts,
             "waived": len(self.waived),
+            "skipped_templates": len(self.skipped),
             "policy": self.policy.source,
             "fail_on": fail_on,
             "passed": not self.failed(fail_on),
@@ -228,12 +240,16 @@ def check_paths(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = 
     report = Report(policy)
     raw: list[Finding] = []
     seen: set[str] = set()
-    for path, kind, _explicit in iter_files(paths, exclude):
+    for path, kind, explicit in iter_files(paths, exclude):
         key = os.path.realpath(path)
         if key in seen:
             continue
         seen.add(key)
-        result = check_file(path, kind, policy, build_args)
+        try:
+            result = check_file(path, kind, policy, build_args, explicit=explicit)
+        except TemplateSkipped as skipped:
+            report.skipped.append(str(skipped))
+            continue
         report.files.append(result)
         raw.extend(result.findings)
     apply_waivers(report, raw, today)

@@ -50,6 +50,8 @@ def render_text(findings: list[Finding], summary: dict[str, Any], *, colour: boo
         f"{verdict_c}: {summary.get('files', 0)} file(s), {summary.get('images', 0)} image reference(s); "
         + ", ".join(parts)
         + (f"; {waived} waived" if waived else "")
+        + (f"; {summary['skipped_templates']} template file(s) skipped"
+           if summary.get("skipped_templates") else "")
         + f" (fail-on: {summary.get('fail_on', 'error')})"
     )
     return "\n".join(out) + "\n"

@@ -119,3 +119,15 @@ def test_directory_walk_skips_vendor_and_git(tmp_path: Path) -> None:
     assert {fr.path.rsplit("/", 2)[-2] for fr in report.files} == {"src"}
     report = check_paths([str(tmp_path)], default_policy(), exclude=("src",))
     assert report.files == []
+
+
+def test_walked_helm_templates_are_skipped_but_explicit_ones_fail(tmp_path: Path) -> None:
+    t = tmp_path / "chart" / "templates"
+    t.mkdir(parents=True)
+    (t / "deployment.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\n{{- if .Values.x }}\nspec: {}\n{{- end }}\n")
+    (tmp_path / "broken.yaml").write_text("a: [\n")
+    r = run_cli("policy", "check", str(tmp_path / "chart"), "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["summary"]["skipped_templates"] == 1
+    assert run_cli("policy", "check", str(t / "deployment.yaml")).exit_code == 2
+    assert run_cli("policy", "check", str(tmp_path)).exit_code == 2  # plain broken YAML is an error
