@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
 DEFAULT_SHARD_SIZE = 1_000_000_000
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
 
 
 @dataclass(frozen=True)
@@ -180,11 +182,9 @@ def manifest_from_statement(stmt: Any, *, source: str) -> Manifest:
         rname, ralg, rdigest = r.get("name"), r.get("algorithm"), r.get("digest")
         if not isinstance(rname, str) or not isinstance(ralg, str) or not isinstance(rdigest, str):
             raise VerificationError(f"{source}: resource {r!r} lacks name, algorithm or digest")
-        try:
-            raw = bytes.fromhex(rdigest)
-        except ValueError as exc:
-            raise VerificationError(f"{source}: resource {rname!r} digest is not hex") from exc
-        root.update(raw)
+        if not _HEX.fullmatch(rdigest):
+            raise VerificationError(f"{source}: digest of {rname!r} is not a hex string")
+        root.update(bytes.fromhex(rdigest))
         if ser.method == "shards":
             split_shard_name(rname)
         _add(man, rname, ralg, rdigest, source)
@@ -207,6 +207,8 @@ def _subject(s: Any, source: str) -> tuple[str, str]:
 def _add(man: Manifest, name: str, alg: str, digest: str, source: str) -> None:
     if name in man.resources:
         raise VerificationError(f"{source}: resource {name!r} is listed twice")
+    if not _HEX.fullmatch(digest):
+        raise VerificationError(f"{source}: digest of {name!r} is not a hex string")
     man.resources[name] = (alg, digest.lower())
 
 
