@@ -563,6 +563,7 @@ class RegistryClient:
                 offset = end + 1
             got = f"{digest.split(':', 1)[0]}:{h.hexdigest()}"
             if got != digest:
+                self._request("DELETE", reg, "", scope, what, url=location).close()  # cancel the session
                 raise VerificationError(f"blob to upload has digest {got}, not the expected {digest}")
             resp = self._request("PUT", reg, "", scope, what, url=location, params={"digest": digest},
                                  headers={"Content-Length": "0"})

@@ -487,3 +487,23 @@ def test_squash_matches_an_overlay_model(tmp_path_factory: pytest.TempPathFactor
         digests = [d.digest for d in im.layers]
     got = {p: (e.data, e.layer) for p, e in tree.files.items()}
     assert got == {p: (d, digests[i]) for p, (d, i) in want.items()}
+
+
+def test_tar_numbers_and_pax_overrides() -> None:
+    from supplychain.oci.tarstream import _num
+
+    assert _num(b"0000644\0", "t") == 0o644
+    assert _num(b"\0" * 8, "t") == 0
+    assert _num(bytes([0x80]) + (9 << 30).to_bytes(11, "big"), "t") == 9 << 30
+    with pytest.raises(InputError):
+        _num(b"\xff" * 12, "t")
+    with pytest.raises(InputError):
+        _num(b"12x4", "t")
+    # a PAX size/path override wins over the ustar fields
+    info = tarfile.TarInfo("short")
+    info.pax_headers = {"path": "a/very/long/" + "p" * 200, "linkpath": "t" * 150}
+    info.type = tarfile.SYMTYPE
+    data = layer_tar([Raw(info), File("/after", b"ok")])
+    members = _members_via_stream(data)
+    assert members[0][0] == "a/very/long/" + "p" * 200 and members[0][3] == "t" * 150
+    assert members[1][0] == "after" and members[1][4] == b"ok"

@@ -192,3 +192,17 @@ def test_errors_name_the_reference(registry, client: RegistryClient) -> None:  #
     with pytest.raises(RegistryError, match=r"plain-HTTP|insecure") as exc2:
         client._check_scheme("http://registry.example.com/v2/", "x")
     assert exc2.value.hint and "--insecure-registry" in exc2.value.hint
+
+
+def test_upload_from_a_stream(registry, client: RegistryClient) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    blob = os.urandom(200_000)
+    repo = f"{registry.host}/stream/app"
+    d = sha256(blob)
+    assert client.upload_blob(repo, io.BytesIO(blob), d, chunk_size=50_000) == d
+    assert client.get_blob_bytes(repo, d) == blob
+    other = os.urandom(1000)
+    with pytest.raises(VerificationError, match="digest"):
+        client.upload_blob(repo, io.BytesIO(other), sha256(b"something else"))
+    assert not client.blob_exists(repo, sha256(b"something else"))
