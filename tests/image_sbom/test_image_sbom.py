@@ -14,6 +14,7 @@ from tests.imagebuild import (
     Dir,
     File,
     Opaque,
+    Symlink,
     Whiteout,
     build_image,
     push_image,
@@ -263,3 +264,41 @@ def test_hostile_members_are_warnings(tmp_path: Path) -> None:
     assert "warning:" in r.stderr
     names = {c["name"] for c in json.loads(r.stdout)["components"]}
     assert names == {"musl"}  # kept inside the root, never written outside it
+
+
+def test_rpm_and_apk_images_from_real_databases(external: Path, tmp_path: Path) -> None:
+    """Real package databases (shared/external/os-packages) inside built images, read through layers."""
+    base = external / "os-packages"
+    rpmdb = base / "rpm/go-rpmdb-cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite"
+    apkdb = base / "alpine/syft-multiple-1/lib/apk/db/installed"
+    if not rpmdb.is_file() or not apkdb.is_file():
+        pytest.skip("os-packages test data is absent")
+    rpm_image = build_image([[
+        File("/etc/os-release", b'ID=mariner\nVERSION_ID="2.0"\n'),
+        Dir("/usr/lib/sysimage/rpm"),
+        File("/usr/lib/sysimage/rpm/rpmdb.sqlite", rpmdb.read_bytes()),
+    ], [
+        # /var/lib/rpm -> ../../usr/lib/sysimage/rpm, as Fedora ships it
+        Symlink("/var/lib/rpm", "../../usr/lib/sysimage/rpm"),
+    ]])
+    r = run_cli("sbom", "image", f"oci:{write_oci_layout(tmp_path / 'rpm', rpm_image, tag='v1')}")
+    assert r.exit_code == 0, r.stderr
+    comps = json.loads(r.stdout)["components"]
+    assert len(comps) == 129
+    curl = next(c for c in comps if c["name"] == "curl")
+    assert curl["purl"] == ("pkg:rpm/mariner/curl@7.76.0-6.cm2?arch=x86_64&distro=mariner-2.0"
+                            "&upstream=curl-7.76.0-6.cm2.src.rpm")
+    apk_image = build_image([[
+        File("/etc/os-release", b"ID=alpine\nVERSION_ID=3.19.0\n"),
+        File("/lib/apk/db/installed", apkdb.read_bytes()),
+    ]])
+    r = run_cli("sbom", "image", f"oci:{write_oci_layout(tmp_path / 'apk', apk_image, tag='v1')}")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    purls = sorted(c["purl"] for c in doc["components"])
+    assert purls == [
+        "pkg:apk/alpine/bash@5.2.21-r0?arch=x86_64&distro=alpine-3.19.0",
+        "pkg:apk/alpine/busybox-binsh@1.36.1-r15?arch=x86_64&distro=alpine-3.19.0&upstream=busybox",
+        "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19.0",
+        "pkg:apk/alpine/readline@8.2.1-r2?arch=x86_64&distro=alpine-3.19.0",
+    ]
