@@ -71,27 +71,40 @@ def warm() -> None:
                 pass
 
 
-def run(cmd: list[str]) -> tuple[float, int]:
-    """Wall time (s) and peak RSS (MiB) of one complete process."""
+TIME = "/usr/bin/time"
+
+
+def run(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall time (s), CPU time (user + sys, s) and peak RSS (MiB) of one complete process.
+
+    Peak RSS comes from /usr/bin/time when present: a child forked from this (larger) process
+    would otherwise report this process's size as its own peak.
+    """
+    full = [TIME, "-f", "RSS_KB=%M", *cmd] if os.path.exists(TIME) else cmd
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     dt = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
-    return dt, usage.ru_maxrss // 1024
+    rss = usage.ru_maxrss // 1024
+    for line in err.splitlines():
+        if line.startswith("RSS_KB="):
+            rss = int(line[7:]) // 1024
+    return dt, usage.ru_utime + usage.ru_stime, rss
 
 
 def bench(label: str, cmd: list[str], size: int, runs: int) -> None:
-    times, rss = [], []
+    times, cpus, rss = [], [], []
     for _ in range(runs):
-        t, r = run(cmd)
+        t, c, r = run(cmd)
         times.append(t)
+        cpus.append(c)
         rss.append(r)
     best, med = min(times), statistics.median(times)
-    print(f"{label:38s} best {size / best / 1e9:5.2f} GB/s ({best:.2f} s)  median {size / med / 1e9:5.2f} GB/s "
-          f"({med:.2f} s)  peak RSS {max(rss)} MiB")
+    print(f"{label:40s} best {size / best / 1e9:5.2f} GB/s ({best:.2f} s)  median {size / med / 1e9:5.2f} GB/s "
+          f"({med:.2f} s)  CPU {statistics.median(cpus):.2f} s  peak RSS {max(rss)} MiB", flush=True)
 
 
 def main() -> None:
@@ -107,7 +120,7 @@ def main() -> None:
     py = sys.executable
     sig = str(MODEL / "model.sig")
     print(f"model: {MODEL} ({size / 1e9:.2f} GB, {len(WEIGHTS)} weight files + config.json), "
-          f"{os.cpu_count()} CPUs, {args.runs} runs each, whole process")
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {args.runs} runs each, whole process")
     sc = [py, "-m", "supplychain"]
     for alg in ("sha256", "blake3"):
         bench(f"supplychain sign model ({alg})", [*sc, "sign", "model", str(MODEL), "--key", str(priv),
