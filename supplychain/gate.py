@@ -420,7 +420,7 @@ def _decide(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
         _finding(d, "SC-GATE-005", f"no `signers:` entry of the policy covers {ref.name}", policy)
         return
     required = gp.attestations_for(ref)
-    options = VerifyOptions(signers=signers, trust=trust, require_attestations=required)
+    options = VerifyOptions(signers=signers, trust=trust, require_attestations=required, legacy="auto")
     try:
         from supplychain.signing.image import parse_image_reference
 

@@ -703,7 +703,8 @@ class VerifyOptions:
     signers: list[SignerRule]
     trust: TrustSpec = field(default_factory=TrustSpec)
     require_attestations: list[str] = field(default_factory=list)  # predicate type URIs
-    legacy: bool = True  # also read cosign v2 .sig / .att tags
+    legacy: bool | str = True  # read cosign v2 .sig / .att tags: True, False, or "auto" (only when
+    # the referrers alone do not satisfy the requirements: same decision, fewer requests)
 
     @property
     def keys(self) -> list[cs.PublicKeyEntry]:
@@ -741,7 +742,7 @@ def verify_image(
         if not str(artifact).startswith(cs.BUNDLE_MEDIA_TYPE_PREFIX):
             continue
         result.findings.append(_check_referrer(view, ref, image, desc, options, roots))
-    if options.legacy:
+    if options.legacy is True or (options.legacy == "auto" and not result.passed):
         result.findings.extend(_check_legacy(view, ref, image, options, roots))
     return result
 
