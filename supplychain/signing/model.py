@@ -308,7 +308,7 @@ def sign_model(
     else:
         doc = _sign_keyless(payload, signer)
         method = "sigstore"
-    atomic_write(sig_path, doc)
+    atomic_write(sig_path, doc, mode=0o644)
     return SignResult(sig_path, method, manifest, sum(manifest.sizes.values()))
 
 
