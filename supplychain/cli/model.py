@@ -102,7 +102,8 @@ Exit codes: 0 signed, 2 bad input, 3 Sigstore unreachable.""",
                     "(repeatable, or one file with several).")
 @_model_options
 @click.option("--hash-algorithm", type=click.Choice(["sha256", "blake3"]), default="sha256", show_default=True,
-              help="Digest of each file. sha256 is what every model_signing version verifies.")
+              help="Digest of each file. sha256 is what every model_signing version and its CLI verify; "
+              "blake3 is faster, verified by model_signing's Python API but not its CLI.")
 @click.option("--shard-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
               help="Shard serialization: one sha256 digest per BYTES of each file (faster for one huge "
               "file; model_signing verifies it only with a matching hashing config).")
