@@ -507,3 +507,38 @@ def test_tar_numbers_and_pax_overrides() -> None:
     members = _members_via_stream(data)
     assert members[0][0] == "a/very/long/" + "p" * 200 and members[0][3] == "t" * 150
     assert members[1][0] == "after" and members[1][4] == b"ok"
+
+
+_hostile_names = st.lists(
+    st.sampled_from(["..", ".", "", "etc", ".wh.etc", ".wh..wh..opq", ".wh..wh.plnk", "a", "b", "ü", "x" * 120]),
+    min_size=1, max_size=6).map("/".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.tuples(
+    _hostile_names,
+    st.sampled_from([tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE, tarfile.CHRTYPE,
+                     tarfile.FIFOTYPE]),
+    _hostile_names, st.binary(max_size=64)), max_size=8), min_size=1, max_size=3))
+def test_squash_survives_hostile_members(tmp_path_factory: pytest.TempPathFactory,
+                                         layers: list[list[tuple[str, bytes, str, bytes]]]) -> None:
+    built = []
+    for members in layers:
+        entries: list[Raw] = []
+        for name, typ, link, data in members:
+            info = tarfile.TarInfo(name or ".")
+            info.type = typ
+            info.linkname = link
+            entries.append(Raw(info, data))
+        built.append(layer_tar(entries))
+    path = tmp_path_factory.mktemp("hostile") / "l"
+    write_oci_layout(path, build_image(built))
+    with open_image(str(path)) as im:
+        tree = squash(im, lambda p: Want.CONTENT)
+    for p in [*tree.files, *tree.links, *tree.hardlinks]:
+        assert p.startswith("/") and "/../" not in p + "/" and "//" not in p
+        assert not p.rsplit("/", 1)[-1].startswith(".wh.")
+    for p in tree.paths():
+        tree.get(p)  # resolution terminates
+    for p in tree.links:
+        tree.get(p)
