@@ -186,13 +186,21 @@ def load_gate_policy(path: str | Path) -> GatePolicy:
         name = str(entry.get("name") or f"signers[{i}]")
         where = f"{path}: signers[{i}] ({name})"
         if entry.get("key"):
-            key_path = Path(str(entry["key"]))
-            if not key_path.is_absolute():
-                key_path = base / key_path
-            from supplychain.fileio import read_bytes
+            value = str(entry["key"])
+            try:
+                if value.lstrip().startswith("-----BEGIN"):  # an inline PEM public key
+                    key = cs.load_public_key(value.strip().encode() + b"\n", name=name)
+                else:
+                    key_path = Path(value)
+                    if not key_path.is_absolute():
+                        key_path = base / key_path
+                    from supplychain.fileio import read_bytes
 
-            raw = read_bytes(key_path, what="public key")
-            rule = SignerRule(name=name, keys=(cs.load_public_key(raw, name=name, path=str(key_path)),))
+                    raw = read_bytes(key_path, what="public key")
+                    key = cs.load_public_key(raw, name=name, path=str(key_path))
+            except InputError as exc:
+                raise InputError(f"{where}: {exc.message}") from exc
+            rule = SignerRule(name=name, keys=(key,))
         else:
             if not (entry.get("issuer") or entry.get("issuer_regexp")):
                 raise InputError(f"{where}: a keyless signer needs `issuer` or `issuer_regexp`")

@@ -276,8 +276,8 @@ def _verify_key_bundle(raw: bytes, doc: dict[str, Any], material: dict[str, Any]
     has_log = bool(material.get("tlogEntries"))
     last: Exception | None = None
     for entry in ordered:
-        if entry.path is None:
-            if _dsse_signature_ok(doc, entry) and not has_log:
+        if entry.path is None:  # an inline policy key: the DSSE signature is the trust anchor
+            if _dsse_signature_ok(doc, entry):
                 return _key_result(doc, entry, None)
             continue
         try:

@@ -1,0 +1,86 @@
+"""Gate policy sections (schema, line-numbered errors) and the SBOM rules, without a registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from supplychain.errors import InputError
+from supplychain.gate import ImageDecision, SbomRules, _check_sbom, load_gate_policy
+from supplychain.policy.images import parse_image
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_release_example_policy_loads() -> None:
+    gp = load_gate_policy(REPO / "policies" / "release.yaml")
+    assert [s.rule.name for s in gp.signers] == ["acme-release-workflow", "acme-platform-team",
+                                                  "docker-official-images", "acme-offline-key"]
+    app = parse_image("ghcr.io/acme/shop:1.2@sha256:" + "a" * 64)
+    assert [r.name for r in gp.signers_for(app)] == ["acme-release-workflow"]
+    assert gp.attestations_for(app) == ["https://cyclonedx.org/bom", "https://slsa.dev/provenance/v1"]
+    nginx = parse_image("nginx:1.27")
+    assert [r.name for r in gp.signers_for(nginx)] == ["docker-official-images"]
+    assert gp.attestations_for(nginx) == []
+    airgap = parse_image("registry.acme.internal:5000/airgap/tool:1")
+    assert [r.name for r in gp.signers_for(airgap)] == ["acme-release-workflow", "acme-offline-key"]
+    assert gp.signers_for(parse_image("quay.io/x/y:1")) == []
+
+
+def _policy(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\n" + body)
+    return p
+
+
+@pytest.mark.parametrize(("body", "where", "words"), [
+    ("signers:\n  - name: a\n    issuer: https://x\n", "p.yaml:3", "subject"),
+    ("signers:\n  - name: a\n    subject: me\n", "p.yaml", "issuer"),
+    ("signers:\n  - name: a\n    key: missing.pub\n", "missing.pub", "no such"),
+    ("signers:\n  - subject_regexp: '(['\n    issuer: https://x\n", "p.yaml", "regular expression"),
+    ("attestations:\n  - images: '**'\n    require: [nonsense]\n", "p.yaml", "unknown attestation type"),
+    ("attestations:\n  - images: '**'\n", "p.yaml:3", "require"),
+    ("sbom:\n  deny_package: [x]\n", "p.yaml:3", "deny_package"),
+])
+def test_bad_gate_sections(tmp_path: Path, body: str, where: str, words: str) -> None:
+    with pytest.raises(InputError) as exc:
+        load_gate_policy(_policy(tmp_path, body))
+    assert where in str(exc.value) and words in str(exc.value), str(exc.value)
+
+
+def test_key_file_relative_to_policy(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    (tmp_path / "keys").mkdir()
+    pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (tmp_path / "keys" / "k.pub").write_bytes(pem)
+    gp = load_gate_policy(_policy(tmp_path, "signers:\n  - name: k\n    key: keys/k.pub\n"))
+    (key,) = gp.signers[0].rule.keys
+    assert key.path == str(tmp_path / "keys" / "k.pub")
+
+
+def test_sbom_rules() -> None:
+    from supplychain.policy.config import default_policy
+
+    bom = {"components": [
+        {"name": "a", "purl": "pkg:npm/event-stream@3.3.6", "licenses": [{"license": {"id": "MIT"}}]},
+        {"name": "b", "purl": "pkg:deb/debian/xz-utils@5.6.1?arch=amd64",
+         "components": [{"name": "nested", "purl": "pkg:pypi/x@1", "licenses": [{"expression": "GPL-2.0-only OR AGPL-3.0-only"}]}]},
+        {"name": "c", "purl": "pkg:npm/left-pad@1.3.0", "licenses": [{"license": {"name": "AGPL-3.0-only"}}]},
+        {"name": "fine", "purl": "pkg:npm/ok@1", "licenses": [{"license": {"id": "Apache-2.0"}}]},
+    ]}
+    d = ImageDecision("x", None)
+    rules = SbomRules(("**",), ("pkg:npm/event-stream@*", "pkg:deb/debian/xz-utils@5.6.*"), ("AGPL-*",))
+    _check_sbom(d, json.dumps(bom).encode(), rules, default_policy())
+    got = sorted((f.rule, f.message.split(" (")[0]) for f in d.findings)
+    assert got == [
+        ("SC-GATE-003", "attested SBOM contains pkg:deb/debian/xz-utils@5.6.1?arch=amd64"),
+        ("SC-GATE-003", "attested SBOM contains pkg:npm/event-stream@3.3.6"),
+        ("SC-GATE-004", "attested SBOM: pkg:npm/left-pad@1.3.0 is licensed AGPL-3.0-only"),
+        ("SC-GATE-004", "attested SBOM: pkg:pypi/x@1 is licensed AGPL-3.0-only"),
+    ]
+    assert d.sbom_components == 5
