@@ -46,6 +46,7 @@ class ImageRef:
         return out
 
 
+@lru_cache(maxsize=16384)
 def parse_image(text: str) -> ImageRef:
     """Parse and normalise an image reference (via :mod:`supplychain.oci.reference`).
 

@@ -12,7 +12,7 @@ from supplychain.errors import InputError
 from supplychain.policy.config import default_policy
 from supplychain.policy.context import Collector
 from supplychain.policy.engine import COMPOSE, DOCKERFILE, check_text
-from supplychain.policy.yamlsrc import MAX_FILE_SIZE, load_all
+from supplychain.policy.yamlsrc import MAX_FILE_SIZE, load_all, load_one
 from tests.conftest import run_cli
 
 BILLION_LAUGHS = """\
@@ -128,3 +128,50 @@ def test_yaml_checker_never_crashes(text: str) -> None:
         check_text(text, COMPOSE, col)
     except InputError as exc:
         assert exc.message.startswith("compose.yaml")
+
+
+@pytest.mark.parametrize("content", [
+    "a: " + "[" * 50_000 + "]" * 50_000 + "\n",
+    "a: " + "{b: " * 20_000 + "c" + "}" * 20_000 + "\n",
+    "".join("  " * i + "- \n" for i in range(600)) + "  " * 600 + "- x\n",
+])
+def test_deep_nesting_is_refused_not_a_crash(tmp_path: Path, content: str) -> None:
+    # libyaml's own composer recurses in C and segfaults on this; ours is iterative
+    code, err = _run(tmp_path, "compose.yaml", content.encode())
+    assert code == 2 and "nesting deeper than" in err
+
+
+def test_undefined_alias(tmp_path: Path) -> None:
+    code, err = _run(tmp_path, "compose.yaml", b"services:\n  web: *nope\n")
+    assert code == 2 and "undefined alias" in err and ":2" in err
+
+
+def test_alias_positions_and_sharing() -> None:
+    (doc, line), = list(load_all("base: &b\n  user: root\nsvc:\n  a: *b\n  c:\n    <<: *b\n    x: 1\n", "f"))
+    assert line == 1
+    assert doc["svc"]["a"] is doc["base"]
+    assert doc["svc"].val_pos["a"].line == 4
+    assert doc["svc"]["c"]["user"] == "root" and doc["svc"]["c"].where("user").line == 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(st.text(max_size=5), children, max_size=4)),
+    max_leaves=25,
+))
+def test_loader_round_trips_plain_data(data: object) -> None:
+    import yaml
+
+    text = yaml.safe_dump(data)
+    doc = load_one(text, "x.yaml")  # None for a null document
+
+    def plain(v: object) -> object:
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return v
+
+    assert plain(doc) == yaml.safe_load(text)
