@@ -108,3 +108,39 @@ signers:
     assert r.exit_code == 1, r.stderr
     got = {i["image"]: i["decision"] for i in json.loads(r.stdout)["images"]}
     assert got == {good: "pass", bad: "fail"}
+
+
+def test_offline_gate_makes_no_network_call_beyond_the_registry(local_sigstore: LocalSigstore, push, registry,
+                                                                 tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """In-process: every socket connect that is not to the registry fails the test."""
+    import socket
+
+    from supplychain.gate import run_gate
+    from supplychain.signing.specs import TrustSpec
+
+    ls = local_sigstore
+    ref, digest = push("keyless/offline")
+    assert run_cli("sign", "image", ref, "--trust-config", str(ls.trust_config),
+                   "--identity-token", ls.token()).exit_code == 0
+    policy = tmp_path / "p.yaml"
+    policy.write_text(f"""version: 1
+trusted_registries: ["{registry.host}/keyless/**"]
+signers:
+  - issuer: {ls.issuer}
+    subject: {ls.subject}
+""")
+    port = int(registry.host.rsplit(":", 1)[1])
+    seen: list[object] = []
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> None:
+        seen.append(address)
+        if not (isinstance(address, tuple) and address[:2] == ("127.0.0.1", port)):
+            raise AssertionError(f"network call to {address!r} during an offline gate run")
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    result = run_gate([f"{registry.host}/keyless/offline@{digest}"], policy,
+                      trust=TrustSpec(trusted_root=str(ls.trusted_root), offline=True))
+    assert result.passed, [d.reasons for d in result.images]
+    assert seen  # the registry was asked
