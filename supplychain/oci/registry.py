@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
@@ -45,6 +45,7 @@ MAX_MANIFEST = 4 * 1024 * 1024
 CHUNK = 8 * 1024 * 1024  # upload chunk size; blobs up to this size go in one PUT
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
+_NO_PROXY: dict[str, str | None] = {"http": None, "https": None}
 
 
 class RegistryNotFound(RegistryError):
@@ -229,9 +230,12 @@ class RegistryClient:
         redirects = 0
         while True:
             self._check_scheme(cur_url, what)
+            # loopback never goes through an HTTP(S)_PROXY from the environment
+            proxies = _NO_PROXY if is_loopback(urlsplit(cur_url).netloc) else None
             try:
                 resp = self.session.request(cur_method, cur_url, headers=hdrs, data=cur_data, stream=stream,
-                                            timeout=self.timeout, allow_redirects=False)
+                                            timeout=self.timeout, allow_redirects=False,
+                                            proxies=cast(Any, proxies))
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 if retry and attempt < self.max_retries and _replayable(cur_data):
                     self._sleep(attempt, None)
