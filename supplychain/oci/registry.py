@@ -141,8 +141,16 @@ class RegistryClient:
     def _api_host(self, registry: str) -> str:
         return "registry-1.docker.io" if registry == "docker.io" else registry
 
+    def _is_insecure(self, host: str) -> bool:
+        """``host`` (with or without port) was named in ``insecure_registries``."""
+        h = host.lower()
+        if h in self.insecure:
+            return True
+        bare = h.rsplit(":", 1)[0] if h.count(":") == 1 or (h.startswith("[") and "]:" in h) else h
+        return bare in self.insecure
+
     def _scheme(self, host: str) -> str:
-        return "http" if (is_loopback(host) or host.lower() in self.insecure) else "https"
+        return "http" if (is_loopback(host) or self._is_insecure(host)) else "https"
 
     def _url(self, registry: str, path: str) -> str:
         host = self._api_host(registry)
@@ -169,8 +177,8 @@ class RegistryClient:
         realm = challenge.get("realm")
         if not realm:
             raise RegistryAuthError(f"{what}: bearer challenge from {host} without a realm")
-        realm_host = urlsplit(realm).hostname or ""
-        if urlsplit(realm).scheme != "https" and not (is_loopback(realm_host) or realm_host in self.insecure):
+        realm_host = urlsplit(realm).netloc.rsplit("@", 1)[-1]
+        if urlsplit(realm).scheme != "https" and not (is_loopback(realm_host) or self._is_insecure(realm_host)):
             raise RegistryAuthError(f"{what}: token service {realm} is not HTTPS; refusing to send credentials")
         params: list[tuple[str, str]] = []
         if challenge.get("service"):
@@ -271,8 +279,7 @@ class RegistryClient:
         if parts.scheme == "https":
             return
         host = parts.netloc.rsplit("@", 1)[-1]
-        if parts.scheme == "http" and (is_loopback(host) or host.lower() in self.insecure
-                                       or (parts.hostname or "") in self.insecure):
+        if parts.scheme == "http" and (is_loopback(host) or self._is_insecure(host)):
             return
         raise RegistryError(
             f"{what}: refusing plain-HTTP request to {parts.netloc}",

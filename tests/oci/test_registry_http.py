@@ -330,6 +330,8 @@ def test_plain_http_policy() -> None:
     assert c._scheme("registry.internal:5000") == "http"
     assert c._scheme("ghcr.io") == "https"
     assert c._scheme("128.0.0.1:5000") == "https"
+    assert c._scheme("registry.internal:5001") == "https"
+    assert _client(insecure_registries=["registry.internal"])._scheme("registry.internal:5001") == "http"
     with pytest.raises(RegistryError, match="plain-HTTP"):
         c._check_scheme("http://ghcr.io/v2/", "x")
 
