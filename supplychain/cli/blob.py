@@ -40,12 +40,12 @@ and no transparency-log entry.""",
 def sign_blob(file: str, bundle_path: str | None, **kwargs: Any) -> None:
     """Sign FILE into a Sigstore bundle (keyless, or with --key PRIVATE.pem)."""
     from supplychain.fileio import atomic_write
-    from supplychain.signing.sign import sign_file
+    from supplychain.signing.sign import describe_bundle, sign_file
 
     out = bundle_path or file + ".sigstore.json"
     data = sign_file(file, signer_spec(kwargs))
     atomic_write(out, data)
-    click.echo(f"Wrote bundle {out}", err=True)
+    click.echo(f"Wrote bundle {out}: {describe_bundle(data)}", err=True)
 
 
 @click.command(

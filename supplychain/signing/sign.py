@@ -197,3 +197,19 @@ def sign_dsse(statement: dict[str, Any] | bytes, signer: SignerSpec,
     except Exception as exc:
         raise InputError(f"not a valid in-toto v1 statement: {exc}") from exc
     return _keyless(signer, lambda s: s.sign_dsse(stmt))
+
+
+def describe_bundle(raw: bytes) -> str:
+    """One line about who signed a bundle we just made (no verification)."""
+    from supplychain.signing.bundle import parse_bundle
+
+    pb = parse_bundle(raw)
+    if pb.certificate_der is None:
+        return f"signed with key {pb.public_key_hint}"
+    from cryptography import x509
+
+    from supplychain.signing.verify import certificate_identity
+
+    san, issuer = certificate_identity(x509.load_der_x509_certificate(pb.certificate_der))
+    logs = ", ".join(f"log index {e.log_index}" for e in pb.tlog_entries) or "no log entry"
+    return f"signed keyless as {san} (issuer {issuer}), {logs}"

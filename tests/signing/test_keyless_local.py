@@ -30,6 +30,7 @@ def test_keyless_blob_cli_roundtrip_and_sigstore_js(local_sigstore: LocalSigstor
     art.write_bytes(b"release payload\n" * 1000)
     r = run_cli("sign", "blob", str(art), "--trust-config", str(ls.trust_config), "--identity-token", ls.token())
     assert r.exit_code == 0, r.stderr
+    assert f"signed keyless as {ls.subject} (issuer {ls.issuer}), log index" in r.stderr
     bundle_path = Path(str(art) + ".sigstore.json")
     bundle = json.loads(bundle_path.read_text())
     assert bundle["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
