@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from supplychain.errors import InputError, RegistryError, SupplychainError
+from supplychain.errors import InputError, NetworkError, RegistryError, VerificationError
 from supplychain.policy.config import Policy, load_policy, register_section
 from supplychain.policy.findings import RULES, Finding, Rule, register_rule
 from supplychain.policy.images import ImageRef, glob_match, normalize_glob, parse_image
@@ -246,6 +246,7 @@ class ImageDecision:
     waived: list[Finding] = field(default_factory=list)
     verification: ImageVerification | None = None
     sbom_components: int | None = None
+    network_error: bool = False  # the registry could not be reached
 
     @property
     def passed(self) -> bool:
@@ -282,6 +283,11 @@ class GateResult:
     @property
     def passed(self) -> bool:
         return bool(self.images) and all(d.passed for d in self.images) and not self.errors
+
+    @property
+    def network_failure(self) -> bool:
+        """Some image could not be decided because its registry was unreachable."""
+        return any(d.network_error for d in self.images)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -434,10 +440,11 @@ def _decide(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
 
         target = parse_image_reference(ref.normalized)
         verification = verify_image(target, options, registry=view)
-    except RegistryError as exc:
+    except NetworkError as exc:  # unreachable registry: no decision possible (exit 3 overall)
+        d.network_error = True
         _finding(d, "SC-GATE-006", f"{ref.normalized}: {exc.message}", policy)
         return
-    except SupplychainError as exc:
+    except (RegistryError, VerificationError) as exc:  # not found, denied, tampered
         _finding(d, "SC-GATE-006", f"{ref.normalized}: {exc.message}", policy)
         return
     d.verification = verification
@@ -483,24 +490,30 @@ def _check_sbom(d: ImageDecision, document: bytes, rules: SbomRules, policy: Pol
 
 
 def _components(bom: Any) -> Iterable[dict[str, Any]]:
-    stack = list(bom.get("components") or []) if isinstance(bom, dict) else []
-    meta = bom.get("metadata", {}).get("component") if isinstance(bom, dict) else None
-    if isinstance(meta, dict):
-        stack.append(meta)
+    """Every component of a CycloneDX JSON document (nested ones too), tolerating junk."""
+    if not isinstance(bom, dict):
+        return
+    stack: list[Any] = list(bom.get("components") or []) if isinstance(bom.get("components"), list) else []
+    meta = bom.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("component"), dict):
+        stack.append(meta["component"])
     seen = 0
     while stack and seen < 1_000_000:
         comp = stack.pop()
         seen += 1
         if isinstance(comp, dict):
             yield comp
-            stack.extend(comp.get("components") or [])
+            nested = comp.get("components")
+            if isinstance(nested, list):
+                stack.extend(nested)
 
 
 def _licenses(comp: dict[str, Any]) -> list[str]:
     import re
 
     out: list[str] = []
-    for entry in comp.get("licenses") or []:
+    entries = comp.get("licenses")
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
         lic = entry.get("license")

@@ -23,8 +23,8 @@ PATH: Kubernetes manifests, compose files, Dockerfiles, image lists (directories
 walked), or image references. For each image: trusted registry and digest pin (the policy's
 image rules), then a valid signature by a signer the policy's `signers:` section accepts for
 it, the attestations `attestations:` requires, and the `sbom:` rules on the attested SBOM.
-Exit 0 only when every image passes; 1 when one fails; 2 bad input; 3 registry failure
-of the whole run. --offline verifies with the given or embedded trust root and makes no
+Exit 0 only when every image passes; 1 when one fails; 2 bad input; 3 when a registry
+could not be reached (no decision). --offline verifies with the given or embedded trust root and makes no
 network call except to the registries holding the images.""",
 )
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
@@ -45,7 +45,7 @@ network call except to the registries holding the images.""",
 def gate(paths: tuple[str, ...], policy_path: str, fmt: str | None, as_json: bool, output: str | None,
          trusted: tuple[str, ...], insecure: tuple[str, ...], workers: int, **kwargs: Any) -> None:
     """Decide, per image and overall, whether a deployment may go ahead."""
-    from supplychain.errors import PolicyViolation
+    from supplychain.errors import NetworkError, PolicyViolation
     from supplychain.fileio import write_output
     from supplychain.gate import render_json, render_sarif, render_text, run_gate
 
@@ -54,6 +54,10 @@ def gate(paths: tuple[str, ...], policy_path: str, fmt: str | None, as_json: boo
     kind = "json" if as_json else (fmt or "text")
     text = {"json": render_json, "sarif": render_sarif, "text": render_text}[kind](result)
     write_output(text, output)
+    if result.network_failure:
+        down = [d.image for d in result.images if d.network_error]
+        raise NetworkError(f"gate: no decision for {len(down)} image(s), registry unreachable: "
+                           + ", ".join(down[:5]), hint="retry, or check the registry and network")
     if not result.passed:
         failed = [d.image for d in result.images if not d.passed]
         summary = f"{len(failed)} of {len(result.images)} images failed" if failed else "policy errors"

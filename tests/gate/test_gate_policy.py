@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supplychain.errors import InputError
 from supplychain.gate import ImageDecision, SbomRules, _check_sbom, load_gate_policy
@@ -84,3 +86,35 @@ def test_sbom_rules() -> None:
         ("SC-GATE-004", "attested SBOM: pkg:pypi/x@1 is licensed AGPL-3.0-only"),
     ]
     assert d.sbom_components == 5
+
+
+def test_unreachable_registry_is_no_decision(tmp_path: Path) -> None:
+    import socket
+
+    from supplychain.gate import run_gate
+    from supplychain.oci.registry import RegistryClient
+    from supplychain.signing.image import RegistryView
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: connection refused
+    p = _policy(tmp_path, f"trusted_registries: ['127.0.0.1:{port}/**']\nsigners:\n"
+                          "  - subject: me@example.com\n    issuer: https://accounts.example.com\n")
+    image = f"127.0.0.1:{port}/app:1@sha256:" + "b" * 64
+    result = run_gate([image], p, registry=RegistryView(RegistryClient(max_retries=0)))
+    assert not result.passed and result.network_failure
+    assert [f.rule for f in result.images[0].findings] == ["SC-GATE-006"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(
+                        st.sampled_from(["components", "purl", "licenses", "license", "id", "name",
+                                         "expression", "metadata", "component"]), c, max_size=4),
+                    max_leaves=25))
+def test_sbom_rules_on_hostile_json(doc: object) -> None:
+    from supplychain.policy.config import default_policy
+
+    d = ImageDecision("x", None)
+    _check_sbom(d, json.dumps(doc).encode(), SbomRules(("**",), ("pkg:*",), ("*",)), default_policy())
+    assert all(f.rule in ("SC-GATE-002", "SC-GATE-003", "SC-GATE-004") for f in d.findings)

@@ -107,3 +107,53 @@ def test_legacy_keyless_fulcio_rekor(legacy: dict[str, str], external: Path) -> 
     r = run_cli(*args, "--cert-identity", "this-does-not-match@example.com",
                 "--cert-oidc-issuer", "https://github.com/login/oauth")
     assert r.exit_code == 1 and "not an accepted signer" in r.stderr
+
+
+def test_legacy_sig_and_att_made_with_our_key(registry, client, push, keys) -> None:  # type: ignore[no-untyped-def]
+    """cosign v2 layout written by hand with a key we hold: .sig (simple signing) and .att (DSSE)."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from supplychain.signing.keys import load_private_key
+    from supplychain.signing.image import pae
+    from tests.image_signing.conftest import PASSWORD
+
+    ref, digest = push("legacy/ours")
+    key = load_private_key(keys["release"].private, password=PASSWORD.encode())
+    payload = cs.simple_signing_payload(f"{registry.host}/legacy/ours", digest)
+    sig = base64.b64encode(key.sign(payload, ec.ECDSA(hashes.SHA256()))).decode()
+    _push_sig(client, registry, "legacy/ours", digest,
+              [cs.LegacyLayer(cs.SIMPLE_SIGNING_MEDIA_TYPE, payload, {cs.SIGNATURE_ANNOTATION: sig})])
+
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://cyclonedx.org/bom",
+                            "subject": [{"name": f"{registry.host}/legacy/ours", "digest": {"sha256": digest[7:]}}],
+                            "predicate": {"bomFormat": "CycloneDX", "components": []}}).encode()
+    env_sig = key.sign(pae("application/vnd.in-toto+json", statement), ec.ECDSA(hashes.SHA256()))
+    envelope = json.dumps({"payloadType": "application/vnd.in-toto+json",
+                           "payload": base64.b64encode(statement).decode(),
+                           "signatures": [{"keyid": "", "sig": base64.b64encode(env_sig).decode()}]}).encode()
+    att = cs.LegacyLayer(cs.DSSE_LAYER_MEDIA_TYPE, envelope,
+                         {cs.SIGNATURE_ANNOTATION: "", cs.PREDICATE_TYPE_ANNOTATION: "https://cyclonedx.org/bom"})
+    from supplychain.oci.reference import parse_reference
+
+    r = parse_reference(ref)
+    d = "sha256:" + hashlib.sha256(envelope).hexdigest()
+    client.upload_blob(r, envelope, d)
+    cfg = b"{}"
+    client.upload_blob(r, cfg, cs.EMPTY_DIGEST)
+    manifest = {"schemaVersion": 2, "mediaType": cs.OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cs.EMPTY_DIGEST,
+                           "size": 2},
+                "layers": [{"mediaType": att.media_type, "digest": d, "size": len(envelope),
+                            "annotations": att.annotations}]}
+    client.put_manifest(r, cs.digest_tag(digest, ".att"), json.dumps(manifest).encode(), cs.OCI_MANIFEST)
+
+    v = run_cli("verify", "image", ref, "--key", str(keys["release"].public), "--attestation", "cyclonedx", "--json")
+    assert v.exit_code == 0, v.stdout + v.stderr
+    doc = json.loads(v.stdout)
+    assert [(s["source"], s["trusted"]) for s in doc["signatures"]] == [("legacy .sig", True)]
+    assert [(a["source"], a["type"], a["trusted"]) for a in doc["attestations"]] == [("legacy .att", "cyclonedx", True)]
+    v = run_cli("verify", "image", ref, "--key", str(keys["other"].public))
+    assert v.exit_code == 1
