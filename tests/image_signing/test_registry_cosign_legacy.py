@@ -116,8 +116,8 @@ def test_legacy_sig_and_att_made_with_our_key(registry, client, push, keys) -> N
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from supplychain.signing.keys import load_private_key
     from supplychain.signing.image import pae
+    from supplychain.signing.keys import load_private_key
     from tests.image_signing.conftest import PASSWORD
 
     ref, digest = push("legacy/ours")
