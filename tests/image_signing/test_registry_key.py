@@ -214,3 +214,23 @@ def test_sbom_from_image(registry, client, keys, tmp_path: Path) -> None:  # typ
     bom = json.loads(out.read_text())
     purls = [c.get("purl", "") for c in bom["components"]]
     assert any(p.startswith("pkg:deb/debian/openssl@3.0.11-1~deb12u2") for p in purls), purls
+
+
+def test_multi_platform_index_is_signed_by_index_digest(registry, client, keys) -> None:  # type: ignore[no-untyped-def]
+    from tests.imagebuild import File, build_image, build_index, push_image
+
+    index = build_index([build_image([[File("a", b"amd64")]], arch="amd64"),
+                         build_image([[File("a", b"arm64")]], arch="arm64", variant="v8")])
+    ref = f"{registry.host}/multi/app:1.0"
+    digest = push_image(client, ref, index)
+    assert digest == index.index_digest
+    r = _sign(ref, keys["release"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.strip() == f"{registry.host}/multi/app@{digest}"
+    v = _verify(ref, "--key", str(keys["release"].public), "--json")
+    assert v.exit_code == 0, v.stderr
+    assert json.loads(v.stdout)["digest"] == digest
+    # a platform manifest inside it is a different digest, not covered by the index signature
+    amd64 = index.images[0].manifest_digest
+    v = _verify(f"{registry.host}/multi/app@{amd64}", "--key", str(keys["release"].public))
+    assert v.exit_code == 1 and "no signature found" in v.stderr
