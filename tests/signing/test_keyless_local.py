@@ -149,14 +149,22 @@ def test_key_signed_bundle_verifies_with_sigstore_js(local_sigstore: LocalSigsto
     art.write_bytes(b"\x00" * 4096)
     import os
 
+    statement = {"_type": "https://in-toto.io/Statement/v1",
+                 "subject": [{"name": "a.bin", "digest": {"sha256": hashlib.sha256(art.read_bytes()).hexdigest()}}],
+                 "predicateType": "https://example.com/p/v1", "predicate": {}}
     os.environ["SUPPLYCHAIN_PASSWORD"] = "pw"
     try:
         raw = sign_bytes(art.read_bytes(), SignerSpec(key_path=str(kp.private)))
+        att = sign_dsse(statement, SignerSpec(key_path=str(kp.private)))
     finally:
         del os.environ["SUPPLYCHAIN_PASSWORD"]
     p = tmp_path / "a.bin.sigstore.json"
     p.write_bytes(raw)
     js = js_verify(p, local_sigstore.trusted_root, artifact=art, key=kp.public)
+    assert js.returncode == 0, js.stderr
+    pa = tmp_path / "a.bin.att.sigstore.json"
+    pa.write_bytes(att)
+    js = js_verify(pa, local_sigstore.trusted_root, key=kp.public)
     assert js.returncode == 0, js.stderr
     art.write_bytes(b"\x01" * 4096)
     assert js_verify(p, local_sigstore.trusted_root, artifact=art, key=kp.public).returncode == 1
