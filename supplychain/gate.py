@@ -454,7 +454,7 @@ def _decide(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
     if not verification.signed:
         why = "; ".join(r for r in verification.reasons if r.startswith(("no signature", "no valid")))
         accepted = ", ".join(s.describe() for s in signers)
-        _finding(d, "SC-GATE-001", f"{verification.image.digest_reference}: {why} (accepted: {accepted})", policy)
+        _finding(d, "SC-GATE-001", f"{why} (accepted: {accepted})", policy)
     for ptype in required:
         if verification.trusted_attestation(ptype) is None:
             _finding(d, "SC-GATE-002",

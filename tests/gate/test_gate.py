@@ -169,6 +169,12 @@ def test_gate_passes_when_every_image_passes(scene: dict[str, Any]) -> None:
     assert "PASS" in r.stdout and "signed by key release-key" in r.stdout
     r = run_cli("gate", good, "--policy", str(scene["policy"]), "--offline")
     assert r.exit_code == 0, r.stdout + r.stderr
+    dockerfile = scene["dir"] / "Dockerfile"
+    dockerfile.write_text(f"FROM {good} AS build\nRUN true\nFROM build\nUSER 1000\n")
+    r = run_cli("gate", str(dockerfile), "--policy", str(scene["policy"]), "--json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    (only,) = json.loads(r.stdout)["images"]
+    assert only["image"] == good and only["locations"][0]["line"] == 1
 
 
 def test_gate_sarif(scene: dict[str, Any]) -> None:
