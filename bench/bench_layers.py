@@ -5,6 +5,8 @@
     .venv/bin/python bench/bench_layers.py oci:bench/out/large.oci:v1 bench/out/large.docker.tar
     .venv/bin/python bench/bench_layers.py --synthetic 80000    # N small files in 4 layers
 
+Set SUPPLYCHAIN_GZIP_THREADS=0 to compare with single-threaded gzip decompression.
+
 For each image it prints, per method: members listed (files kept for squash), wall and CPU
 seconds (CPU is the steadier number on a shared machine) and the process's peak RSS. Methods:
   tarfile   stdlib ``tarfile.open(mode="r|*")`` streaming every member (list only)
