@@ -33,13 +33,37 @@ DATASTORE_PORTS = {
     8086: "InfluxDB", 7474: "Neo4j", 7687: "Neo4j",
 }
 
-_CURL_PIPE_RE = re.compile(
-    r"\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+(?:\S+=\S+\s+)*)?"
-    r"(?:/usr)?(?:/bin/)?(?:ba|da|z|k|a)?sh\b"
-    r"|\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+)?(?:python[0-9.]*|perl|ruby|node|php)\b"
-    r"|\b(?:ba|da|z|k)?sh\s+(?:-\S+\s+)*[\"']?\$\(\s*(?:curl|wget)\b"
-    r"|\b(?:ba|da|z|k)?sh\s+<\(\s*(?:curl|wget)\b",
+# `curl ... | sh` and friends. Matched piecewise around each pipe / process substitution, with
+# bounded windows, so hostile megabyte-long RUN lines cannot make the regexes go quadratic.
+_SINGLE_PIPE_RE = re.compile(r"(?<!\|)\|(?!\|)")
+_FETCH_RE = re.compile(r"\b(?:curl|wget)\b")
+_INTERPRETER_RE = re.compile(
+    r"\s*(?:sudo\s+(?:-\S+\s+){0,5})?(?:env\s+(?:\S+=\S+\s+){0,5})?(?:/usr)?(?:/bin/)?"
+    r"(?:(?:ba|da|z|k|a)?sh|python[0-9.]*|perl|ruby|node|php)\b"
 )
+_SUBST_RE = re.compile(r"(\$|<)\(\s*(?:curl|wget)\b")
+_SHELL_BEFORE_SUBST_RE = re.compile(r"\b(?:ba|da|z|k)?sh\s+(?:-\S+\s+){0,5}[\"']?$")
+_SHELL_BEFORE_PROC_RE = re.compile(r"\b(?:ba|da|z|k)?sh\s+$")
+_WINDOW = 400
+
+
+def curl_pipe_shell(cmd: str) -> str | None:
+    """The offending snippet when ``cmd`` pipes a download into an interpreter, else None."""
+    for m in _SINGLE_PIPE_RE.finditer(cmd):
+        left = cmd[max(0, m.start() - _WINDOW):m.start()]
+        left = re.split(r";|&&|\|\||\n|\|", left)[-1]
+        if not _FETCH_RE.search(left):
+            continue
+        right = _INTERPRETER_RE.match(cmd, m.end(), m.end() + _WINDOW)
+        if right:
+            return (left + "|" + right.group(0)).strip()
+    for m in _SUBST_RE.finditer(cmd):
+        before = cmd[max(0, m.start() - _WINDOW):m.start()]
+        pattern = _SHELL_BEFORE_SUBST_RE if m.group(1) == "$" else _SHELL_BEFORE_PROC_RE
+        shell = pattern.search(before)
+        if shell:
+            return (before[shell.start():] + cmd[m.start():m.end()]).strip()
+    return None
 
 _SENSITIVE_NAMES = {
     ".env", ".npmrc", ".pypirc", ".netrc", ".git-credentials", ".dockercfg", ".htpasswd",
@@ -64,19 +88,23 @@ class Instruction:
     heredocs: list[str] = field(default_factory=list)
 
 
+_FLAG_RE = re.compile(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\"[^\"]*\"|'[^']*'|\S*))?\s*")
+
+
 def _split_flags(args: str) -> tuple[dict[str, str], str]:
     flags: dict[str, str] = {}
     rest = args.lstrip()
-    while rest.startswith("--"):
-        m = re.match(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\"[^\"]*\"|'[^']*'|\S*))?\s*", rest)
+    pos = 0
+    while rest.startswith("--", pos):
+        m = _FLAG_RE.match(rest, pos)
         if not m:
             break
         value = m.group(2) or ""
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
         flags[m.group(1).lower()] = value
-        rest = rest[m.end():]
-    return flags, rest
+        pos = m.end()
+    return flags, rest[pos:]
 
 
 def parse(text: str, source: str) -> list[Instruction]:
@@ -419,10 +447,10 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
         elif kw == "RUN":
             body = " ".join(inst.json_args) if inst.json_args is not None else inst.rest
             for chunk in (body, *inst.heredocs):
-                m = _CURL_PIPE_RE.search(chunk)
-                if m:
+                snippet = curl_pipe_shell(chunk)
+                if snippet:
                     col.add("DF-006", inst.line, _kw_col(inst),
-                            f"RUN pipes a downloaded script into an interpreter: {m.group(0).strip()!r}")
+                            f"RUN pipes a downloaded script into an interpreter: {snippet[:200]!r}")
                     break
         elif kw == "EXPOSE":
             for word in inst.rest.split():

@@ -168,3 +168,22 @@ def test_sniffing() -> None:
     assert sniff_kind("# c\nFROM alpine\n") == DOCKERFILE
     assert sniff_kind("nginx\nredis:7\n") == "images"
     assert sniff_kind("services:\n  a: {}\n") == "yaml"
+
+
+@pytest.mark.parametrize(("cmd", "hit"), [
+    ("curl -fsSL https://x/i.sh | sh", True),
+    ("curl -fsSL https://x/i.sh | sudo -E bash -", True),
+    ("wget -qO- https://x/i.sh|/bin/sh", True),
+    ("curl -s https://x/get-pip.py | python3", True),
+    ("bash <(curl -s https://x/i.sh)", True),
+    ('sh -c "$(curl -fsSL https://x/i.sh)"', True),
+    ("curl -fsSLo /tmp/i.sh https://x/i.sh && sha256sum -c sums && sh /tmp/i.sh", False),
+    ("curl -fsS https://x/health || true", False),
+    ("curl -s https://x/list | grep foo | sort", False),
+    ("cat local.sh | sh", False),
+    ("curl " * 50_000, False),
+])
+def test_curl_pipe_shell(cmd: str, hit: bool) -> None:
+    from supplychain.policy.dockerfile import curl_pipe_shell
+
+    assert (curl_pipe_shell(cmd) is not None) is hit
