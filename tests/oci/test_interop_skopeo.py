@@ -74,16 +74,16 @@ def test_registry_roundtrip_both_ways(registry, tmp_path: Path) -> None:  # type
     layout = write_oci_layout(tmp_path / "src", img, tag="v1")
     # skopeo pushes, we pull
     _skopeo(tmp_path, "copy", "--dest-tls-verify=false", f"oci:{layout}:v1",
-            f"docker://{registry.host}/interop/skopeo:v1")
-    assert client.resolve_digest(f"{registry.host}/interop/skopeo:v1") == img.manifest_digest
-    assert _tree(f"{registry.host}/interop/skopeo:v1", client) == WANT
+            f"docker://{registry.host}/ocitest/interop/skopeo:v1")
+    assert client.resolve_digest(f"{registry.host}/ocitest/interop/skopeo:v1") == img.manifest_digest
+    assert _tree(f"{registry.host}/ocitest/interop/skopeo:v1", client) == WANT
     # we push (an index with two platforms), skopeo pulls and checks every digest
     arm = build_image([[File("/arch", b"arm64")]], arch="arm64", variant="v8")
     index = build_index([img, arm])
-    push_image(client, f"{registry.host}/interop/ours:v1", index)
-    raw = _skopeo(tmp_path, "inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/interop/ours:v1")
+    push_image(client, f"{registry.host}/ocitest/interop/ours:v1", index)
+    raw = _skopeo(tmp_path, "inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/ocitest/interop/ours:v1")
     assert raw.encode() == index.index or json.loads(raw) == json.loads(index.index)
-    _skopeo(tmp_path, "copy", "--all", "--src-tls-verify=false", f"docker://{registry.host}/interop/ours:v1",
+    _skopeo(tmp_path, "copy", "--all", "--src-tls-verify=false", f"docker://{registry.host}/ocitest/interop/ours:v1",
             f"oci:{tmp_path}/pulled:v1")
     assert _tree(f"oci:{tmp_path}/pulled:v1") == WANT
     with open_image(f"oci:{tmp_path}/pulled:v1", platform="linux/arm64") as im:

@@ -50,36 +50,36 @@ def _image(tag: bytes = b"1") -> object:
 def test_push_pull_by_tag_and_digest(registry, client: RegistryClient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     img = _image()
     layout = write_oci_layout(tmp_path / "l", img, tag="v1")
-    digest = push_layout(client, layout, f"{registry.host}/team/app:v1", tag="v1")
+    digest = push_layout(client, layout, f"{registry.host}/ocitest/team/app:v1", tag="v1")
     assert digest == img.manifest_digest
-    assert client.resolve_digest(f"{registry.host}/team/app:v1") == digest
-    head = client.head_manifest(f"{registry.host}/team/app:v1")
+    assert client.resolve_digest(f"{registry.host}/ocitest/team/app:v1") == digest
+    head = client.head_manifest(f"{registry.host}/ocitest/team/app:v1")
     assert head is not None and head[0] == digest
-    assert client.head_manifest(f"{registry.host}/team/app:nope") is None
-    for source in (f"{registry.host}/team/app:v1", f"{registry.host}/team/app@{digest}",
-                   f"docker://{registry.host}/team/app:v1"):
+    assert client.head_manifest(f"{registry.host}/ocitest/team/app:nope") is None
+    for source in (f"{registry.host}/ocitest/team/app:v1", f"{registry.host}/ocitest/team/app@{digest}",
+                   f"docker://{registry.host}/ocitest/team/app:v1"):
         with open_image(source, client=client) as im:
             assert im.kind == "registry"
             assert im.manifest_digest == digest
-            assert im.digest_reference == f"{registry.host}/team/app@{digest}"
+            assert im.digest_reference == f"{registry.host}/ocitest/team/app@{digest}"
             tree = squash(im, lambda p: Want.CONTENT)
             assert sorted(tree.files) == ["/etc/os-release", "/lib/apk/db/installed", "/opt/d/new"]
             assert tree.files["/opt/d/new"].layer == img.layer_digests[1]
     # the default client (no client= argument) talks plain HTTP to loopback
-    with open_image(f"{registry.host}/team/app:v1") as im:
+    with open_image(f"{registry.host}/ocitest/team/app:v1") as im:
         assert im.manifest_digest == digest
-    data, mt, got = client.get_manifest(parse_reference(f"{registry.host}/team/app:v1"))
+    data, mt, got = client.get_manifest(parse_reference(f"{registry.host}/ocitest/team/app:v1"))
     assert got == digest and mt == img.media_type and data == img.manifest
     cfg = img.manifest_json["config"]
-    assert client.get_blob_bytes(f"{registry.host}/team/app", Descriptor.from_dict(cfg)) == img.config
-    assert client.get_blob_bytes(f"{registry.host}/team/app", cfg["digest"]) == img.config
+    assert client.get_blob_bytes(f"{registry.host}/ocitest/team/app", Descriptor.from_dict(cfg)) == img.config
+    assert client.get_blob_bytes(f"{registry.host}/ocitest/team/app", cfg["digest"]) == img.config
 
 
 def test_index_with_two_platforms(registry, client: RegistryClient) -> None:  # type: ignore[no-untyped-def]
     amd = build_image([[File("/arch", b"amd64")]], arch="amd64")
     arm = build_image([[File("/arch", b"arm64")]], arch="arm64", variant="v8")
     index = build_index([amd, arm])
-    ref = f"{registry.host}/multi/app:1"
+    ref = f"{registry.host}/ocitest/multi/app:1"
     assert push_image(client, ref, index) == index.index_digest
     for plat, want, mdigest in (("linux/amd64", b"amd64", amd.manifest_digest),
                                 ("linux/arm64", b"arm64", arm.manifest_digest)):
@@ -94,12 +94,12 @@ def test_index_with_two_platforms(registry, client: RegistryClient) -> None:  # 
 
 def test_digest_mismatch_from_registry(registry, client: RegistryClient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     img = _image(b"2")
-    ref = f"{registry.host}/tamper/app:v1"
+    ref = f"{registry.host}/ocitest/tamper/app:v1"
     push_image(client, ref, img)
     # a manifest asked for by the wrong digest
     wrong = "sha256:" + "0" * 64
     with pytest.raises(RegistryNotFound):
-        client.get_manifest(f"{registry.host}/tamper/app@{wrong}")
+        client.get_manifest(f"{registry.host}/ocitest/tamper/app@{wrong}")
     # a blob whose stored bytes were changed behind the registry's back
     layer = img.layer_digests[0]
     hexd = layer[7:]
@@ -113,7 +113,7 @@ def test_digest_mismatch_from_registry(registry, client: RegistryClient, tmp_pat
         with open_image(ref, client=client) as im, pytest.raises(VerificationError):
             squash(im, lambda p: Want.CONTENT)
         with pytest.raises(VerificationError):
-            client.get_blob_bytes(f"{registry.host}/tamper/app", Descriptor("", layer, len(original)))
+            client.get_blob_bytes(f"{registry.host}/ocitest/tamper/app", Descriptor("", layer, len(original)))
     finally:
         data_files[0].write_bytes(original)
 
@@ -121,7 +121,7 @@ def test_digest_mismatch_from_registry(registry, client: RegistryClient, tmp_pat
 def test_upload_chunked_mount_list_tags_delete(registry, client: RegistryClient) -> None:  # type: ignore[no-untyped-def]
     blob = os.urandom(300_000)
     d = sha256(blob)
-    repo = f"{registry.host}/chunks/app"
+    repo = f"{registry.host}/ocitest/chunks/app"
     assert not client.blob_exists(repo, d)
     assert client.upload_blob(repo, blob, d, chunk_size=64 * 1024) == d
     assert client.blob_exists(repo, d)
@@ -129,8 +129,8 @@ def test_upload_chunked_mount_list_tags_delete(registry, client: RegistryClient)
     with pytest.raises(VerificationError):
         client.upload_blob(repo, blob + b"x", d)
     # cross-repository mount
-    assert client.mount_blob(f"{registry.host}/other/app", d, "chunks/app") is True
-    assert client.blob_exists(f"{registry.host}/other/app", d)
+    assert client.mount_blob(f"{registry.host}/ocitest/other/app", d, "ocitest/chunks/app") is True
+    assert client.blob_exists(f"{registry.host}/ocitest/other/app", d)
     # tags with pagination
     img = _image(b"3")
     for i in range(5):
@@ -138,14 +138,14 @@ def test_upload_chunked_mount_list_tags_delete(registry, client: RegistryClient)
     assert sorted(client.list_tags(repo, page_size=2)) == [f"t{i}" for i in range(5)]
     assert sorted(client.list_tags(repo)) == [f"t{i}" for i in range(5)]
     with pytest.raises(RegistryNotFound):
-        client.list_tags(f"{registry.host}/no/such/repo")
+        client.list_tags(f"{registry.host}/ocitest/no/such/repo")
     client.delete_manifest(repo, img.manifest_digest)
     assert client.head_manifest(f"{repo}:t0") is None
 
 
 def test_referrers_fallback_tag_schema(registry, client: RegistryClient) -> None:  # type: ignore[no-untyped-def]
     img = _image(b"4")
-    repo = f"{registry.host}/refs/app"
+    repo = f"{registry.host}/ocitest/refs/app"
     subject = push_image(client, f"{repo}:v1", img)
     assert client.referrers(repo, subject) == []
     empty = b"{}"
@@ -179,14 +179,14 @@ def test_referrers_fallback_tag_schema(registry, client: RegistryClient) -> None
     _, mt, _ = client.get_manifest(f"{repo}:{tag}")
     assert mt == OCI_INDEX
     # registry 2.8 has no referrers API: the raw endpoint really is a 404
-    r = requests.get(f"{registry.url}/v2/refs/app/referrers/{subject}", timeout=5)
+    r = requests.get(f"{registry.url}/v2/ocitest/refs/app/referrers/{subject}", timeout=5)
     assert r.status_code == 404
 
 
 def test_errors_name_the_reference(registry, client: RegistryClient) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RegistryNotFound) as exc:
-        open_image(f"{registry.host}/missing/app:v9", client=client)
-    assert f"{registry.host}/missing/app:v9" in str(exc.value) and "404" in str(exc.value)
+        open_image(f"{registry.host}/ocitest/missing/app:v9", client=client)
+    assert f"{registry.host}/ocitest/missing/app:v9" in str(exc.value) and "404" in str(exc.value)
     assert exc.value.exit_code == 3
     # plain HTTP to a non-loopback host is refused before any connection
     with pytest.raises(RegistryError, match=r"plain-HTTP|insecure") as exc2:
@@ -198,7 +198,7 @@ def test_upload_from_a_stream(registry, client: RegistryClient) -> None:  # type
     import io
 
     blob = os.urandom(200_000)
-    repo = f"{registry.host}/stream/app"
+    repo = f"{registry.host}/ocitest/stream/app"
     d = sha256(blob)
     assert client.upload_blob(repo, io.BytesIO(blob), d, chunk_size=50_000) == d
     assert client.get_blob_bytes(repo, d) == blob
