@@ -524,7 +524,9 @@ def verify_model(
         ser = Serialization(ser.method, ser.hash_type, ser.shard_size, True, ser.ignore_paths)
     extra = resolve_ignore_paths(model_path, ignore_paths) if model_path.is_dir() else []
     if model_path.is_dir():
-        if ignore_git_paths:
+        # A signature that records its ignored paths says exactly what it left out (a model
+        # signed with the git files in it must keep them); older ones get model_signing's default.
+        if ignore_git_paths and not ser.ignore_paths:
             extra += list(GIT_PATHS)
         rel_sig = _inside(model_path, sig_path)
         if rel_sig is not None:

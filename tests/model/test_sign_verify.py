@@ -238,3 +238,16 @@ def test_progress_bar_only_on_a_terminal(model_dir: Path, keypair: KeyPair) -> N
     assert b"hashing [" in out and b"100.0%" in out
     r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private))  # stderr is a pipe
     assert r.exit_code == 0 and "hashing [" not in r.stderr
+
+
+def test_git_paths_signed_when_asked(model_dir: Path, keypair: KeyPair) -> None:
+    r = run_cli("sign", "model", str(model_dir), "--key", str(keypair.private), "--no-ignore-git-paths")
+    assert r.exit_code == 0, r.stderr
+    stmt = _statement(model_dir / "model.sig")
+    names = {x["name"] for x in stmt["predicate"]["resources"]}
+    assert {".git/HEAD", ".gitattributes"} <= names
+    assert stmt["predicate"]["serialization"]["ignore_paths"] == ["model.sig"]
+    assert run_cli("verify", "model", str(model_dir), "--key", str(keypair.public)).exit_code == 0
+    (model_dir / ".git" / "HEAD").write_text("ref: refs/heads/evil\n")
+    r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public))
+    assert r.exit_code == 1 and "changed (digest differs): .git/HEAD" in r.stderr
