@@ -300,8 +300,15 @@ class _LayoutBase(_Source):
             entry = entries[0]
             data, mt = self.fetch_manifest(entry)
             return data, mt, entry.digest
-        # several manifests: treat index.json itself as an index (platform selection)
-        return raw_index, OCI_INDEX, digest_of(raw_index)
+        if not any(_platform_of(e) for e in entries):
+            names = sorted({n for e in entries if (n := e.annotations.get(ANNOTATION_REF_NAME))})
+            raise InputError(
+                f"{self.label}: the layout holds {len(entries)} images; say which one with :TAG",
+                hint=("tags in this layout: " + ", ".join(names)) if names else "the layout has no tags",
+            )
+        # several platform manifests listed directly: index.json itself is the index
+        # (it is not a blob, so it has no digest of its own)
+        return raw_index, OCI_INDEX, ""
 
 
 def _ref_name_matches(name: str | None, tag: str) -> bool:
@@ -559,7 +566,7 @@ class Image:
         data, media_type, digest = src.top()
         media_type = media_type or _sniff_media_type(data)
         if media_type in INDEX_TYPES:
-            self.index_digest, self.index_media_type = digest, media_type
+            self.index_digest, self.index_media_type = digest or None, media_type
             index = _json(data, f"{source}: image index")
             entries = index.get("manifests") if isinstance(index, dict) else None
             if not isinstance(entries, list):

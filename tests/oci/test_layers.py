@@ -542,3 +542,31 @@ def test_squash_survives_hostile_members(tmp_path_factory: pytest.TempPathFactor
         tree.get(p)  # resolution terminates
     for p in tree.links:
         tree.get(p)
+
+
+def test_layout_with_several_images(tmp_path: Path) -> None:
+    from tests.imagebuild import _layout_files
+
+    one = build_image([[File("/n", b"1")]])
+    two = build_image([[File("/n", b"2")]], arch="arm64")
+    files = _layout_files(one, "one")
+    files.update({k: v for k, v in _layout_files(two, "two").items() if k != "index.json"})
+    index = json.loads(files["index.json"])
+    index["manifests"] += json.loads(_layout_files(two, "two")["index.json"])["manifests"]
+    root = tmp_path / "l"
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    (root / "index.json").write_text(json.dumps(index))
+    with pytest.raises(InputError, match="holds 2 images") as exc:
+        open_image(str(root))
+    assert exc.value.hint and "one, two" in exc.value.hint
+    with open_image(f"{root}:two") as im:
+        assert squash(im, want_all).files["/n"].data == b"2"
+    # platform manifests listed directly in index.json: select by platform
+    for m, im_ in zip(index["manifests"], (one, two), strict=True):
+        m["platform"] = im_.platform
+        del m["annotations"]
+    (root / "index.json").write_text(json.dumps(index))
+    with open_image(str(root), platform="linux/arm64") as im:
+        assert im.index_digest is None and im.manifest_digest == two.manifest_digest
