@@ -34,7 +34,8 @@ _COMPOSE_NAME_RE = re.compile(r"^(docker-)?compose([._-][^/]*)?\.ya?ml$")
 
 def detect_kind_by_name(path: Path) -> str | None:
     name = path.name.lower()
-    if name in ("dockerfile", "containerfile") or name.startswith(("dockerfile.", "containerfile.")) \
+    if name in ("dockerfile", "containerfile") \
+            or name.startswith(("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.", "containerfile-")) \
             or name.endswith((".dockerfile", ".containerfile")):
         return DOCKERFILE
     if _COMPOSE_NAME_RE.match(name):
