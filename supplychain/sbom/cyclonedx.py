@@ -219,13 +219,34 @@ def _license_entries(pkg: Package, spec: str) -> list[tuple[str, str]]:
 # --- helpers --------------------------------------------------------------------------------
 
 _URL_BAD = re.compile(r"[\x00-\x20\x7f<>\"{}|\\^`]")
+_URL_HEAD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)(.*)$", re.DOTALL)
+_PCT_BAD = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
+@lru_cache(maxsize=65536)
 def _clean_url(url: str) -> str:
-    """Percent-encode what an IRI reference may not contain (spaces, quotes, controls)."""
+    """Percent-encode what an IRI reference (RFC 3987, the schema's format) may not contain.
+
+    Spaces, quotes and control characters anywhere; ``[`` ``]`` outside the host (e.g. PHP's
+    ``?package_name[]=x``); a ``%`` that starts no escape; a second ``#``. Equivalent URLs.
+    """
     url = url.strip()
     if _URL_BAD.search(url):
         url = _URL_BAD.sub(lambda m: f"%{ord(m.group(0)):02X}", url)
+    m = _URL_HEAD.match(url)
+    head, rest = (m.group(1), m.group(2)) if m else ("", url)
+    if "[" in rest or "]" in rest:
+        rest = rest.replace("[", "%5B").replace("]", "%5D")
+    if rest.count("#") > 1:
+        before, _, frag = rest.partition("#")
+        rest = before + "#" + frag.replace("#", "%23")
+    url = _PCT_BAD.sub("%25", head + rest)
+    from supplychain.sbom.validate import is_iri_reference
+
+    if url and not is_iri_reference(url):
+        from urllib.parse import quote
+
+        url = quote(url, safe="/:?#@!$&'()*+,;=%-._~")
     return url
 
 
