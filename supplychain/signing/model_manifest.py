@@ -37,6 +37,7 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
 DEFAULT_SHARD_SIZE = 1_000_000_000
+MAX_SEGMENTS = 2_000_000  # bounds memory when a signature asks for a tiny shard size
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
 
 
@@ -328,6 +329,12 @@ def hash_model(
         files = [f for f in files if f.rel in keep]
     names: list[str] = []
     segments: list[hashing.Segment] = []
+    if serialization.method == "shards":
+        n_shards = sum(-(-f.size // (serialization.shard_size or DEFAULT_SHARD_SIZE)) for f in files)
+        if n_shards > MAX_SEGMENTS:
+            raise InputError(f"{model}: shard size {serialization.shard_size} would cut the model into "
+                             f"{n_shards} shards (more than {MAX_SEGMENTS})",
+                             hint="use a larger --shard-size")
     for f in files:
         if serialization.method == "shards":
             size = serialization.shard_size or DEFAULT_SHARD_SIZE

@@ -251,3 +251,51 @@ def test_git_paths_signed_when_asked(model_dir: Path, keypair: KeyPair) -> None:
     (model_dir / ".git" / "HEAD").write_text("ref: refs/heads/evil\n")
     r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public))
     assert r.exit_code == 1 and "changed (digest differs): .git/HEAD" in r.stderr
+
+
+def _sign_statement(stmt: dict, key_path: Path, sig: Path) -> None:
+    """A key-signed model signature over an arbitrary (hostile) statement."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from supplychain.signing.model import model_key_hint, pae
+
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    payload = json.dumps(stmt).encode()
+    doc = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+           "verificationMaterial": {"publicKey": {"hint": model_key_hint(key.public_key())}, "tlogEntries": []},
+           "dsseEnvelope": {"payload": base64.b64encode(payload).decode(), "payloadType": "application/vnd.in-toto+json",
+                            "signatures": [{"sig": base64.b64encode(key.sign(pae(payload), ec.ECDSA(hashes.SHA256()))).decode(),
+                                            "keyid": ""}]}}
+    sig.write_text(json.dumps(doc))
+
+
+def test_hostile_signed_names_and_shard_sizes(model_dir: Path, keypair: KeyPair, tmp_path: Path) -> None:
+    res = sign_model(model_dir, SignerSpec(key_path=str(keypair.private)), signature=tmp_path / "good.sig")
+    stmt = _statement(res.signature_path)
+    # names that point outside the model are only compared, never opened
+    stmt["predicate"]["resources"].append({"name": "../../etc/passwd", "algorithm": "sha256", "digest": "00" * 32})
+    import hashlib
+
+    root = hashlib.sha256(b"".join(bytes.fromhex(r["digest"]) for r in stmt["predicate"]["resources"]))
+    stmt["subject"][0]["digest"]["sha256"] = root.hexdigest()
+    _sign_statement(stmt, keypair.private, tmp_path / "evil.sig")
+    with pytest.raises(VerificationError, match=r"removed \(signed but missing\): \.\./\.\./etc/passwd"):
+        verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec(),
+                     signature=tmp_path / "evil.sig")
+    # a subject digest that does not match the resources
+    stmt["subject"][0]["digest"]["sha256"] = "00" * 32
+    _sign_statement(stmt, keypair.private, tmp_path / "evil.sig")
+    with pytest.raises(VerificationError, match="inconsistent"):
+        verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec(),
+                     signature=tmp_path / "evil.sig")
+    # a 1-byte shard size would mean millions of shards: refused, not attempted
+    stmt = _statement(res.signature_path)
+    stmt["predicate"]["serialization"].update({"method": "shards", "shard_size": 1})
+    stmt["predicate"]["resources"] = []
+    stmt["subject"][0]["digest"]["sha256"] = hashlib.sha256(b"").hexdigest()
+    _sign_statement(stmt, keypair.private, tmp_path / "evil.sig")
+    with pytest.raises(InputError, match="shards"):
+        verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec(),
+                     signature=tmp_path / "evil.sig")
