@@ -175,3 +175,34 @@ def test_loader_round_trips_plain_data(data: object) -> None:
         return v
 
     assert plain(doc) == yaml.safe_load(text)
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2, 70000), st.sampled_from(
+    ["", "ALL", "SYS_ADMIN", "/", "/var/run/docker.sock", "nginx", "a b", "x@sha256:1", "root", "0",
+     "127.0.0.1:6379:6379", "6379", "[::1]:x", "${X}", "host"]))
+_KEYS = st.sampled_from([
+    "apiVersion", "kind", "spec", "template", "jobTemplate", "containers", "initContainers",
+    "ephemeralContainers", "securityContext", "capabilities", "drop", "add", "image", "env", "name",
+    "value", "valueFrom", "volumes", "hostPath", "path", "hostNetwork", "hostPID", "runAsUser",
+    "runAsNonRoot", "privileged", "services", "ports", "target", "host_ip", "published", "environment",
+    "volumes", "source", "cap_add", "user", "items", "metadata",
+])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.recursive(_VALUES, lambda c: st.one_of(st.lists(c, max_size=3),
+                                                  st.dictionaries(_KEYS, c, max_size=5)), max_leaves=30),
+       st.sampled_from(["Pod", "Deployment", "CronJob", "List"]))
+def test_manifest_and_compose_checkers_never_crash_on_odd_shapes(body: object, kind: str) -> None:
+    import yaml
+
+    from supplychain.policy.engine import YAML
+
+    docs = [{"apiVersion": "v1", "kind": kind, "spec": body, "items": [body]},
+            {"services": {"s": body}}, {"services": body}]
+    for doc in docs:
+        col = Collector(default_policy(), "x.yaml")
+        try:
+            check_text(yaml.safe_dump(doc), YAML, col)
+        except InputError as exc:  # only "services must be a mapping" is allowed
+            assert "services" in exc.message
