@@ -9,6 +9,13 @@ when present) and an EC P-256 key, warms the page cache, then times complete CLI
 
 Targets (2-core machine, warm cache): sha256 sign and verify >= 2.4 GB/s, blake3 >= 4 GB/s,
 peak memory far below the model size.
+
+On a shared machine other sessions' processes take CPU away (Linux autogroups make ``nice``
+alone useless against them). As root, give the benchmark its own prioritised autogroup:
+
+    setsid sh -c 'echo -20 > /proc/$$/autogroup; exec nice -n -20 .venv/bin/python bench/bench_model.py'
+
+The CPU column (user + sys of the process) is meaningful either way.
 """
 
 from __future__ import annotations
