@@ -196,8 +196,11 @@ def _waiver_matches(w: Waiver, f: Finding) -> bool:
     if not w.matches_rule(f.rule):
         return False
     if w.path is not None:
-        pattern = w.path.lstrip("./") if w.path.startswith("./") else w.path
-        if not (_glob_regex(pattern).match(f.file) or fnmatch.fnmatch(f.file, pattern)):
+        pattern = w.path[2:] if w.path.startswith("./") else w.path
+        candidates = {f.file}
+        if os.path.isabs(f.file):  # absolute paths on the command line: also try relative to cwd
+            candidates.add(_display(os.path.relpath(f.file)))
+        if not any(_glob_regex(pattern).match(c) or fnmatch.fnmatch(c, pattern) for c in candidates):
             return False
     if w.image is not None:
         if f.image is None:

@@ -129,3 +129,11 @@ def test_list_rules() -> None:
     r = run_cli("policy", "check", "--list-rules")
     assert r.exit_code == 0
     assert "SC-IMG-001" in r.stdout and "K8S-011" in r.stdout
+
+
+def test_relative_waiver_path_matches_absolute_and_relative_arguments(tmp_path: Path) -> None:
+    p, root = _setup(tmp_path, "  - rule: SC-IMG-002\n    path: ./legacy/*.txt\n    reason: r\n    expires: 2099-01-01\n")
+    for arg in ("legacy", str(root / "legacy")):
+        r = run_cli("policy", "check", arg, "--policy", str(p), "--format", "json", cwd=root)
+        assert r.exit_code == 0, (arg, r.stdout, r.stderr)
+        assert json.loads(r.stdout)["summary"]["waived"] == 1
