@@ -25,12 +25,13 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supplychain.errors import InputError, VerificationError
+from supplychain.errors import InputError, NetworkError, VerificationError
 from supplychain.fileio import atomic_write, read_bytes
 from supplychain.signing import hashing
 from supplychain.signing.model_manifest import (
@@ -273,6 +274,9 @@ def sign_model(
     )
     # load the key before hashing: a wrong password should not cost a full pass over the model
     key: Any = None
+    keyless: tuple[Any, Any] | None = None
+    if signer.key_path is None:
+        keyless = _prepare_keyless(signer)  # token and trust config first: fail before hashing
     if signer.key_path is not None:
         from supplychain.signing.keys import load_private_key
 
@@ -306,16 +310,40 @@ def sign_model(
         doc = json.dumps(_dsse_bundle(payload, sig, material)).encode("utf-8")
         method = "certificate"
     else:
-        doc = _sign_keyless(payload, signer)
+        assert keyless is not None
+        doc = _sign_keyless(payload, *keyless)
         method = "sigstore"
     atomic_write(sig_path, doc, mode=0o644)
     return SignResult(sig_path, method, manifest, sum(manifest.sizes.values()))
 
 
-def _sign_keyless(payload: bytes, signer: SignerSpec) -> bytes:
-    from supplychain.signing.sign import sign_dsse
+def _prepare_keyless(signer: SignerSpec) -> tuple[Any, Any]:
+    """(ClientTrustConfig, IdentityToken) for keyless signing, obtained before any hashing."""
+    from supplychain.signing.sign import client_trust_config, identity_token
 
-    return sign_dsse(payload, signer)
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        cfg = client_trust_config(signer)  # the browser flow needs the OIDC URL from it
+        return cfg, identity_token(signer, cfg)
+    token = identity_token(signer, None)  # no terminal: a missing token is reported before any fetch
+    return client_trust_config(signer), token
+
+
+def _sign_keyless(payload: bytes, trust_config: Any, token: Any) -> bytes:
+    from sigstore import dsse
+    from sigstore.sign import SigningContext
+
+    try:
+        statement = dsse.Statement(payload)
+        ctx = SigningContext.from_trust_config(trust_config)
+        with ctx.signer(token, cache=True) as s:
+            bundle = s.sign_dsse(statement)
+    except Exception as exc:
+        name = type(exc).__name__
+        if "Network" in name or "Connection" in name or "HTTP" in name or "Timeout" in name:
+            raise NetworkError(f"keyless signing failed talking to Sigstore: {exc}") from exc
+        raise VerificationError(f"keyless signing failed: {name}: {exc}") from exc
+    out: str = bundle.to_json()
+    return out.encode("utf-8")
 
 
 # --- verification ---------------------------------------------------------------------------------
