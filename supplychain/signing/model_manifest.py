@@ -348,6 +348,14 @@ def hash_model(
             names.append(f.rel)
             segments.append(hashing.Segment(f.path, 0, f.size))
     digests = hashing.hash_segments(segments, serialization.hash_type, threads=threads, progress=progress)
+    for f in files:  # a file that grew while it was hashed would otherwise pass as its prefix
+        try:
+            now = os.stat(f.path).st_size
+        except OSError as exc:
+            raise InputError(f"{f.path}: disappeared while it was being hashed") from exc
+        if now != f.size:
+            raise InputError(f"{f.path}: changed size while it was being hashed ({f.size} -> {now} bytes)",
+                             hint="do not modify the model while signing or verifying it")
     man = Manifest(model_name_of(model), serialization)
     alg = serialization.resource_algorithm
     for name, d in zip(names, digests, strict=True):
