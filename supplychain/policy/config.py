@@ -36,6 +36,15 @@ POLICY_MAX_SIZE = 1024 * 1024
 
 _EXTRA_SECTIONS: dict[str, dict[str, Any]] = {}
 
+# Rule-id namespaces owned by layers above this one (they register their rules when imported).
+# A policy may configure or waive those ids even when the owner is not loaded, e.g. a release
+# policy read by `policy check` that also waives deploy-gate rules.
+RESERVED_RULE_PREFIXES = ("SC-GATE-",)
+
+
+def _known_rule(rule_id: str) -> bool:
+    return rule_id in RULES or rule_id.startswith(RESERVED_RULE_PREFIXES)
+
 DEFAULT_SECRET_NAMES = (
     "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY",
     "PRIVATE_KEY", "PRIVATEKEY", "CLIENT_SECRET", "CREDENTIAL", "AUTH_KEY", "SIGNING_KEY",
@@ -297,7 +306,7 @@ def policy_from_document(doc: Any, source: str) -> Policy:
     rules: dict[str, RuleConfig] = {}
     rules_map = doc.get("rules") or {}
     for key, value in rules_map.items():
-        if key not in RULES:
+        if not _known_rule(key):
             pos = rules_map.where_key(key) if isinstance(rules_map, YMap) else None
             where = f"{source}:{pos.line}:{pos.column}" if pos else source
             raise InputError(f"{where}: rules: unknown rule id {key!r}",
@@ -308,7 +317,8 @@ def policy_from_document(doc: Any, source: str) -> Policy:
     for i, w in enumerate(seq):
         pos = seq.where(i) if isinstance(seq, YSeq) else None
         rule = str(w["rule"])
-        if not any(fnmatch.fnmatchcase(r, rule) for r in RULES):
+        if not any(fnmatch.fnmatchcase(r, rule) for r in RULES) and not _known_rule(rule) \
+                and not any(rule.startswith(p) for p in RESERVED_RULE_PREFIXES):
             where = f"{source}:{pos.line}" if pos else source
             raise InputError(f"{where}: waivers[{i}].rule: {rule!r} matches no known rule id")
         expires = w["expires"]
