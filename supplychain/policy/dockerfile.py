@@ -276,11 +276,18 @@ def substitute(text: str, env: dict[str, str | None]) -> tuple[str, str | None]:
     return result, (missing[0] if missing else None)
 
 
-def _locate_token(inst: Instruction, token: str, after_keyword: bool = True) -> tuple[int, int | None]:
+_FLAGS_PREFIX_RE = re.compile(r"(?:\s+--\S+)*")
+
+
+def _locate_token(inst: Instruction, token: str, after_keyword: bool = True,
+                  skip_flags: bool = False) -> tuple[int, int | None]:
     for lineno, raw in inst.physical:
         start = 0
         if after_keyword and lineno == inst.line:
             start = len(raw) - len(raw.lstrip()) + len(inst.keyword)
+            if skip_flags:
+                m = _FLAGS_PREFIX_RE.match(raw, start)
+                start = m.end() if m else start
         idx = raw.find(token, start)
         while idx >= 0:
             before = raw[idx - 1] if idx > 0 else " "
@@ -395,7 +402,7 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
             if stage_name:
                 stage_names[stage_name] = len(stages) - 1
             if parent is None and resolved.lower() != "scratch":
-                lineno, column = _locate_token(inst, raw_image)
+                lineno, column = _locate_token(inst, raw_image, skip_flags=True)
                 literal = "$" not in raw_image
                 context = f"FROM, stage {len(stages)}" + (f" {stage_name!r}" if stage_name else "")
                 only_var = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", raw_image)

@@ -65,6 +65,8 @@ def test_platform_flag_and_scratch() -> None:
     col = _df(f"FROM --platform=linux/amd64 alpine@{DIG} AS a\nFROM scratch\nCOPY --from=a /x /x\nUSER 65534\n")
     assert [u.column for u in col.images] == [29]
     assert col.findings == []
+    col = _df("ARG P=nginx\nFROM --platform=$P --foo=nginx nginx:1 AS nginx\nUSER 1\n")
+    assert [(u.text, u.column) for u in col.images] == [("nginx:1", 32)]
 
 
 def test_env_forms() -> None:
