@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,6 +184,12 @@ def test_gate_sarif(scene: dict[str, Any]) -> None:
     assert r.exit_code == 1
     sarif = json.loads(out.read_text())
     assert sarif["version"] == "2.1.0"
+    schema_file = Path(__file__).resolve().parents[1] / "policy" / "data" / "sarif-2.1.0-rtm.5.json"
+    if schema_file.is_file():
+        import jsonschema
+
+        validator = jsonschema.Draft4Validator(json.loads(schema_file.read_text()))
+        assert [e.message for e in validator.iter_errors(sarif)] == []
     rules = {res["ruleId"] for res in sarif["runs"][0]["results"]}
     assert rules == {"SC-GATE-001", "SC-GATE-002", "SC-IMG-001", "SC-IMG-002"}
     for res in sarif["runs"][0]["results"]:
