@@ -41,14 +41,22 @@ def scene(registry, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (d / "ok.json").write_text(json.dumps(bom_ok))
     (d / "bad.json").write_text(json.dumps(bom_bad))
 
+    # in-process (the CLI path is covered by tests/image_signing); keys are encrypted with ENV's password
+    from supplychain.signing.image import RegistryView, attest_image, sign_image
+    from supplychain.signing.specs import SignerSpec
+
+    view = RegistryView(client)
+
     def sign(ref: str, key: KeyPair) -> None:
-        r = run_cli("sign", "image", ref, "--key", str(key.private), env=ENV)
-        assert r.exit_code == 0, r.stderr
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SUPPLYCHAIN_PASSWORD", ENV["SUPPLYCHAIN_PASSWORD"])
+            sign_image(ref, SignerSpec(key_path=str(key.private)), registry=view)
 
     def attest(ref: str, key: KeyPair, bom: str) -> None:
-        r = run_cli("attest", "image", ref, "--predicate", str(d / bom), "--type", "cyclonedx",
-                    "--key", str(key.private), env=ENV)
-        assert r.exit_code == 0, r.stderr
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SUPPLYCHAIN_PASSWORD", ENV["SUPPLYCHAIN_PASSWORD"])
+            attest_image(ref, (d / bom).read_bytes(), "https://cyclonedx.org/bom",
+                         SignerSpec(key_path=str(key.private)), registry=view)
 
     images: dict[str, str] = {}
     for name, files in {
