@@ -196,6 +196,8 @@ def _from_xml(raw: bytes, source: str) -> Bom:
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (0, 0)
         raise InputError(f"{source}: invalid XML at line {line}, column {col}: {exc.msg}") from exc
+    if root_el.getroottree().docinfo.internalDTD is not None:
+        raise InputError(f"{source}: XML with a DOCTYPE / entity declarations is not accepted in an SBOM")
     m = re.match(r"\{http://cyclonedx\.org/schema/bom/([\d.]+)\}bom$", str(root_el.tag))
     if not m:
         raise InputError(f"{source}: XML but not a CycloneDX BOM (root element {root_el.tag!r})")

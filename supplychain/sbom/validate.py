@@ -737,9 +737,14 @@ def _validate_xml(raw: bytes, spec: str, report: ValidationReport) -> None:
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (0, 0)
         raise InputError(f"{report.source}: invalid XML at line {line}, column {col}: {exc.msg}") from exc
+    if tree.getroottree().docinfo.internalDTD is not None:
+        raise InputError(f"{report.source}: XML with a DOCTYPE / entity declarations is not accepted in an SBOM")
     schema = _xml_schema(spec)
-    if schema.validate(tree):
-        return
+    try:
+        if schema.validate(tree):
+            return
+    except etree.XMLSchemaValidateError as exc:
+        raise InputError(f"{report.source}: XML cannot be schema-validated: {exc}") from exc
     for e in schema.error_log:
         if len(report.errors) >= _MAX_ERRORS:
             report.truncated = True

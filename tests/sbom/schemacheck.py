@@ -19,6 +19,11 @@ import cyclonedx.schema._res as res
 RES = Path(res.__file__).parent
 
 
+def _memo(func: Any) -> Any:
+    cached = lru_cache(maxsize=None)(func)
+    return lambda instance: cached(instance) if isinstance(instance, str) else func(instance)
+
+
 @cache
 def _json_validator(spec: str, stock_iri: bool) -> Any:
     from jsonschema import Draft7Validator, FormatChecker
@@ -32,11 +37,11 @@ def _json_validator(spec: str, stock_iri: bool) -> Any:
     ]
     checker = FormatChecker()
     for fmt, (func, raises) in Draft7Validator.FORMAT_CHECKER.checkers.items():
-        checker.checkers[fmt] = (lru_cache(maxsize=None)(func), raises)
+        checker.checkers[fmt] = (_memo(func), raises)
     if not stock_iri:
         from supplychain.sbom.validate import is_iri_reference
 
-        checker.checkers["iri-reference"] = (is_iri_reference, ())
+        checker.checkers["iri-reference"] = (lambda i: is_iri_reference(i) if isinstance(i, str) else True, ())
     schema = json.loads((RES / f"bom-{spec}.SNAPSHOT.schema.json").read_text())
     return Draft7Validator(schema, registry=Registry().with_resources(resources), format_checker=checker)
 
