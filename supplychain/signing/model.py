@@ -52,11 +52,15 @@ DEFAULT_SIGNATURE_NAME = "model.sig"
 MAX_SIGNATURE_BYTES = 64 << 20
 
 __all__ = [
+    "DEFAULT_SHARD_SIZE",
     "DEFAULT_SIGNATURE_NAME",
     "SignResult",
     "VerifyResult",
     "default_signature_path",
+    "model_key_hint",
+    "pae",
     "read_model_signature",
+    "resolve_ignore_paths",
     "sign_model",
     "verify_model",
 ]
@@ -572,6 +576,3 @@ def verify_model(
             f"{'s' if len(lines) != 1 else ''}):\n  " + "\n  ".join(lines))
     return VerifyResult(sig_path, method, signer, expected, len(actual.sizes), sum(actual.sizes.values()),
                         warnings)
-
-
-__all__ += ["DEFAULT_SHARD_SIZE", "model_key_hint", "pae", "resolve_ignore_paths"]
