@@ -121,6 +121,8 @@ _END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 def _scalar(event: Any) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
+        if event.style:  # quoted or block scalars are always strings
+            return event.value
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
     if tag == _STR:
         return event.value
