@@ -144,3 +144,87 @@ signers:
                       trust=TrustSpec(trusted_root=str(ls.trusted_root), offline=True))
     assert result.passed, [d.reasons for d in result.images]
     assert seen  # the registry was asked
+
+
+def _cosign_v2_annotations(bundle: dict[str, Any]) -> dict[str, str]:
+    """The cosign v2 annotations (certificate + Rekor SET bundle) of a keyless Sigstore bundle."""
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    vm = bundle["verificationMaterial"]
+    der = base64.b64decode(vm.get("certificate", {}).get("rawBytes") or vm["x509CertificateChain"]["certificates"][0]["rawBytes"])
+    pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode()
+    entry = vm["tlogEntries"][0]
+    rekor = {"SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
+             "Payload": {"body": entry["canonicalizedBody"], "integratedTime": int(entry["integratedTime"]),
+                         "logIndex": int(entry["logIndex"]),
+                         "logID": base64.b64decode(entry["logId"]["keyId"]).hex()}}
+    return {cs.CERTIFICATE_ANNOTATION: pem, cs.REKOR_BUNDLE_ANNOTATION: json.dumps(rekor)}
+
+
+def test_legacy_keyless_sig_and_att_from_the_local_instance(local_sigstore: LocalSigstore, push, client, registry,
+                                                            tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """cosign v2 keyless layout (.sig: hashedrekord SET; .att: dsse SET) built from real local-Sigstore
+    entries, served by the registry, verified through `verify image`."""
+    import hashlib
+
+    from supplychain.oci.reference import parse_reference
+    from supplychain.signing.sign import sign_bytes, sign_dsse
+    from supplychain.signing.specs import SignerSpec
+
+    ls = local_sigstore
+    ref, digest = push("legacy/keyless")
+    repo = parse_reference(ref)
+    signer = SignerSpec(identity_token=ls.token(), trust_config=str(ls.trust_config))
+
+    payload = cs.simple_signing_payload(f"{registry.host}/legacy/keyless", digest)
+    sig_bundle = json.loads(sign_bytes(payload, signer))
+    sig_ann = {cs.SIGNATURE_ANNOTATION: sig_bundle["messageSignature"]["signature"], **_cosign_v2_annotations(sig_bundle)}
+
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://slsa.dev/provenance/v1",
+                            "subject": [{"name": repo.name, "digest": {"sha256": digest[7:]}}],
+                            "predicate": {"buildDefinition": {"buildType": "https://example.com/b/v1"}}}).encode()
+    att_bundle = json.loads(sign_dsse(statement, signer))
+    envelope = json.dumps(att_bundle["dsseEnvelope"]).encode()
+    att_ann = {cs.SIGNATURE_ANNOTATION: "", cs.PREDICATE_TYPE_ANNOTATION: "https://slsa.dev/provenance/v1",
+               **_cosign_v2_annotations(att_bundle)}
+
+    for suffix, media, blob, ann in ((".sig", cs.SIMPLE_SIGNING_MEDIA_TYPE, payload, sig_ann),
+                                     (".att", cs.DSSE_LAYER_MEDIA_TYPE, envelope, att_ann)):
+        d = "sha256:" + hashlib.sha256(blob).hexdigest()
+        client.upload_blob(repo, blob, d)
+        client.upload_blob(repo, cs.EMPTY_BLOB, cs.EMPTY_DIGEST)
+        manifest = {"schemaVersion": 2, "mediaType": cs.OCI_MANIFEST,
+                    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cs.EMPTY_DIGEST,
+                               "size": 2},
+                    "layers": [{"mediaType": media, "digest": d, "size": len(blob), "annotations": ann}]}
+        client.put_manifest(repo, cs.digest_tag(digest, suffix), json.dumps(manifest).encode(), cs.OCI_MANIFEST)
+
+    base = ["verify", "image", ref, "--trusted-root", str(ls.trusted_root), "--offline"]
+    v = run_cli(*base, "--cert-identity", ls.subject, "--cert-oidc-issuer", ls.issuer,
+                "--attestation", "slsaprovenance", "--json")
+    assert v.exit_code == 0, v.stdout + v.stderr
+    doc = json.loads(v.stdout)
+    assert [(s["source"], s["signer"]["identity"]) for s in doc["signatures"]] == [("legacy .sig", ls.subject)]
+    assert [(a["source"], a["type"], a["trusted"]) for a in doc["attestations"]] == [
+        ("legacy .att", "slsaprovenance", True)]
+    v = run_cli(*base, "--cert-identity", "https://github.com/evil/app", "--cert-oidc-issuer", ls.issuer)
+    assert v.exit_code == 1
+
+    # a forged SET (integrated time moved) breaks both
+    for ann in (sig_ann, att_ann):
+        rekor = json.loads(ann[cs.REKOR_BUNDLE_ANNOTATION])
+        rekor["Payload"]["integratedTime"] -= 60
+        ann[cs.REKOR_BUNDLE_ANNOTATION] = json.dumps(rekor)
+    from supplychain.signing.image import TrustRoots
+    from supplychain.signing.specs import TrustSpec
+
+    root = TrustRoots(TrustSpec(trusted_root=str(ls.trusted_root), offline=True)).sigstore_root()
+    with pytest.raises(Exception, match="Rekor"):
+        cs.verify_legacy_layer(cs.LegacyLayer(cs.SIMPLE_SIGNING_MEDIA_TYPE, payload, sig_ann), digest=digest,
+                               keys=[], trusted_root=root)
+    with pytest.raises(Exception, match="Rekor"):
+        cs.verify_legacy_dsse_keyless(cs.LegacyLayer(cs.DSSE_LAYER_MEDIA_TYPE, envelope, att_ann),
+                                      att_bundle["dsseEnvelope"], root)
