@@ -129,12 +129,13 @@ def squash(image: Image, select: Select, *, progress: Progress | None = None,
         replaced_exact: set[str] = set()
         replaced_tree: list[str] = []
         lower_dirs = _ancestors(files, links, hardlinks)
+        aliases = _LinkAliases(links)
         what = f"{image.source}: layer {desc.digest}"
         stream = image.open_layer(desc, on_read)
         try:
             _read_layer(stream, what, desc, select, limits, budget, kept_bytes, notes, files,
                         upper_files, upper_links, upper_hard, whiteouts, opaques, replaced_exact,
-                        replaced_tree, lower_dirs, links)
+                        replaced_tree, lower_dirs, links, aliases)
         except (InputError, OSError, EOFError, zlib.error, ValueError) as exc:
             stream.close()
             if isinstance(exc, VerificationError):
@@ -175,6 +176,50 @@ def squash(image: Image, select: Select, *, progress: Progress | None = None,
     tree.hardlinks = hardlinks
     _note_link_problems(tree, limits)
     return tree
+
+
+class _LinkAliases:
+    """Which symlinks point at a path, so a file is kept when a cataloger wants it under a
+    symlinked name (``/etc/os-release`` -> ``../usr/lib/os-release``, ``/lib`` -> ``usr/lib``).
+    Follows one link per path prefix, at most two deep; symlinks the tar lists after their
+    target are not seen for that target."""
+
+    def __init__(self, links: dict[str, str]) -> None:
+        self._by_target: dict[str, list[str]] = {}
+        for path, target in links.items():
+            self.add(path, target)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_target)
+
+    def add(self, path: str, target: str) -> None:
+        base = target if target.startswith("/") else posixpath.join(posixpath.dirname(path), target)
+        resolved = normpath(base)
+        if resolved != path and resolved != "/":
+            names = self._by_target.setdefault(resolved, [])
+            if len(names) < 8:  # bounded: a hostile layer may point thousands of links at one dir
+                names.append(path)
+
+    def names(self, path: str, depth: int = 0) -> list[str]:
+        out: list[str] = []
+        prefix = path
+        while prefix != "/":
+            for link in self._by_target.get(prefix, ()):
+                alias = link + path[len(prefix):]
+                out.append(alias)
+                if depth < 1:
+                    out.extend(self.names(alias, depth + 1))
+            prefix = posixpath.dirname(prefix)
+        return out
+
+    def want(self, path: str, select: Select) -> Want:
+        best = Want.SKIP
+        for alias in self.names(path)[:16]:
+            w = select(alias)
+            if w == Want.CONTENT:
+                return w
+            best = max(best, w)
+        return best
 
 
 def _reverify(image: Image, desc: Descriptor) -> None:
@@ -220,7 +265,7 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
                 budget: _Budget, kept_bytes: list[int], notes: _LayerNotes, lower_files: dict[str, FileEntry],
                 upper_files: dict[str, FileEntry], upper_links: dict[str, str], upper_hard: dict[str, str],
                 whiteouts: list[str], opaques: list[str], replaced_exact: set[str], replaced_tree: list[str],
-                lower_dirs: set[str], lower_links: dict[str, str]) -> None:
+                lower_dirs: set[str], lower_links: dict[str, str], aliases: _LinkAliases) -> None:
     tar = TarStream(stream, what, budget.add)
     ex_limit = limits.max_notes_examples
     count = 0
@@ -256,6 +301,8 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
             upper_links.pop(path, None)
             upper_hard.pop(path, None)
             want = select(path)
+            if want == Want.SKIP and aliases:
+                want = aliases.want(path, select)
             if want == Want.SKIP:
                 upper_files.pop(path, None)
                 continue
@@ -278,6 +325,7 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
             if _escapes(parent, target):
                 notes.add("symlink-escape", f"{path} -> {target}"[:200], ex_limit)
             upper_links[path] = target
+            aliases.add(path, target)
         elif typ == HARDLINK:
             upper_links.pop(path, None)
             target = normpath(m.linkname)

@@ -570,3 +570,31 @@ def test_layout_with_several_images(tmp_path: Path) -> None:
     (root / "index.json").write_text(json.dumps(index))
     with open_image(str(root), platform="linux/arm64") as im:
         assert im.index_digest is None and im.manifest_digest == two.manifest_digest
+
+
+def test_files_wanted_under_a_symlinked_name_are_kept(tmp_path: Path) -> None:
+    img = build_image([
+        [Dir("/etc"), Symlink("/etc/os-release", "../usr/lib/os-release"), Symlink("/lib", "usr/lib"),
+         Dir("/usr/lib"), File("/usr/lib/os-release", b"ID=debian\n"),
+         File("/usr/lib/apk/db/installed", b"P:musl\n"), File("/usr/lib/other", b"x")],
+        [Symlink("/srv/db", "/usr/lib/apk"), File("/usr/lib/apk/db/late", b"late")],
+    ])
+    write_oci_layout(tmp_path / "l", img)
+    wanted = {"/etc/os-release", "/lib/apk/db/installed", "/srv/db/db/late"}
+    with open_image(str(tmp_path / "l")) as im:
+        tree = squash(im, lambda p: Want.CONTENT if p in wanted else Want.SKIP)
+    assert sorted(tree.files) == ["/usr/lib/apk/db/installed", "/usr/lib/apk/db/late", "/usr/lib/os-release"]
+    for name in wanted:
+        entry = tree.get(name)
+        assert entry is not None and entry.data
+
+
+def test_many_links_to_one_directory_stay_cheap(tmp_path: Path) -> None:
+    links = [Symlink(f"/l{i}", "/usr/share") for i in range(3000)]
+    files = [File(f"/usr/share/f{i}", b"") for i in range(3000)]
+    img = build_image([[*links, *files]])
+    write_oci_layout(tmp_path / "l", img)
+    with open_image(str(tmp_path / "l")) as im:
+        tree = squash(im, lambda p: Want.CONTENT if p == "/l5/f7" else Want.SKIP)
+    assert list(tree.files) == ["/usr/share/f7"]
+    assert len(tree.links) == 3000
