@@ -441,7 +441,10 @@ def _verify_certificate(doc: dict[str, Any], chain_paths: Sequence[str], source:
     mat = doc["verificationMaterial"]
     ders: list[bytes] = []
     if isinstance(mat.get("x509CertificateChain"), dict):
-        for c in mat["x509CertificateChain"].get("certificates") or []:
+        listed = mat["x509CertificateChain"].get("certificates")
+        if not isinstance(listed, list):
+            raise VerificationError(f"{source}: x509CertificateChain.certificates is not a list")
+        for c in listed:
             ders.append(_unb64(c.get("rawBytes") if isinstance(c, dict) else None, "certificate", source))
     elif isinstance(mat.get("certificate"), dict):
         ders.append(_unb64(mat["certificate"].get("rawBytes"), "certificate", source))

@@ -302,3 +302,49 @@ def test_hostile_signed_names_and_shard_sizes(model_dir: Path, keypair: KeyPair,
     with pytest.raises(InputError, match="shards"):
         verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec(),
                      signature=tmp_path / "evil.sig")
+
+
+def test_hostile_bundles_fail_cleanly(model_dir: Path, keypair: KeyPair, cert_chain: CertChain,
+                                      tmp_path: Path) -> None:
+    """Every field of a key or certificate bundle replaced by junk: exit-1/2 errors, never a crash."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    key_sig = sign_model(model_dir, SignerSpec(key_path=str(keypair.private)), signature=tmp_path / "k.sig")
+    cert_sig = sign_model(model_dir, SignerSpec(key_path=str(cert_chain.key)), signature=tmp_path / "c.sig",
+                          signing_cert=str(cert_chain.leaf), certificate_chain=[str(cert_chain.intermediate)])
+    docs = [json.loads(key_sig.signature_path.read_text()), json.loads(cert_sig.signature_path.read_text())]
+    junk = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+                        max_leaves=8)
+
+    def paths(d: object, prefix: tuple = ()) -> list[tuple]:
+        out = [prefix] if prefix else []
+        if isinstance(d, dict):
+            for k, v in d.items():
+                out += paths(v, (*prefix, k))
+        elif isinstance(d, list):
+            for i, v in enumerate(d):
+                out += paths(v, (*prefix, i))
+        return out
+
+    target = tmp_path / "hostile.sig"
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(which=st.integers(0, 1), data=st.data(), value=junk)
+    def check(which: int, data: st.DataObject, value: object) -> None:
+        doc = json.loads(json.dumps(docs[which]))
+        path = data.draw(st.sampled_from(paths(doc)))
+        node = doc
+        for k in path[:-1]:
+            node = node[k]
+        node[path[-1]] = value
+        target.write_text(json.dumps(doc))
+        ident = IdentitySpec(key_path=str(keypair.public)) if which == 0 else IdentitySpec()
+        chain = [] if which == 0 else [str(cert_chain.root)]
+        try:
+            verify_model(model_dir, ident, TrustSpec(), signature=target, certificate_chain=chain)
+        except (VerificationError, InputError):
+            pass
+
+    check()
