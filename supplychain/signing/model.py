@@ -405,6 +405,14 @@ def _load_public_key(path: str) -> Any:
 
     raw = read_bytes(path, what="public key")
     m = re.search(rb"-----BEGIN (PUBLIC KEY|CERTIFICATE)-----.*?-----END \1-----", raw, re.S)
+    if m and m.group(1) == b"PUBLIC KEY":
+        # the common case, without importing cryptography.x509 (a fifth of the start-up time)
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        try:
+            return load_pem_public_key(m.group(0))
+        except ValueError as exc:
+            raise InputError(f"{path}: not a valid PEM public key") from exc
     return parse_public_key(m.group(0) if m else raw, source=path)
 
 
