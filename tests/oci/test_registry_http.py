@@ -143,6 +143,22 @@ def make_handler(state: State, role: str) -> type[BaseHTTPRequestHandler]:
                     return
                 self._send(206, BLOB[start:], {"Content-Range": f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}"})
                 return
+            if p.startswith("/v2/withapi/app/referrers/"):
+                q = parse_qs(url.query)
+                page = q.get("page", ["1"])[0]
+                entries = [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                            "digest": "sha256:" + c * 64, "size": 10, "artifactType": at}
+                           for c, at in (("a", "application/x-sig"), ("b", "application/x-sbom"))]
+                if page == "2":
+                    entries = [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                "digest": "sha256:" + "c" * 64, "size": 10, "artifactType": "application/x-sig"}]
+                headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+                if page == "1":
+                    headers["Link"] = f'<{p}?page=2>; rel="next"'
+                body = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": entries}
+                self._send(200, json.dumps(body).encode(), headers)
+                return
             if p.startswith("/v2/lying/"):
                 self._send(200, MANIFEST, {"Content-Type": "application/vnd.oci.image.manifest.v1+json",
                                            "Docker-Content-Digest": "sha256:" + "f" * 64})
@@ -356,3 +372,15 @@ def test_dropped_blob_download_resumes_with_range(servers: State) -> None:
     # a server that ignores Range cannot resume: a clear network error, not corrupt data
     with pytest.raises(NetworkError, match="cannot resume"):
         c.get_blob_bytes(f"{host}/resume/norange/app", Descriptor("", BLOB_DIGEST, len(BLOB)))
+
+
+def test_referrers_api_with_pagination_and_filter(servers: State) -> None:
+    host = f"127.0.0.1:{servers.port}"
+    c = _client()
+    subject = "sha256:" + "9" * 64
+    got = c.referrers(f"{host}/withapi/app", subject)
+    assert [d.digest[7] for d in got] == ["a", "b", "c"]
+    sigs = c.referrers(f"{host}/withapi/app", subject, artifact_type="application/x-sig")
+    assert [d.digest[7] for d in sigs] == ["a", "c"]
+    # the API was used: no fallback tag was asked for
+    assert not any("/manifests/sha256-" in p for _, p, _ in servers.log)
