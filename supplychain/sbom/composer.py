@@ -494,6 +494,15 @@ def composer_bom(
     are kept and flagged unless ``omit_dev``; then they (and whatever only they pull in) are
     left out. Warnings (e.g. requirements missing from the lock) are appended to ``notes``.
     """
+    from supplychain.sbom.cyclonedx import no_gc
+
+    with no_gc():
+        return _composer_bom(path, omit_dev=omit_dev, root_version=root_version, notes=notes)
+
+
+def _composer_bom(
+    path: str | os.PathLike[str], *, omit_dev: bool, root_version: str | None, notes: list[str] | None
+) -> tuple[Package, list[Package]]:
     proj = load_project(path)
     src_path = proj.lock_path or proj.installed_path
     assert src_path is not None
