@@ -246,12 +246,17 @@ def verify_bundle_json(
     material = doc.get("verificationMaterial")
     if not isinstance(material, dict):
         raise VerificationError("bundle has no verificationMaterial")
+    from supplychain.signing.bundle import BundleFormatError
+
+    has_log = bool(material.get("tlogEntries"))
+    # trust-root problems (unreadable --trusted-root, ...) are the caller's input errors: load first
+    root = roots.bundle_root() if ("publicKey" not in material or has_log) else None
     try:
         if "publicKey" in material:
-            return _verify_key_bundle(raw, doc, material, list(keys), roots)
+            return _verify_key_bundle(raw, doc, material, list(keys), root or roots.spec)
         v = verify_bundle(raw, identity=IdentitySpec(identity_regexp=".*", issuer_regexp=".*"),
-                          trust=roots.bundle_root(), source="bundle")
-    except InputError as exc:  # malformed bundle content is a verification failure here
+                          trust=root if root is not None else roots.spec, source="bundle")
+    except BundleFormatError as exc:  # malformed bundle content from the registry: not verified
         raise VerificationError(str(exc)) from exc
     return VerifiedBundle(
         cs.SignerInfo(kind="keyless", identity=v.identity, issuer=v.issuer, time=v.signed_at,
@@ -263,7 +268,7 @@ def verify_bundle_json(
 
 
 def _verify_key_bundle(raw: bytes, doc: dict[str, Any], material: dict[str, Any],
-                       keys: list[cs.PublicKeyEntry], roots: TrustRoots) -> VerifiedBundle:
+                       keys: list[cs.PublicKeyEntry], trust: Any) -> VerifiedBundle:
     from supplychain.signing.verify import verify_bundle
 
     if not keys:
@@ -273,7 +278,6 @@ def _verify_key_bundle(raw: bytes, doc: dict[str, Any], material: dict[str, Any]
         names = ", ".join(k.name for k in keys)
         raise VerificationError(f"signed with another key (key hint {hint}), not with {names}")
     ordered = sorted(keys, key=lambda k: k.hint != hint)
-    has_log = bool(material.get("tlogEntries"))
     last: Exception | None = None
     for entry in ordered:
         if entry.path is None:  # an inline policy key: the DSSE signature is the trust anchor
@@ -281,8 +285,7 @@ def _verify_key_bundle(raw: bytes, doc: dict[str, Any], material: dict[str, Any]
                 return _key_result(doc, entry, None)
             continue
         try:
-            v = verify_bundle(raw, identity=IdentitySpec(key_path=entry.path),
-                              trust=roots.bundle_root() if has_log else roots.spec, source="bundle")
+            v = verify_bundle(raw, identity=IdentitySpec(key_path=entry.path), trust=trust, source="bundle")
         except VerificationError as exc:
             last = exc
             continue

@@ -228,3 +228,16 @@ def test_legacy_keyless_sig_and_att_from_the_local_instance(local_sigstore: Loca
     with pytest.raises(Exception, match="Rekor"):
         cs.verify_legacy_dsse_keyless(cs.LegacyLayer(cs.DSSE_LAYER_MEDIA_TYPE, envelope, att_ann),
                                       att_bundle["dsseEnvelope"], root)
+
+
+def test_unreadable_trusted_root_is_bad_input(local_sigstore: LocalSigstore, push, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ls = local_sigstore
+    ref, _ = push("keyless/badroot")
+    assert run_cli("sign", "image", ref, "--trust-config", str(ls.trust_config),
+                   "--identity-token", ls.token()).exit_code == 0
+    bad = tmp_path / "root.json"
+    bad.write_text("{not json")
+    v = run_cli("verify", "image", ref, "--trusted-root", str(bad), "--offline",
+                "--cert-identity", ls.subject, "--cert-oidc-issuer", ls.issuer)
+    assert v.exit_code == 2, v.stdout + v.stderr
+    assert "root.json" in v.stderr and "Traceback" not in v.stderr
