@@ -15,7 +15,7 @@ import posixpath
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from supplychain.errors import InputError, VerificationError
 from supplychain.oci.descriptor import Descriptor
@@ -136,18 +136,16 @@ def squash(image: Image, select: Select, *, progress: Progress | None = None,
             _read_layer(stream, what, desc, select, limits, budget, kept_bytes, notes, files,
                         upper_files, upper_links, upper_hard, whiteouts, opaques, replaced_exact,
                         replaced_tree, lower_dirs, links, aliases)
-        except (InputError, OSError, EOFError, zlib.error, ValueError) as exc:
+        except InputError:
             stream.close()
-            if isinstance(exc, VerificationError):
-                raise
             _reverify(image, desc)  # a tampered blob reports as a digest mismatch
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"{what}: corrupt layer ({exc})") from exc
-        except Exception:
-            stream.close()
             raise
-        stream.close()
+        except _decompression_errors() as exc:
+            stream.close()
+            _reverify(image, desc)
+            raise InputError(f"{what}: corrupt layer ({type(exc).__name__}: {exc})") from exc
+        finally:
+            stream.close()
         # apply this layer's deletions to the lower layers, then lay it on top
         deletions = [(p, True) for p in whiteouts] + [(p, False) for p in opaques] + \
                     [(p, False) for p in replaced_tree]
@@ -220,6 +218,24 @@ class _LinkAliases:
                 return w
             best = max(best, w)
         return best
+
+
+def _decompression_errors() -> tuple[type[BaseException], ...]:
+    """What a corrupt compressed stream raises (gzip via isal, zlib, zstd)."""
+    errors: list[type[BaseException]] = [OSError, EOFError, zlib.error]
+    try:
+        from isal import isal_zlib
+
+        errors.append(cast(type[BaseException], isal_zlib.error))
+    except ImportError:
+        pass
+    try:
+        import zstandard  # type: ignore[import-not-found,unused-ignore]
+
+        errors.append(zstandard.ZstdError)
+    except ImportError:
+        pass
+    return tuple(errors)
 
 
 def _reverify(image: Image, desc: Descriptor) -> None:

@@ -598,3 +598,21 @@ def test_many_links_to_one_directory_stay_cheap(tmp_path: Path) -> None:
         tree = squash(im, lambda p: Want.CONTENT if p == "/l5/f7" else Want.SKIP)
     assert list(tree.files) == ["/usr/share/f7"]
     assert len(tree.links) == 3000
+
+
+def test_corrupt_gzip_with_matching_digest_is_a_clear_input_error(tmp_path: Path) -> None:
+    # the manifest describes the corrupt blob, so the digest matches: the layer itself is bad
+    good = gzip.compress(layer_tar([File("/a", b"x" * 5000)]), mtime=0)
+    for bad in (good[: len(good) // 2],                      # truncated stream
+                good[:10] + bytes(b ^ 0x55 for b in good[10:40]) + good[40:],  # corrupt deflate data
+                b"\x1f\x8b" + b"junk" * 20):                 # not gzip at all
+        img = build_image([bad], compression="none")
+        m = img.manifest_json
+        m["layers"][0]["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+        raw = json.dumps(m).encode()
+        from tests.imagebuild import BuiltImage, sha256
+
+        layout = write_oci_layout(tmp_path / sha256(bad)[7:19],
+                                  BuiltImage(raw, sha256(raw), img.media_type, img.config, [], img.blobs))
+        with open_image(str(layout)) as im, pytest.raises(InputError, match=r"corrupt|truncated"):
+            squash(im, want_all)
