@@ -616,3 +616,37 @@ def test_corrupt_gzip_with_matching_digest_is_a_clear_input_error(tmp_path: Path
                                   BuiltImage(raw, sha256(raw), img.media_type, img.config, [], img.blobs))
         with open_image(str(layout)) as im, pytest.raises(InputError, match=r"corrupt|truncated"):
             squash(im, want_all)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(
+        ["", "sha256:" + "0" * 64, "application/vnd.oci.image.manifest.v1+json",
+         "application/vnd.oci.image.index.v1+json", "linux", "amd64", "v1", "../../etc/passwd"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["manifests", "mediaType", "digest", "size", "platform", "os", "architecture",
+                         "annotations", "config", "layers", "schemaVersion", "org.opencontainers.image.ref.name"]),
+        children, max_size=5),
+    max_leaves=12)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_json_values, _json_values)
+def test_junk_layout_metadata_gives_clear_errors(tmp_path_factory: pytest.TempPathFactory,
+                                                 index: object, manifest: object) -> None:
+    root = tmp_path_factory.mktemp("junk")
+    (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    raw = json.dumps(manifest).encode()
+    from tests.imagebuild import sha256
+
+    (root / "blobs" / "sha256").mkdir(parents=True)
+    (root / "blobs" / "sha256" / sha256(raw)[7:]).write_bytes(raw)
+    if isinstance(index, dict) and isinstance(index.get("manifests"), list) and index["manifests"]:
+        first = index["manifests"][0]
+        if isinstance(first, dict):
+            first.update({"digest": sha256(raw), "size": len(raw)})
+    (root / "index.json").write_text(json.dumps(index))
+    try:
+        with open_image(str(root)) as im:
+            squash(im, want_all)
+    except (InputError, VerificationError):
+        pass
