@@ -444,7 +444,7 @@ class DockerArchiveSource(_Source):
         chosen: dict[str, Any] | None = None
         if tag is None:
             if len(doc) > 1:
-                tags = [t for e in doc if isinstance(e, dict) for t in (e.get("RepoTags") or [])]
+                tags = [t for e in doc for t in _repo_tags(e)]
                 raise InputError(
                     f"{path}: the archive holds {len(doc)} images; say which one",
                     hint="use docker-archive:FILE:NAME:TAG; tags: " + ", ".join(map(str, tags)),
@@ -452,7 +452,7 @@ class DockerArchiveSource(_Source):
             chosen = doc[0]
         else:
             for e in doc:
-                if isinstance(e, dict) and any(_docker_tag_matches(t, tag) for t in e.get("RepoTags") or []):
+                if any(_docker_tag_matches(t, tag) for t in _repo_tags(e)):
                     chosen = e
                     break
             if chosen is None:
@@ -460,7 +460,7 @@ class DockerArchiveSource(_Source):
         if not isinstance(chosen, dict) or not isinstance(chosen.get("Config"), str) \
                 or not isinstance(chosen.get("Layers"), list):
             raise InputError(f"{path}/manifest.json: entry without 'Config' and 'Layers'")
-        self.repo_tags = [t for t in chosen.get("RepoTags") or [] if isinstance(t, str)]
+        self.repo_tags = _repo_tags(chosen)
         self.config_name = chosen["Config"]
         try:
             self.config_bytes = self.tar.read(self.config_name)
@@ -514,6 +514,11 @@ class DockerArchiveSource(_Source):
         counting = VerifyingReader(raw, None, size, what, on_read=on_read)
         stream = decompress(counting, "", what)  # some docker versions store gzip layers
         return cast(IO[bytes], io.BufferedReader(VerifyingReader(stream, desc.digest, None, what), 1 << 20))
+
+
+def _repo_tags(entry: Any) -> list[str]:
+    tags = entry.get("RepoTags") if isinstance(entry, dict) else None
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
 def _docker_tag_matches(repo_tag: str, want: str) -> bool:

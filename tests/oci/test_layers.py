@@ -650,3 +650,18 @@ def test_junk_layout_metadata_gives_clear_errors(tmp_path_factory: pytest.TempPa
             squash(im, want_all)
     except (InputError, VerificationError):
         pass
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.dictionaries(st.sampled_from(["Config", "RepoTags", "Layers"]), _json_values, max_size=3),
+                max_size=2) | _json_values)
+def test_junk_docker_manifest_gives_clear_errors(tmp_path_factory: pytest.TempPathFactory, doc: object) -> None:
+    from tests.imagebuild import _write_tar
+
+    path = tmp_path_factory.mktemp("junkdocker") / "d.tar"
+    _write_tar(path, {"manifest.json": json.dumps(doc).encode(), "c.json": b'{"rootfs":{"diff_ids":[]}}'})
+    try:
+        with open_image(f"docker-archive:{path}") as im:
+            squash(im, want_all)
+    except (InputError, VerificationError):
+        pass
