@@ -4,7 +4,8 @@ Lookup order for a registry host:
 
 1. ``SUPPLYCHAIN_REGISTRY_USERNAME`` / ``SUPPLYCHAIN_REGISTRY_PASSWORD`` (only for
    ``SUPPLYCHAIN_REGISTRY_HOST`` when that is set, else for every registry);
-2. the auth file ``REGISTRY_AUTH_FILE`` (podman/skopeo), then ``$DOCKER_CONFIG/config.json``
+2. ``DOCKER_AUTH_CONFIG`` (a config.json document in the environment, as GitLab CI sets it),
+   the auth file ``REGISTRY_AUTH_FILE`` (podman/skopeo), then ``$DOCKER_CONFIG/config.json``
    (default ``~/.docker/config.json``): ``credHelpers[host]``, then ``auths[host]``
    (``auth`` = base64 user:password, or ``username``/``password``, or ``identitytoken``),
    then ``credsStore``. Helpers are ``docker-credential-<name>`` programs on PATH,
@@ -73,6 +74,14 @@ class CredentialStore:
     def _load(self) -> list[tuple[Path, dict[str, Any]]]:
         if self._configs is None:
             self._configs = []
+            inline = self.env.get("DOCKER_AUTH_CONFIG")
+            if inline:
+                try:
+                    doc = json.loads(inline)
+                except ValueError as exc:
+                    raise InputError(f"DOCKER_AUTH_CONFIG: not valid JSON ({exc})") from exc
+                if isinstance(doc, dict):
+                    self._configs.append((Path("$DOCKER_AUTH_CONFIG"), doc))
             for p in self.config_paths:
                 try:
                     raw = p.read_bytes()

@@ -241,6 +241,9 @@ def test_basic_auth_from_docker_config(servers: State, tmp_path: Path) -> None:
     assert creds is not None and creds.username == "bob" and "pw" not in repr(creds)
     with pytest.raises(RegistryAuthError, match="requires authentication"):
         _client().get_manifest(f"{host}/basic/app:1")
+    # DOCKER_AUTH_CONFIG holds a whole config document (GitLab CI)
+    inline = json.dumps({"auths": {host: {"username": "bob", "password": "pw"}}})
+    assert _client({"DOCKER_AUTH_CONFIG": inline}).get_manifest(f"{host}/basic/app:1")[2] == MANIFEST_DIGEST
     cfg.write_text("{not json")
     with pytest.raises(Exception, match="not valid JSON"):
         _client(paths=[cfg]).get_manifest(f"{host}/basic/app:1")
