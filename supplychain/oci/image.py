@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from supplychain.errors import InputError, RegistryError, VerificationError
+from supplychain.errors import InputError
 from supplychain.oci.descriptor import (
     ALL_MANIFEST_TYPES,
     ANNOTATION_REF_NAME,
     DOCKER_CONFIG,
     DOCKER_LAYER,
     DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
     DOCKER_MANIFEST_V1,
     DOCKER_MANIFEST_V1_SIGNED,
     INDEX_TYPES,
@@ -773,12 +772,4 @@ def open_image(source: str, *, platform: str = "linux/amd64", insecure_registrie
     return image
 
 
-__all__ = [
-    "DOCKER_MANIFEST_LIST",
-    "Image",
-    "RegistryError",
-    "VerificationError",
-    "decompress",
-    "open_image",
-    "select_platform",
-]
+__all__ = ["Image", "decompress", "open_image", "select_platform"]
