@@ -86,26 +86,34 @@ def _license_strings(entries: Any) -> list[str]:
     return out
 
 
+def _list(value: Any) -> list[Any]:
+    """SBOMs are untrusted input: a field that should be a list but is not counts as empty."""
+    return value if isinstance(value, list) else []
+
+
+def _opt(value: Any) -> str | None:
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
 def _component_from_json(c: dict[str, Any], index: int) -> Component:
-    hashes = [
-        f"{h.get('alg')}:{h.get('content')}" for h in c.get("hashes") or [] if isinstance(h, dict)
-    ]
+    hashes = [f"{h.get('alg')}:{h.get('content')}" for h in _list(c.get("hashes")) if isinstance(h, dict)]
     props = {
         str(p.get("name")): str(p.get("value"))
-        for p in c.get("properties") or []
+        for p in _list(c.get("properties"))
         if isinstance(p, dict) and p.get("name") is not None
     }
-    name = c.get("name")
     return Component(
-        ref=str(c.get("bom-ref") or f"#{index}"),
-        type=str(c.get("type") or "library"),
-        name=str(name) if name is not None else "",
-        group=str(c["group"]) if c.get("group") else None,
-        version=str(c["version"]) if c.get("version") not in (None, "") else None,
-        purl=str(c["purl"]) if c.get("purl") else None,
+        ref=_opt(c.get("bom-ref")) or f"#{index}",
+        type=_opt(c.get("type")) or "library",
+        name=_opt(c.get("name")) or "",
+        group=_opt(c.get("group")),
+        version=_opt(c.get("version")),
+        purl=_opt(c.get("purl")),
         licenses=_license_strings(c.get("licenses")),
         hashes=hashes,
-        scope=str(c["scope"]) if c.get("scope") else None,
+        scope=_opt(c.get("scope")),
         properties=props,
     )
 
@@ -128,9 +136,9 @@ def _from_json(doc: dict[str, Any], source: str) -> Bom:
     comps = [_component_from_json(c, i) for i, c in enumerate(raw)]
     deps: dict[str, list[str]] = {}
     has_deps = isinstance(doc.get("dependencies"), list)
-    for d in doc.get("dependencies") or []:
+    for d in _list(doc.get("dependencies")):
         if isinstance(d, dict) and isinstance(d.get("ref"), str):
-            deps.setdefault(d["ref"], []).extend(str(x) for x in d.get("dependsOn") or [])
+            deps.setdefault(d["ref"], []).extend(str(x) for x in _list(d.get("dependsOn")))
     return Bom(source, "json", str(doc.get("specVersion")), root, comps, deps, has_deps)
 
 
@@ -231,6 +239,13 @@ def load_bom(path: str | Path) -> Bom:
     """Read a CycloneDX SBOM (JSON or XML). InputError when unreadable or not an SBOM."""
     raw = read_bytes(path, what="SBOM file")
     source = str(path)
+    try:
+        return _load(raw, source)
+    except RecursionError as exc:
+        raise InputError(f"{source}: nested too deeply to process") from exc
+
+
+def _load(raw: bytes, source: str) -> Bom:
     head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
         return _from_xml(raw, source)

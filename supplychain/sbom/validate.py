@@ -758,6 +758,13 @@ def _validate_xml(raw: bytes, spec: str, report: ValidationReport) -> None:
 
 def validate_bytes(raw: bytes, *, source: str = "<input>") -> ValidationReport:
     """Validate a CycloneDX document. InputError (exit 2) when it is not one at all."""
+    try:
+        return _validate_bytes(raw, source)
+    except RecursionError as exc:
+        raise InputError(f"{source}: nested too deeply to process") from exc
+
+
+def _validate_bytes(raw: bytes, source: str) -> ValidationReport:
     fmt, spec, doc = detect(raw, source=source)
     _check_version(spec, source)
     report = ValidationReport(source=source, format=fmt, spec_version=spec)

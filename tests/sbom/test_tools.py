@@ -6,10 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from supplychain.errors import InputError
 from supplychain.sbom.composer import composer_bom
 from supplychain.sbom.cyclonedx import render_bom
 from supplychain.sbom.package import Package
 from supplychain.sbom.tools import diff_boms, inspect_bom, load_bom, purl_key
+from supplychain.sbom.validate import validate_bytes
 from tests.conftest import FIXTURES, run_cli
 
 DEMO = FIXTURES / "composer" / "demo-app"
@@ -114,3 +119,28 @@ def test_inspect_plugin_snapshots(external: Path) -> None:
     assert s["dependencies"]["direct"] == 1 and s["dependencies"]["transitive"] == 27
     s = inspect_bom(load_bom(base / "laravel-7.12.0" / "results" / "bom.1.1.xml"))
     assert s["components"] == 62
+
+
+_scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10))
+_any = st.recursive(_scalar, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=6), c, max_size=3)),
+                    max_leaves=10)
+_component = st.dictionaries(
+    st.sampled_from(["bom-ref", "type", "name", "group", "version", "purl", "licenses", "hashes", "scope",
+                     "properties", "components"]), _any, max_size=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(components=st.one_of(_any, st.lists(_component, max_size=4)), deps=_any, meta=_any)
+def test_hostile_sboms_never_crash(tmp_path: Path, components: Any, deps: Any, meta: Any) -> None:
+    doc = {"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": meta, "components": components,
+           "dependencies": deps}
+    f = tmp_path / "h.json"
+    f.write_text(json.dumps(doc))
+    try:
+        bom = load_bom(f)
+    except InputError:
+        return
+    inspect_bom(bom)
+    diff_boms(bom, bom)
+    report = validate_bytes(f.read_bytes(), source=str(f))
+    assert report.spec_version == "1.6"

@@ -166,3 +166,13 @@ def test_plugin_snapshots_are_valid(external: Path) -> None:
                     report = validate_bytes(f.read_bytes(), source=str(f))
                     assert report.valid, (f, report.errors[:3])
                     assert report.spec_version == spec
+
+
+def test_deeply_nested_input_is_bad_input(tmp_path: Path) -> None:
+    deep = ('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": '
+            + '[{"name": "x", "type": "library", "components": ' * 3000 + "[]" + "}]" * 3000 + "}")
+    f = tmp_path / "deep.json"
+    f.write_text(deep)
+    for cmd in ("validate", "inspect"):
+        r = run_cli("sbom", cmd, str(f))
+        assert r.exit_code == 2 and "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
