@@ -98,3 +98,29 @@ def test_python_and_os_release_junk(data: bytes) -> None:
         "/usr/lib/python3/dist-packages/y.egg-info": data,
         "/etc/os-release": data,
     }))
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_N", "25")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.text(max_size=30), st.sampled_from([
+    "git@github.com:o/r.git", "github:o/r", "o/r", "UNKNOWN", "https://x.org/a b", "git://h/x", "::", "a:b",
+    "http://[::1", "javascript:alert(1)", "mailto:x@y"])), min_size=3, max_size=3))
+def test_metadata_urls_always_give_a_valid_bom(urls: list[str]) -> None:
+    """Whatever URLs npm / PyPI / apk metadata carry, the SBOM validates against the schema."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from supplychain.sbom.cyclonedx import render_bom
+    from supplychain.sbom.package import Package
+
+    home, repo, py_home = urls
+    pj = json.dumps({"name": "x", "version": "1.0.0", "homepage": home, "repository": {"url": repo},
+                     "resolved": repo})
+    meta = f"Name: y\nVersion: 1\nHome-page: {py_home}\nProject-URL: Source, {home}\n".replace("\r", "")
+    packages, _ = catalog(tree_from_files({
+        "/a/node_modules/x/package.json": pj.encode(),
+        "/s/y-1.dist-info/METADATA": meta.encode("utf-8", "surrogatepass"),
+        "/lib/apk/db/installed": f"P:z\nV:1\nU:{py_home}\n".replace("\r", "").encode("utf-8", "surrogatepass")
+        if "\n" not in py_home else b"P:z\nV:1\n",
+    }))
+    raw = render_bom(Package(name="root", version="1", type="container"), packages)
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(raw.decode()) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -74,3 +75,44 @@ def link_groups(groups: list[list[Package]]) -> list[Package]:
             relocate(g, g[0].location)
         out.extend(g)
     return out
+
+
+# scheme://[userinfo@]host[:port][/path][?query][#fragment], ASCII; the characters the serializer
+# percent-encodes (space " < > { } | \ ^ `) are allowed in path, query and fragment.
+_P = r"[A-Za-z0-9\-._~%!$&'()*+,;=:@/ \"<>{}|\\^`]"
+_SCHEME_RE = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.\-]*://"
+    r"(?:[A-Za-z0-9\-._~%!$&'()*+,;=:]*@)?"
+    r"(?:[A-Za-z0-9\-._~%!$&'()*+,;=]*|\[[0-9A-Fa-f:.]+\])"
+    r"(?::[0-9]*)?"
+    rf"(?:/{_P}*)?(?:\?(?:{_P}|\?)*)?(?:#(?:{_P}|\?)*)?$"
+)
+_BAD_PCT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SCP_RE = re.compile(r"^(?:git\+)?([\w.\-]+)@([\w.\-]+):(?!//)(.+)$")  # git@github.com:org/repo.git
+_SHORTHAND = {"github": "https://github.com/", "gitlab": "https://gitlab.com/", "bitbucket": "https://bitbucket.org/",
+              "gist": "https://gist.github.com/"}
+
+
+def clean_url(value: object) -> str | None:
+    """An absolute URL for an external reference, or None.
+
+    npm and PyPI metadata carry many forms: ``git@github.com:o/r.git`` (scp-like),
+    ``github:o/r`` or plain ``o/r`` (npm shorthands), ``UNKNOWN``; they are turned into absolute
+    URLs where the form is known and dropped otherwise (CycloneDX wants an IRI).
+    """
+    if not isinstance(value, str):
+        return None
+    v = value.strip()
+    if not v:
+        return None
+    m = _SCP_RE.match(v)
+    prefix, sep, rest = v.partition(":")
+    if m:
+        v = f"git+ssh://{m.group(1)}@{m.group(2)}/{m.group(3)}"
+    elif sep and prefix in _SHORTHAND and not rest.startswith("//"):
+        v = _SHORTHAND[prefix] + rest
+    elif re.match(r"^[\w.\-]+/[\w.\-]+$", v):  # npm "user/repo" means GitHub
+        v = "https://github.com/" + v
+    if not v.isascii() or _BAD_PCT_RE.search(v) or not _SCHEME_RE.match(v):
+        return None
+    return v

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from supplychain.errors import InputError
 from supplychain.oci.fs import FileTree, Want
-from supplychain.sbom.catalogers._util import make_purl, make_refs_unique, text
+from supplychain.sbom.catalogers._util import clean_url, make_purl, make_refs_unique, text
 from supplychain.sbom.catalogers.base import CatalogContext
 from supplychain.sbom.package import ExternalRef, Package
 
@@ -83,7 +83,7 @@ def parse_installed(data: str, *, source: str) -> list[ApkRecord]:
     records: list[ApkRecord] = []
     cur: ApkRecord | None = None
     directory = ""
-    for lineno, raw in enumerate(data.splitlines(), start=1):
+    for lineno, raw in enumerate(data.split("\n"), start=1):
         line = raw.rstrip("\r")
         if not line.strip():
             if cur is not None:
@@ -156,7 +156,8 @@ class ApkCataloger:
                 props.append(("supplychain:apk:commit", f["c"].strip()))
             if f.get("C"):
                 props.append(("supplychain:apk:checksum", f["C"].strip()))
-            refs = [ExternalRef("website", f["U"].strip())] if f.get("U", "").strip() else []
+            url = clean_url(f.get("U"))
+            refs = [ExternalRef("website", url)] if url else []
             pkg = Package(
                 name=name,
                 version=version,

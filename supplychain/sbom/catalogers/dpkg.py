@@ -51,7 +51,7 @@ def parse_control(data: str, *, source: str) -> list[DpkgEntry]:
     fields: dict[str, str] = {}
     start = 0
     last: str | None = None
-    for lineno, raw in enumerate(data.splitlines(), start=1):
+    for lineno, raw in enumerate(data.split("\n"), start=1):
         line = raw.rstrip("\r")
         if not line.strip():
             if fields:

@@ -24,7 +24,7 @@ import posixpath
 from typing import Any
 
 from supplychain.oci.fs import FileTree, Want
-from supplychain.sbom.catalogers._util import make_purl, make_refs_unique, text
+from supplychain.sbom.catalogers._util import clean_url, make_purl, make_refs_unique, text
 from supplychain.sbom.catalogers.base import CatalogContext
 from supplychain.sbom.package import ExternalRef, Package
 
@@ -121,15 +121,15 @@ def _package(doc: dict[str, Any], name: str, version: str, location: str, layer:
     scope, base = split_name(name)
     licenses, expression = licenses_of(doc)
     refs: list[ExternalRef] = []
-    home = doc.get("homepage")
-    if isinstance(home, str) and home.strip():
-        refs.append(ExternalRef("website", home.strip()))
+    home = clean_url(doc.get("homepage"))
+    if home:
+        refs.append(ExternalRef("website", home))
     repo = doc.get("repository")
-    url = repo.get("url") if isinstance(repo, dict) else repo
-    if isinstance(url, str) and url.strip():
-        refs.append(ExternalRef("vcs", url.strip()))
-    resolved = doc.get("resolved")
-    if isinstance(resolved, str) and resolved.startswith(("http://", "https://")):
+    url = clean_url(repo.get("url") if isinstance(repo, dict) else repo)
+    if url:
+        refs.append(ExternalRef("vcs", url))
+    resolved = clean_url(doc.get("resolved"))
+    if resolved and resolved.startswith(("http://", "https://")):
         refs.append(ExternalRef("distribution", resolved))
     desc = doc.get("description")
     return Package(

@@ -14,7 +14,7 @@ PATHS = ("/etc/os-release", "/usr/lib/os-release")
 def parse_os_release(text: str) -> Distro:
     """Parse os-release(5) ``KEY=value`` lines (shell-style quoting); junk lines are ignored."""
     values: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue

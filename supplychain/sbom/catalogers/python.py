@@ -15,7 +15,7 @@ import posixpath
 import re
 
 from supplychain.oci.fs import FileTree, Want
-from supplychain.sbom.catalogers._util import make_purl, make_refs_unique, text
+from supplychain.sbom.catalogers._util import clean_url, make_purl, make_refs_unique, text
 from supplychain.sbom.catalogers.base import CatalogContext
 from supplychain.sbom.package import ExternalRef, Package
 
@@ -57,7 +57,7 @@ def parse_metadata(data: str) -> dict[str, list[str]]:
     """Core-metadata headers (RFC 822 style) up to the first blank line; every value kept."""
     out: dict[str, list[str]] = {}
     last: str | None = None
-    for line in data.splitlines():
+    for line in data.split("\n"):
         if not line.strip():
             break
         if line[0] in " \t" and last is not None:
@@ -90,7 +90,7 @@ def requirement_names(lines: list[str]) -> list[str]:
 def requires_txt(data: str) -> list[str]:
     """Requirements of an egg's requires.txt outside any ``[section]`` (sections are extras/markers)."""
     out: list[str] = []
-    for line in data.splitlines():
+    for line in data.split("\n"):
         line = line.strip()
         if line.startswith("["):
             break
@@ -156,9 +156,15 @@ class PythonCataloger:
                 site = posixpath.dirname(path)
             licenses, expression = licenses_of(meta)
             refs = []
-            home = (meta.get("home-page") or [""])[0].strip()
-            if home and home.upper() != "UNKNOWN":
+            home = clean_url((meta.get("home-page") or [""])[0])
+            if home:
                 refs.append(ExternalRef("website", home))
+            for entry_url in meta.get("project-url", []):
+                label, _, url = entry_url.partition(",")
+                cleaned = clean_url(url)
+                if cleaned:
+                    kind = "vcs" if label.strip().lower() in ("source", "source code", "repository", "code") else "website"
+                    refs.append(ExternalRef(kind, cleaned, comment=label.strip() or None))
             author = (meta.get("author") or [""])[0].strip() or None
             email = (meta.get("author-email") or [""])[0].strip() or None
             pkg = Package(
