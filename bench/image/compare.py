@@ -76,6 +76,14 @@ def our_packages(path: Path) -> set[tuple[str, str, str]]:
     return out
 
 
+def validate(path: Path) -> str:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(path.read_text())
+    return "valid" if error is None else f"INVALID: {str(error)[:200]}"
+
+
 def deleted(image: str) -> set[tuple[str, str, str]]:
     path = OUT / f"{image}.deleted.tsv"
     if not path.is_file():
@@ -108,10 +116,12 @@ def run(image: str, runs: int) -> None:
             s_wall, s_rss = min(t for t, _ in s_times), max(r for _, r in s_times)
             o_wall, o_rss = min(t for t, _ in o_times), max(r for _, r in o_times)
             theirs, mine = syft_packages(sj), our_packages(oj)
+            schema = validate(oj)
         print(f"\n== {image} / {fmt}")
         print(f"  syft        {s_wall:7.2f} s  {s_rss / 1024:7.1f} MiB")
         print(f"  supplychain {o_wall:7.2f} s  {o_rss / 1024:7.1f} MiB   "
               f"(time {o_wall / s_wall:.2f}x of syft, target <= 0.33; memory {o_rss / s_rss:.2f}x, target <= 0.50)")
+        print(f"  supplychain output against the CycloneDX 1.6 schema: {schema}")
         missing_all = []
         for eco in ECOSYSTEMS:
             t = {p for p in theirs if p[0] == eco}
