@@ -61,6 +61,7 @@ _NOTE_TEXT = {
     "budget": "file(s) only hashed because the in-memory content budget was used up",
     "hardlink": "hardlink(s) to files that were not read; their content is unavailable",
     "symlink-escape": "symlink(s) pointing outside the image; resolved inside the root",
+    "trailing": "stretch(es) of data after the end of the tar archive ignored",
 }
 
 
@@ -366,7 +367,8 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
             upper_links.pop(path, None)
             upper_hard.pop(path, None)
         # other types (GNU dumpdir, volume labels, ...) carry nothing we keep
-    tar.drain()
+    if tar.drain():
+        notes.add("trailing", "after the end-of-archive marker", ex_limit)
 
 
 def _escapes(parent: str, target: str) -> bool:

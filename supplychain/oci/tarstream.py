@@ -153,16 +153,20 @@ class TarStream:
         self._skip(self._pending - member.size)
         self._pending = 0
 
-    def drain(self) -> None:
-        """Read the rest of the stream (trailing blocks) so verification can finish."""
+    def drain(self) -> bool:
+        """Read the rest of the stream (trailing blocks) so verification can finish.
+        True when anything but zero padding followed the end-of-archive marker."""
+        trailing = self._buf[self._pos :].count(0) != len(self._buf) - self._pos
         self._buf, self._pos = b"", 0
         while True:
             chunk = self._fh.read(CHUNK * 4)
             if not chunk:
-                return
+                return trailing
             self.total += len(chunk)
             if self._on_bytes is not None:
                 self._on_bytes(len(chunk))
+            if not trailing and chunk.count(0) != len(chunk):
+                trailing = True
 
     # -- headers
 
@@ -218,7 +222,17 @@ class TarStream:
                     name = prefix + "/" + name
             linkname = _str(block[157:257])
             sparse = typ == GNU_SPARSE
-            if "path" in pax:
+            if sparse and block[482]:
+                # old GNU sparse: extension blocks with more of the sparse map follow the header
+                for _ in range(MAX_META // BLOCK):
+                    ext = self._take(BLOCK)
+                    if not ext[504]:
+                        break
+                else:
+                    raise InputError(f"{self.what}: GNU sparse map too long")
+            if "GNU.sparse.name" in pax:
+                name = pax["GNU.sparse.name"]
+            elif "path" in pax:
                 name = pax["path"]
             elif long_name is not None:
                 name = long_name

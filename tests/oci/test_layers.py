@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -665,3 +667,28 @@ def test_junk_docker_manifest_gives_clear_errors(tmp_path_factory: pytest.TempPa
             squash(im, want_all)
     except (InputError, VerificationError):
         pass
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is not installed")
+def test_gnu_and_pax_sparse_members_are_skipped_not_misparsed(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    with open(src / "sparse.bin", "wb") as fh:
+        for i in range(10):  # more islands than fit in the GNU header: extension blocks follow
+            fh.seek(i << 20)
+            fh.write(b"data%d" % i)
+        fh.truncate(11 << 20)
+    (src / "after.txt").write_bytes(b"hi\n")
+    for fmt in ("gnu", "posix"):
+        out = tmp_path / f"{fmt}.tar"
+        subprocess.run(["tar", f"--format={fmt}", "-S", "-C", str(src), "-cf", str(out), "sparse.bin", "after.txt"],
+                       check=True)
+        img = build_image([out.read_bytes() + b"trailing junk" + bytes(1000)])
+        layout = write_oci_layout(tmp_path / f"l-{fmt}", img)
+        with open_image(str(layout)) as im:
+            tree = squash(im, want_all)
+        assert tree.files["/after.txt"].data == b"hi\n", fmt
+        assert "/sparse.bin" not in tree.files
+        notes = "\n".join(tree.notes)
+        assert "sparse file(s) ignored (e.g. /sparse.bin)" in notes, notes
+        assert "after the end of the tar archive" in notes
