@@ -75,9 +75,12 @@ class _Budget:
         self.what = what
         self.decompressed = 0
         self.compressed = 0  # updated from the raw reader
+        self.on_add: Callable[[], None] | None = None
 
     def add(self, n: int) -> None:
         self.decompressed += n
+        if self.on_add is not None:
+            self.on_add()
         lim = self.limits
         if self.decompressed > lim.max_total_bytes:
             raise InputError(
@@ -108,13 +111,21 @@ def squash(image: Image, select: Select, *, progress: Progress | None = None,
     links: dict[str, str] = {}
     hardlinks: dict[str, str] = {}
 
-    def on_read(n: int) -> None:
-        nonlocal done, last_report
+    def on_read(n: int) -> None:  # may run in the decompression thread: only count here
+        nonlocal done
         done += n
         budget.compressed += n
-        if progress is not None and done - last_report >= (4 << 20):
-            last_report = done
-            progress(done, total, label)
+
+    if progress is not None:
+        callback = progress
+
+        def report() -> None:  # runs in the calling thread, as the tar stream is consumed
+            nonlocal last_report
+            if done - last_report >= (4 << 20):
+                last_report = done
+                callback(done, total, label)
+
+        budget.on_add = report
 
     label = ""
     for index, desc in enumerate(image.layers):

@@ -692,3 +692,22 @@ def test_gnu_and_pax_sparse_members_are_skipped_not_misparsed(tmp_path: Path) ->
         notes = "\n".join(tree.notes)
         assert "sparse file(s) ignored (e.g. /sparse.bin)" in notes, notes
         assert "after the end of the tar archive" in notes
+
+
+def test_progress_runs_in_the_calling_thread(tmp_path: Path) -> None:
+    import os as _os
+    import threading
+
+    big = build_image([[File(f"/f{i}", _os.urandom(1 << 20)) for i in range(12)]])
+    write_oci_layout(tmp_path / "l", big)
+    threads: set[int] = set()
+    seen: list[int] = []
+
+    def progress(done: int, total: int, label: str) -> None:
+        threads.add(threading.get_ident())
+        seen.append(done)
+
+    with open_image(str(tmp_path / "l")) as im:
+        squash(im, want_all, progress=progress)
+    assert threads == {threading.get_ident()}
+    assert seen == sorted(seen) and len(seen) >= 3
