@@ -316,3 +316,8 @@ def test_npm_lock_without_node_modules() -> None:
     assert pk["express"].dependencies == [pk["qs"].bom_ref]
     assert pk["a"].dependencies == [pk["b"].bom_ref]
     assert "SHA-512" in pk["tool"].hashes
+
+
+def test_apk_usr_lib_location() -> None:
+    packages, _ = catalog(tree_from_files({"/usr/lib/apk/db/installed": b"P:musl\nV:1.2.5-r0\nA:aarch64\n"}))
+    assert [(p.name, p.location) for p in packages] == [("musl", "/usr/lib/apk/db/installed")]

@@ -1,4 +1,4 @@
-"""apk: Alpine (and Wolfi / Chainguard) packages from ``/lib/apk/db/installed``.
+"""apk: Alpine (and Wolfi / Chainguard) packages from ``/lib/apk/db/installed`` (or ``/usr/lib/apk/db/installed``).
 
 - purl ``pkg:apk/<distro id>/<name>@<version>?arch=..&distro=<id>-<version_id>``;
 - licenses from ``L:``: a valid SPDX expression is kept whole, otherwise the value is split on
@@ -22,6 +22,7 @@ from supplychain.sbom.catalogers.base import CatalogContext
 from supplychain.sbom.package import ExternalRef, Package
 
 INSTALLED = "/lib/apk/db/installed"
+INSTALLED_USR = "/usr/lib/apk/db/installed"  # apk-tools 3 / merged-usr Alpine (/lib/apk a symlink)
 
 # Alpine's legacy license names -> SPDX ids (the ones that occur in old aports).
 _LEGACY = {
@@ -121,24 +122,25 @@ class ApkCataloger:
     name = "apk"
 
     def wants(self, path: str) -> Want:
-        return Want.CONTENT if path == INSTALLED else Want.SKIP
+        return Want.CONTENT if path in (INSTALLED, INSTALLED_USR) else Want.SKIP
 
     def catalog(self, tree: FileTree, ctx: CatalogContext) -> list[Package]:
-        entry = tree.get(INSTALLED)
+        entry = tree.get(INSTALLED) or tree.get(INSTALLED_USR)
         if entry is None:
             return []
+        source = entry.path
         if entry.data is None:
-            ctx.notes.append(f"{INSTALLED}: too large to read, skipped")
+            ctx.notes.append(f"{source}: too large to read, skipped")
             return []
         namespace = ctx.distro.id or "alpine"
         distro_q = ctx.distro.qualifier
         found: list[tuple[Package, ApkRecord]] = []
-        for rec in parse_installed(text(entry.data), source=INSTALLED):
+        for rec in parse_installed(text(entry.data), source=source):
             f = rec.fields
             name, version = f.get("P", "").strip(), f.get("V", "").strip()
             if not name or not version:
                 ctx.notes.append(
-                    f"{INSTALLED}:{rec.line}: package {name or '(no name)'!r} has no "
+                    f"{source}:{rec.line}: package {name or '(no name)'!r} has no "
                     f"{'version' if name else 'name'} (V:/P:), skipped"
                 )
                 continue
@@ -169,7 +171,7 @@ class ApkCataloger:
                 supplier=f.get("m", "").strip() or None,
                 external_refs=refs,
                 properties=props,
-                location=INSTALLED,
+                location=source,
                 layer=entry.layer,
             )
             found.append((pkg, rec))
