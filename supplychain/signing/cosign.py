@@ -207,10 +207,6 @@ def bundle_manifest(
     }
 
 
-def canonical_json(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode("utf-8")
-
-
 # --- simple signing -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SimpleSigning:

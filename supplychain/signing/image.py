@@ -719,10 +719,6 @@ class VerifyOptions:
     def keys(self) -> list[cs.PublicKeyEntry]:
         return [k for rule in self.signers for k in rule.keys]
 
-    @property
-    def needs_keyless(self) -> bool:
-        return any(not rule.is_key for rule in self.signers)
-
 
 def verify_image(
     reference: str | Reference,
