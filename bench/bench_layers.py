@@ -4,6 +4,8 @@
                                                                 # else a synthetic image
     .venv/bin/python bench/bench_layers.py oci:bench/out/large.oci:v1 bench/out/large.docker.tar
     .venv/bin/python bench/bench_layers.py --synthetic 80000    # N small files in 4 layers
+    .venv/bin/python bench/bench_layers.py --registry oci:bench/out/large.oci
+        # also push each OCI layout to a throw-away local docker-registry and read it from there
 
 Set SUPPLYCHAIN_GZIP_THREADS=0 to compare with single-threaded gzip decompression.
 
@@ -104,11 +106,55 @@ def synthetic(n_files: int, root: Path) -> str:
     return f"oci:{path}:v1"
 
 
+class LocalRegistry:
+    """Debian's docker-registry on a free loopback port, data in a temp dir."""
+
+    def __init__(self, root: Path) -> None:
+        import shutil
+        import socket
+        import subprocess
+
+        import requests
+
+        exe = shutil.which("docker-registry")
+        if exe is None:
+            raise SystemExit("--registry needs Debian's docker-registry")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        cfg = root / "registry.yml"
+        cfg.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                       f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
+        self.proc = subprocess.Popen([exe, "serve", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.host = f"127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if requests.get(f"http://{self.host}/v2/", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise SystemExit("docker-registry did not start")
+
+    def push(self, source: str) -> str:
+        from supplychain.oci.registry import RegistryClient
+        from tests.imagebuild import push_layout
+
+        path, _, tag = source.removeprefix("oci:").partition(":")
+        ref = f"{self.host}/bench/image:{tag or 'latest'}"
+        push_layout(RegistryClient(), path, ref, tag=tag or None)
+        return ref
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sources", nargs="*")
     ap.add_argument("--synthetic", type=int, metavar="N", help="build a synthetic image with N files")
     ap.add_argument("--methods", default="tarfile,tarstream,squash")
+    ap.add_argument("--registry", action="store_true", help="also read each OCI layout through a local registry")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="bench-layers-")
     sources = list(args.sources)
@@ -117,6 +163,10 @@ def main() -> None:
     if not sources:
         default = REPO / "bench" / "out" / "large.oci"
         sources.append(f"oci:{default}" if default.is_dir() else synthetic(80000, Path(tmp.name)))
+    registry = None
+    if args.registry:
+        registry = LocalRegistry(Path(tmp.name))
+        sources += [registry.push(src) for src in sources if src.startswith("oci:")]
     methods = {"tarfile": bench_tarfile, "tarstream": bench_tarstream, "squash": bench_squash}
     print(f"{'source':50} {'method':10} {'count':>8} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>13}")
     for source in sources:
@@ -129,6 +179,8 @@ def main() -> None:
                 dt, dc = time.perf_counter() - t0, time.process_time() - c0
                 label = source if len(source) <= 50 else "…" + source[-49:]
                 print(f"{label:50} {name:10} {count:8d} {dt:8.2f} {dc:8.2f} {peak_rss_mib():13.0f}", flush=True)
+    if registry is not None:
+        registry.stop()
     tmp.cleanup()
 
 

@@ -362,7 +362,11 @@ def push_image(client: Any, ref: str, item: BuiltImage | BuiltIndex) -> str:
 
 
 def push_layout(client: Any, layout: str | os.PathLike[str], ref: str, *, tag: str | None = None) -> str:
-    """Push the image an OCI layout directory holds (by ``tag``, or its only image)."""
+    """Push the image (or index) an OCI layout directory holds (by ``tag``, or its only
+    entry); blobs are streamed from disk. Returns the top-level manifest digest."""
+    from supplychain.oci.reference import parse_reference
+
+    r = parse_reference(ref)
     root = Path(layout)
     index = json.loads((root / "index.json").read_text())
     entries = index["manifests"]
@@ -372,18 +376,21 @@ def push_layout(client: Any, layout: str | os.PathLike[str], ref: str, *, tag: s
         raise ValueError(f"{layout}: expected one image, found {len(entries)}")
     top = entries[0]
 
-    def blob(d: str) -> bytes:
-        return (root / "blobs" / "sha256" / d[7:]).read_bytes()
+    def path(d: str) -> Path:
+        return root / "blobs" / "sha256" / d[7:]
 
-    raw = blob(top["digest"])
-    doc = json.loads(raw)
-    if top["mediaType"] == OCI_INDEX or "manifests" in doc:
-        ims = []
-        for m in doc["manifests"]:
-            mraw = blob(m["digest"])
-            mdoc = json.loads(mraw)
-            bl = {d["digest"]: blob(d["digest"]) for d in [mdoc["config"], *mdoc["layers"]]}
-            ims.append(BuiltImage(mraw, m["digest"], m["mediaType"], b"", [], bl, m.get("platform") or {}))
-        return push_image(client, ref, BuiltIndex(raw, top["digest"], ims, top["mediaType"]))
-    bl = {d["digest"]: blob(d["digest"]) for d in [doc["config"], *doc["layers"]]}
-    return push_image(client, ref, BuiltImage(raw, top["digest"], top["mediaType"], b"", [], bl))
+    def push_manifest(desc: dict[str, Any], name: str) -> str:
+        raw = path(desc["digest"]).read_bytes()
+        doc = json.loads(raw)
+        if "manifests" in doc:
+            for m in doc["manifests"]:
+                push_manifest(m, m["digest"])
+        else:
+            for d in [doc["config"], *doc["layers"]]:
+                if not client.blob_exists(r.repository, d["digest"], registry=r.registry):
+                    with open(path(d["digest"]), "rb") as fh:
+                        client.upload_blob(r.repository, fh, d["digest"], registry=r.registry)
+        media_type = desc.get("mediaType") or doc.get("mediaType") or OCI_MANIFEST
+        return str(client.put_manifest(r.repository, name, raw, media_type, registry=r.registry))
+
+    return push_manifest(top, r.tag or top["digest"])

@@ -75,7 +75,7 @@ def test_push_pull_by_tag_and_digest(registry, client: RegistryClient, tmp_path:
     assert client.get_blob_bytes(f"{registry.host}/ocitest/team/app", cfg["digest"]) == img.config
 
 
-def test_index_with_two_platforms(registry, client: RegistryClient) -> None:  # type: ignore[no-untyped-def]
+def test_index_with_two_platforms(registry, client: RegistryClient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     amd = build_image([[File("/arch", b"amd64")]], arch="amd64")
     arm = build_image([[File("/arch", b"arm64")]], arch="arm64", variant="v8")
     index = build_index([amd, arm])
@@ -90,6 +90,12 @@ def test_index_with_two_platforms(registry, client: RegistryClient) -> None:  # 
             assert squash(im, lambda p: Want.CONTENT).files["/arch"].data == want
     with pytest.raises(InputError, match="no image for platform linux/ppc64le"):
         open_image(ref, platform="linux/ppc64le", client=client)
+    # the same index pushed from an OCI layout (blobs streamed from disk)
+    layout = write_oci_layout(tmp_path / "l", index, tag="multi")
+    ref2 = f"{registry.host}/ocitest/multi/from-layout:1"
+    assert push_layout(client, layout, ref2, tag="multi") == index.index_digest
+    with open_image(ref2, platform="linux/arm64", client=client) as im:
+        assert im.manifest_digest == arm.manifest_digest
 
 
 def test_digest_mismatch_from_registry(registry, client: RegistryClient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
