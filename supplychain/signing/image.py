@@ -755,10 +755,12 @@ def verify_image(
 def _check_referrer(view: RegistryView, ref: Reference, image: ResolvedImage, desc: dict[str, Any],
                     options: VerifyOptions, roots: TrustRoots) -> Finding:
     digest = str(desc.get("digest"))
-    annotated = (desc.get("annotations") or {}).get(cs.BUNDLE_PREDICATE_ANNOTATION)
+    annotations = desc.get("annotations")
+    annotated = annotations.get(cs.BUNDLE_PREDICATE_ANNOTATION) if isinstance(annotations, dict) else None
     finding = Finding(kind="attestation" if annotated and annotated != cs.SIGN_PREDICATE_TYPE else "signature",
                       source="referrer", location=digest, predicate_type=annotated)
     try:
+        cs.check_digest(digest, what="referrer manifest digest")
         got = view.manifest(ref, digest)
         if got is None:
             raise VerificationError(f"referrer manifest {digest} is listed but missing")
@@ -770,7 +772,7 @@ def _check_referrer(view: RegistryView, ref: Reference, image: ResolvedImage, de
                   if str(layer.get("mediaType", "")).startswith(cs.BUNDLE_MEDIA_TYPE_PREFIX)]
         if not layers:
             raise VerificationError(f"referrer {digest} has no Sigstore bundle layer")
-        bundle_raw = view.blob(ref, str(layers[0]["digest"]))
+        bundle_raw = view.blob(ref, cs.check_digest(str(layers[0].get("digest")), what="bundle layer digest"))
         verified = verify_bundle_json(bundle_raw, keys=options.keys, roots=roots)
         _accept_statement(finding, verified, image, view, ref, options)
         if finding.signer is not None and verified.signer.time is None:
@@ -840,6 +842,8 @@ def _check_legacy(view: RegistryView, ref: Reference, image: ResolvedImage, opti
         try:
             manifest = json.loads(got[0])
             layers = manifest.get("layers") or []
+            if not isinstance(layers, list):
+                raise ValueError("layers is not a list")
         except (ValueError, AttributeError):
             findings.append(Finding(kind, "legacy " + suffix, tag, reason=f"{tag}: malformed manifest"))
             continue
@@ -848,8 +852,11 @@ def _check_legacy(view: RegistryView, ref: Reference, image: ResolvedImage, opti
             try:
                 if not isinstance(layer, dict):
                     raise VerificationError("layer descriptor is not an object")
-                blob = view.blob(ref, str(layer.get("digest")), limit=cs.MAX_PAYLOAD)
+                blob = view.blob(ref, cs.check_digest(str(layer.get("digest")), what="signature layer digest"),
+                                 limit=cs.MAX_PAYLOAD)
                 ann = layer.get("annotations") or {}
+                if not isinstance(ann, dict):
+                    raise VerificationError("layer annotations are not an object")
                 legacy = cs.LegacyLayer(str(layer.get("mediaType", "")), blob,
                                         {str(k): str(v) for k, v in ann.items()})
                 if kind == "signature":

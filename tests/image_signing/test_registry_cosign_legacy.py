@@ -157,3 +157,71 @@ def test_legacy_sig_and_att_made_with_our_key(registry, client, push, keys) -> N
     assert [(a["source"], a["type"], a["trusted"]) for a in doc["attestations"]] == [("legacy .att", "cyclonedx", True)]
     v = run_cli("verify", "image", ref, "--key", str(keys["other"].public))
     assert v.exit_code == 1
+
+
+def _seed_tag(registry: Any, repo: str, tag: str, manifest: bytes) -> None:
+    digest = _seed_manifest(registry, repo, manifest)
+    v2 = registry.root / "data" / "docker" / "registry" / "v2" / "repositories" / repo / "_manifests" / "tags" / tag
+    for link in (v2 / "current" / "link", v2 / "index" / "sha256" / digest[7:] / "link"):
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.write_text(digest)
+
+
+def test_hostile_legacy_signature_layer_fails_cleanly(registry, push, external: Path) -> None:  # type: ignore[no-untyped-def]
+    """What docker-registry will serve: a .sig layer whose blob is missing and annotations are junk."""
+    ref, digest = push("legacy/hostile")
+    junk = {"schemaVersion": 2, "mediaType": cs.OCI_MANIFEST,
+            "layers": [{"mediaType": cs.SIMPLE_SIGNING_MEDIA_TYPE, "digest": "sha256:" + "0" * 64, "size": 1,
+                        "annotations": ["x"]}]}
+    _seed_tag(registry, "legacy/hostile", cs.digest_tag(digest, ".sig"), json.dumps(junk).encode())
+    r = run_cli("verify", "image", ref, "--key", _key(external, "cosign.pub"), "--json")
+    assert r.exit_code in (1, 3), r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+
+
+class _HostileRegistry:
+    """A registry that answers with whatever a malicious server could send (docker-registry
+    itself refuses to serve most of these shapes, so they cannot come from the real one)."""
+
+    def __init__(self, image: bytes, sig_manifest: bytes, blobs: dict[str, bytes]) -> None:
+        self.image, self.sig, self.blobs = image, sig_manifest, blobs
+
+    def get_manifest(self, ref: Any, accept: Any = None) -> tuple[bytes, str, str]:
+        from supplychain.oci.registry import RegistryNotFound
+
+        if ref.tag and ref.tag.endswith(".sig"):
+            return self.sig, cs.OCI_MANIFEST, "sha256:" + hashlib.sha256(self.sig).hexdigest()
+        if ref.tag and ref.tag.endswith(".att"):
+            raise RegistryNotFound("no .att")
+        return self.image, cs.OCI_MANIFEST, "sha256:" + hashlib.sha256(self.image).hexdigest()
+
+    def get_blob_bytes(self, ref: Any, digest: str, max_size: int = 0) -> bytes:
+        from supplychain.oci.registry import RegistryNotFound
+
+        if digest not in self.blobs:
+            raise RegistryNotFound(f"{digest}: blob unknown")
+        return self.blobs[digest]
+
+    def referrers(self, ref: Any, digest: str) -> list[Any]:
+        return []
+
+
+@pytest.mark.parametrize("layers", [
+    {"not": "a list"},
+    ["nope", 7, None],
+    [{"mediaType": cs.SIMPLE_SIGNING_MEDIA_TYPE, "digest": "../../etc/passwd", "size": 1}],
+    [{"mediaType": cs.SIMPLE_SIGNING_MEDIA_TYPE, "digest": "sha256:" + "1" * 64, "size": 1, "annotations": ["x"]}],
+    [{"mediaType": cs.SIMPLE_SIGNING_MEDIA_TYPE, "digest": "sha256:" + "1" * 64, "size": 1,
+      "annotations": {cs.SIGNATURE_ANNOTATION: "!!!", cs.CERTIFICATE_ANNOTATION: "not a cert"}}],
+])
+def test_hostile_registry_answers_fail_cleanly(external: Path, layers: Any) -> None:
+    from supplychain.signing.image import RegistryView, SignerRule, VerifyOptions, verify_image
+
+    image = b'{"schemaVersion":2}'
+    sig = json.dumps({"schemaVersion": 2, "layers": layers}).encode()
+    view = RegistryView(_HostileRegistry(image, sig, {"sha256:" + "1" * 64: b"{}"}))
+    key = cs.load_public_key(Path(_key(external, "cosign.pub")).read_bytes(), name="cosign.pub")
+    result = verify_image("r.example/app@sha256:" + hashlib.sha256(image).hexdigest(),
+                          VerifyOptions(signers=[SignerRule("k", keys=(key,))]), registry=view)
+    assert not result.passed
+    assert all(not f.trusted and f.reason for f in result.findings)
