@@ -497,7 +497,10 @@ def composer_bom(
     from supplychain.sbom.cyclonedx import no_gc
 
     with no_gc():
-        return _composer_bom(path, omit_dev=omit_dev, root_version=root_version, notes=notes)
+        try:
+            return _composer_bom(path, omit_dev=omit_dev, root_version=root_version, notes=notes)
+        except RecursionError as exc:
+            raise InputError(f"{path}: nested too deeply to process") from exc
 
 
 def _composer_bom(

@@ -258,6 +258,8 @@ def _clean_url(url: str) -> str:
         from urllib.parse import quote
 
         url = quote(url, safe="/:?#@!$&'()*+,;=%-._~")
+        if not is_iri_reference(url):  # e.g. ":" alone looks like an empty scheme
+            url = quote(url, safe="%")
     return url
 
 

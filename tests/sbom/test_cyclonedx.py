@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supplychain.errors import InputError
 from supplychain.sbom.cyclonedx import (
@@ -184,3 +186,15 @@ def test_allowed_values_match_the_schema(spec: str) -> None:
     assert set(defs["externalReference"]["properties"]["type"]["enum"]) == EXTREF_TYPES[spec]
     alg = defs["hash-alg"]["enum"]
     assert set(alg) == set(HASH_ALGS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(url=st.text(max_size=40))
+def test_any_url_becomes_a_valid_iri_reference(url: str) -> None:
+    from supplychain.sbom.cyclonedx import _clean_url
+    from supplychain.sbom.validate import is_iri_reference
+
+    cleaned = _clean_url(url)
+    assert cleaned == "" or is_iri_reference(cleaned), (url, cleaned)
+    if is_iri_reference(url.strip()) and "[" not in url and "%" not in url and url.count("#") < 2:
+        assert cleaned == url.strip()  # valid URLs are left alone
