@@ -346,7 +346,7 @@ class _Compiler:
         if "enum" in s:
             allowed = frozenset(_canon(e) for e in s["enum"])
             n = len(s["enum"])
-            shown = _show(s["enum"], 120) if n <= 12 else f"the {n} allowed values"
+            shown = _show(s["enum"], 300) if n <= 20 else f"the {n} allowed values"
 
             def c_enum(inst: Any, path: Path_, errs: Errors) -> None:
                 if _canon(inst) not in allowed:
