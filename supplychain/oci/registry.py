@@ -124,7 +124,13 @@ class RegistryClient:
                  max_retries: int = 4, backoff: float = 0.5, max_retry_after: float = 30.0) -> None:
         self.insecure = {h.lower() for h in insecure_registries}
         self.credentials = credentials if credentials is not None else CredentialStore()
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # the gate checks images from many threads: keep enough connections per host
+            adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=32)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
         self.session.headers["User-Agent"] = f"supplychain/{__version__}"
         self.timeout = timeout
         self.max_retries = max_retries

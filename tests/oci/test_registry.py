@@ -212,3 +212,22 @@ def test_upload_from_a_stream(registry, client: RegistryClient) -> None:  # type
     with pytest.raises(VerificationError, match="digest"):
         client.upload_blob(repo, io.BytesIO(other), sha256(b"something else"))
     assert not client.blob_exists(repo, sha256(b"something else"))
+
+
+def test_one_client_many_threads(registry, client: RegistryClient) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = {f"{registry.host}/ocitest/threads/app{i}:v1": _image(str(i).encode()) for i in range(6)}
+    for ref, img in images.items():
+        push_image(client, ref, img)
+
+    def pull(ref: str) -> tuple[str, bytes | None]:
+        with open_image(ref, client=client) as im:
+            tree = squash(im, lambda p: Want.CONTENT)
+            return im.manifest_digest, tree.files["/lib/apk/db/installed"].data
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(pull, list(images) * 3))
+    for (digest, data), ref in zip(results, list(images) * 3, strict=True):
+        assert digest == images[ref].manifest_digest
+        assert data is not None and data.endswith(ref.split("/app")[1].split(":")[0].encode() + b"\n")
