@@ -539,7 +539,9 @@ class RegistryClient:
     def upload_blob(self, repo: str | Reference, data: bytes | IO[bytes], digest: str, *,
                     registry: str | None = None, size: int | None = None, chunk_size: int = CHUNK) -> str:
         """Upload a blob (one PUT for bytes up to ``chunk_size``, else chunked PATCHes);
-        skipped when the registry has it. Returns the digest."""
+        skipped when the registry has it. A stream is hashed as it is sent and checked
+        against ``digest`` (and ``size``, when given) before the upload is committed.
+        Returns the digest."""
         reg, name = _name_of(repo, registry)
         validate_digest(digest)
         if isinstance(data, bytes | bytearray):
@@ -579,6 +581,9 @@ class RegistryClient:
                 location = self._location(resp, reg, what)
                 offset = end + 1
             got = f"{digest.split(':', 1)[0]}:{h.hexdigest()}"
+            if size is not None and offset != size:
+                self._request("DELETE", reg, "", scope, what, url=location).close()  # cancel the session
+                raise VerificationError(f"blob to upload has {offset} bytes, not the expected {size}")
             if got != digest:
                 self._request("DELETE", reg, "", scope, what, url=location).close()  # cancel the session
                 raise VerificationError(f"blob to upload has digest {got}, not the expected {digest}")

@@ -212,6 +212,9 @@ def test_upload_from_a_stream(registry, client: RegistryClient) -> None:  # type
     with pytest.raises(VerificationError, match="digest"):
         client.upload_blob(repo, io.BytesIO(other), sha256(b"something else"))
     assert not client.blob_exists(repo, sha256(b"something else"))
+    with pytest.raises(VerificationError, match="bytes"):
+        client.upload_blob(repo, io.BytesIO(other), sha256(other), size=999)
+    assert client.upload_blob(repo, io.BytesIO(other), sha256(other), size=1000) == sha256(other)
 
 
 def test_one_client_many_threads(registry, client: RegistryClient) -> None:  # type: ignore[no-untyped-def]
