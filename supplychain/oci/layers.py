@@ -215,14 +215,18 @@ class _LinkAliases:
 
     def names(self, path: str, depth: int = 0) -> list[str]:
         out: list[str] = []
-        prefix = path
-        while prefix != "/":
-            for link in self._by_target.get(prefix, ()):
-                alias = link + path[len(prefix):]
-                out.append(alias)
-                if depth < 1:
-                    out.extend(self.names(alias, depth + 1))
-            prefix = posixpath.dirname(prefix)
+        by_target = self._by_target
+        end = len(path)
+        while end > 0:  # "/a/b/c", "/a/b", "/a" (never "/")
+            links = by_target.get(path[:end])
+            if links:
+                rest = path[end:]
+                for link in links:
+                    alias = link + rest
+                    out.append(alias)
+                    if depth < 1:
+                        out.extend(self.names(alias, depth + 1))
+            end = path.rfind("/", 0, end)
         return out
 
     def want(self, path: str, select: Select) -> Want:
@@ -267,10 +271,13 @@ def _ancestors(*stores: dict[str, Any]) -> set[str]:
     out: set[str] = set()
     for store in stores:
         for p in store:
-            d = posixpath.dirname(p)
-            while d not in out and d != "/":
+            end = p.rfind("/")
+            while end > 0:
+                d = p[:end]
+                if d in out:
+                    break
                 out.add(d)
-                d = posixpath.dirname(d)
+                end = p.rfind("/", 0, end)
     return out
 
 
@@ -311,7 +318,8 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
             notes.add("outside", raw[:200], ex_limit)
         if path == "/":
             continue
-        parent, base = posixpath.split(path)
+        cut = path.rfind("/")
+        parent, base = path[:cut] or "/", path[cut + 1 :]
         if base.startswith(".wh."):
             if base == ".wh..wh..opq":
                 opaques.append(parent)
