@@ -198,3 +198,18 @@ def test_any_url_becomes_a_valid_iri_reference(url: str) -> None:
     assert cleaned == "" or is_iri_reference(cleaned), (url, cleaned)
     if is_iri_reference(url.strip()) and "[" not in url and "%" not in url and url.count("#") < 2:
         assert cleaned == url.strip()  # valid URLs are left alone
+
+
+_license_tokens = st.sampled_from(["MIT", "mit", "Apache-2.0", "GPL-2.0+", "LicenseRef-x", "AND", "OR", "WITH",
+                                   "Classpath-exception-2.0", "(", ")", "and", "bogus", "+", " "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(max_size=30), st.lists(_license_tokens, max_size=8).map(" ".join)))
+def test_license_classification_is_total_and_stable(text: str) -> None:
+    kind, value = classify_license(text)
+    assert kind in ("id", "expression", "name")
+    if kind != "name":
+        assert classify_license(value) == (kind, value)  # normalised forms are fixed points
+    else:
+        assert value == text.strip()
