@@ -155,14 +155,26 @@ def main() -> None:
     ap.add_argument("--synthetic", type=int, metavar="N", help="build a synthetic image with N files")
     ap.add_argument("--methods", default="tarfile,tarstream,squash")
     ap.add_argument("--registry", action="store_true", help="also read each OCI layout through a local registry")
+    ap.add_argument("--build-synthetic", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="bench-layers-")
     sources = list(args.sources)
-    if args.synthetic:
-        sources.append(synthetic(args.synthetic, Path(tmp.name)))
-    if not sources:
+    if args.build_synthetic:
+        print(synthetic(args.synthetic or 80000, Path(args.build_synthetic)))
+        return
+    if not sources and not args.synthetic:
         default = REPO / "bench" / "out" / "large.oci"
-        sources.append(f"oci:{default}" if default.is_dir() else synthetic(80000, Path(tmp.name)))
+        if default.is_dir():
+            sources.append(f"oci:{default}")
+        else:
+            args.synthetic = 80000
+    if args.synthetic:
+        # built in a child process so its memory does not count in this process's peak RSS
+        import subprocess
+
+        out = subprocess.run([sys.executable, __file__, "--synthetic", str(args.synthetic),
+                              "--build-synthetic", tmp.name], check=True, capture_output=True, text=True)
+        sources.append(out.stdout.strip().splitlines()[-1])
     registry = None
     if args.registry:
         registry = LocalRegistry(Path(tmp.name))
