@@ -20,7 +20,7 @@ Exit codes: 0 valid, 1 invalid (each error with its JSON pointer or XML line),
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def validate(file: str, as_json: bool) -> None:
-    """Validate an SBOM against the official CycloneDX schema (JSON or XML, 1.2-1.7).
+    """Validate an SBOM against the official CycloneDX schema (JSON 1.2-1.7, XML 1.0-1.7).
 
     The format and spec version are detected from the file.
     """

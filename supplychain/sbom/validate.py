@@ -54,7 +54,8 @@ __all__ = [
     "validate_file",
 ]
 
-SUPPORTED_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
+SUPPORTED_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")  # JSON (CycloneDX JSON starts at 1.2)
+SUPPORTED_XML_VERSIONS = ("1.0", "1.1", *SUPPORTED_VERSIONS)
 _MAX_ERRORS = 1000
 
 
@@ -122,11 +123,12 @@ def detect(raw: bytes, *, source: str) -> tuple[str, str, Any]:
     raise InputError(f"{source}: not a CycloneDX SBOM (neither JSON nor XML)")
 
 
-def _check_version(spec: str, source: str) -> None:
-    if spec not in SUPPORTED_VERSIONS:
+def _check_version(spec: str, source: str, fmt: str) -> None:
+    supported = SUPPORTED_XML_VERSIONS if fmt == "xml" else SUPPORTED_VERSIONS
+    if spec not in supported:
         raise InputError(
-            f"{source}: CycloneDX spec version {spec!r} cannot be validated",
-            hint="supported: " + ", ".join(SUPPORTED_VERSIONS),
+            f"{source}: CycloneDX {fmt.upper()} spec version {spec!r} cannot be validated",
+            hint="supported: " + ", ".join(supported),
         )
 
 
@@ -766,7 +768,7 @@ def validate_bytes(raw: bytes, *, source: str = "<input>") -> ValidationReport:
 
 def _validate_bytes(raw: bytes, source: str) -> ValidationReport:
     fmt, spec, doc = detect(raw, source=source)
-    _check_version(spec, source)
+    _check_version(spec, source, fmt)
     report = ValidationReport(source=source, format=fmt, spec_version=spec)
     if fmt == "json":
         _validate_json(doc, spec, report)

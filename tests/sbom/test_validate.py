@@ -159,7 +159,7 @@ def test_xml_entities_are_not_expanded(tmp_path: Path) -> None:
 def test_plugin_snapshots_are_valid(external: Path) -> None:
     base = external / "composer" / "cyclonedx-php-composer"
     for case in ("devReq", "laravel-7.12.0"):
-        for spec in ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7"):
+        for spec in ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7"):
             for ext in ("json", "xml"):
                 f = base / case / "results" / f"bom.{spec}.{ext}"
                 if f.exists():
