@@ -106,7 +106,7 @@ def detect(raw: bytes, *, source: str) -> tuple[str, str, Any]:
     """(format, spec version, parsed JSON or None). InputError when it is not a CycloneDX BOM."""
     head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
-        m = _XMLNS_RE.search(raw[:8192])
+        m = _XMLNS_RE.search(raw[:65536])
         if not m:
             raise InputError(
                 f"{source}: XML but not a CycloneDX BOM (no http://cyclonedx.org/schema/bom/<version> namespace)"
