@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -29,6 +30,23 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int |
 def atomic_open(path: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[IO[bytes]]:
     """Context manager yielding a binary file that replaces ``path`` only on success."""
     target = Path(path)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write: {exc.strerror}") from exc
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{target}: is a directory, expected a file name to write")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # A device or FIFO (/dev/null, /dev/stdout, a pipe): renaming over it would replace
+        # the device node with a regular file. Write straight into it instead.
+        try:
+            with open(target, "wb") as direct:
+                yield direct
+        except OSError as exc:
+            raise InputError(f"{target}: cannot write: {exc.strerror}") from exc
+        return
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"{target}: cannot write: directory {directory} does not exist")
