@@ -137,6 +137,11 @@ def test_upload_chunked_mount_list_tags_delete(registry, client: RegistryClient)
     # cross-repository mount
     assert client.mount_blob(f"{registry.host}/ocitest/other/app", d, "ocitest/chunks/app") is True
     assert client.blob_exists(f"{registry.host}/ocitest/other/app", d)
+    # nothing to mount: the registry opens an upload session instead, which is cancelled
+    missing = sha256(b"not there")
+    assert client.mount_blob(f"{registry.host}/ocitest/other/app", missing, "ocitest/chunks/app") is False
+    assert not client.blob_exists(f"{registry.host}/ocitest/other/app", missing)
+    client.ping(registry.host)
     # tags with pagination
     img = _image(b"3")
     for i in range(5):

@@ -68,6 +68,23 @@ def make_handler(state: State, role: str) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self.do_GET()
 
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with state.lock:
+                state.log.append(("POST", url.path, self.headers.get("Authorization")))
+            if url.path == "/token":
+                form = parse_qs(body.decode())
+                state.token_requests.append(form)
+                if form.get("grant_type") == ["refresh_token"] and form.get("refresh_token") == ["refresh-me"]:
+                    scope = form.get("scope", [""])[0]
+                    self._send(200, json.dumps({"access_token": "tok:" + scope, "expires_in": 300}).encode(),
+                               {"Content-Type": "application/json"})
+                    return
+                self._send(401, b"")
+                return
+            self._send(404, b"")
+
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             auth = self.headers.get("Authorization")
@@ -387,3 +404,13 @@ def test_referrers_api_with_pagination_and_filter(servers: State) -> None:
     assert [d.digest[7] for d in sigs] == ["a", "c"]
     # the API was used: no fallback tag was asked for
     assert not any("/manifests/sha256-" in p for _, p, _ in servers.log)
+
+
+def test_identity_token_oauth2_refresh(servers: State, tmp_path: Path) -> None:
+    host = f"127.0.0.1:{servers.port}"
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"auths": {host: {"identitytoken": "refresh-me"}}}))
+    assert _client(paths=[cfg]).get_manifest(f"{host}/bearer/app:v1")[2] == MANIFEST_DIGEST
+    form = servers.token_requests[-1]
+    assert form["grant_type"] == ["refresh_token"] and form["service"] == ["test-registry"]
+    assert form["scope"] == ["repository:bearer/app:pull"]
