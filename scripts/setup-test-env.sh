@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need beyond Python packages:
 #  - Debian's docker-registry (distribution 2.8), a real OCI registry the tests start on 127.0.0.1
+#  - Debian's skopeo, an independent OCI implementation for interop tests
 #  - npm test helpers under tests/js (@sigstore/mock for a local Sigstore, @sigstore/verify as an
 #    independent verifier)
 # Run as root it installs with apt-get; otherwise it says what is missing and the tests that need
@@ -8,14 +9,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v docker-registry >/dev/null 2>&1; then
+missing=()
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        echo "setup: installing Debian docker-registry"
+        echo "setup: installing Debian ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq >/dev/null
-        apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-        echo "setup: docker-registry missing and not root: registry tests will be skipped" >&2
+        echo "setup: ${missing[*]} missing and not root: tests that need them will be skipped" >&2
     fi
 fi
 

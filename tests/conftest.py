@@ -90,9 +90,11 @@ def registry() -> Iterator[Registry]:
     proc = subprocess.Popen([exe, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
+    probe = requests.Session()
+    probe.trust_env = False  # never through an HTTP(S)_PROXY: the registry is on loopback
     while True:
         try:
-            if requests.get(url + "/v2/", timeout=1).status_code == 200:
+            if probe.get(url + "/v2/", timeout=1).status_code == 200:
                 break
         except requests.RequestException:
             pass
