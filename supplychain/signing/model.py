@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supplychain.errors import InputError, NetworkError, VerificationError
+from supplychain.errors import InputError, VerificationError
 from supplychain.fileio import atomic_write, read_bytes
 from supplychain.signing import hashing
 from supplychain.signing.model_manifest import (
@@ -334,20 +334,10 @@ def _prepare_keyless(signer: SignerSpec) -> tuple[Any, Any]:
 
 def _sign_keyless(payload: bytes, trust_config: Any, token: Any) -> bytes:
     from sigstore import dsse
-    from sigstore.sign import SigningContext
 
-    try:
-        statement = dsse.Statement(payload)
-        ctx = SigningContext.from_trust_config(trust_config)
-        with ctx.signer(token, cache=True) as s:
-            bundle = s.sign_dsse(statement)
-    except Exception as exc:
-        name = type(exc).__name__
-        if "Network" in name or "Connection" in name or "HTTP" in name or "Timeout" in name:
-            raise NetworkError(f"keyless signing failed talking to Sigstore: {exc}") from exc
-        raise VerificationError(f"keyless signing failed: {name}: {exc}") from exc
-    out: str = bundle.to_json()
-    return out.encode("utf-8")
+    from supplychain.signing.sign import run_keyless
+
+    return run_keyless(trust_config, token, lambda s: s.sign_dsse(dsse.Statement(payload)))
 
 
 # --- verification ---------------------------------------------------------------------------------

@@ -109,10 +109,19 @@ def identity_token(signer: SignerSpec, trust_config: Any = None) -> Any:
 def _keyless(signer: SignerSpec, action: Any) -> bytes:
     cfg = client_trust_config(signer)
     token = identity_token(signer, cfg)
+    return run_keyless(cfg, token, action)
+
+
+def run_keyless(trust_config: Any, token: Any, action: Any) -> bytes:
+    """Run ``action(signer)`` with a Sigstore signer for ``trust_config`` and ``token``.
+
+    Returns the bundle JSON; Sigstore failures become NetworkError (transport) or
+    VerificationError (refused), never a raw exception.
+    """
     from sigstore.sign import SigningContext
 
     try:
-        ctx = SigningContext.from_trust_config(cfg)
+        ctx = SigningContext.from_trust_config(trust_config)
         with ctx.signer(token, cache=True) as s:
             bundle = action(s)
     except (InputError, NetworkError):
