@@ -380,7 +380,9 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
         elif typ in (CHAR, BLOCKDEV, FIFO):
             upper_files.pop(path, None)
             upper_links.pop(path, None)
-            notes.add("device", path, ex_limit)
+            if not path.startswith("/dev/"):
+                # device nodes under /dev are normal in a base root filesystem: not news
+                notes.add("device", path, ex_limit)
         elif m.sparse:
             upper_files.pop(path, None)
             notes.add("sparse", path, ex_limit)
