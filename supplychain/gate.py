@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from supplychain.errors import InputError, NetworkError, RegistryError, VerificationError
-from supplychain.policy.config import Policy, load_policy, register_section
+from supplychain.policy.config import Policy, load_policy
 from supplychain.policy.findings import RULES, Finding, Rule, register_rule
 from supplychain.policy.images import ImageRef, glob_match, normalize_glob, parse_image
 from supplychain.signing import attest as at
@@ -70,57 +70,8 @@ for _rule in (
     if _rule.id not in RULES:
         register_rule(_rule)
 
-_GLOBS = {"anyOf": [{"type": "string", "minLength": 1},
-                    {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],
-          "description": "an image glob or a list of image globs"}
-SIGNERS_SCHEMA: dict[str, Any] = {
-    "description": "Who may sign which images. An image must carry a valid signature by at least one "
-                   "entry whose `images` globs match it (default: all images).",
-    "type": "array",
-    "items": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "name": {"type": "string", "minLength": 1},
-            "images": _GLOBS,
-            "key": {"description": "PEM public key file (relative to the policy file)", "type": "string",
-                    "minLength": 1},
-            "issuer": {"type": "string", "minLength": 1},
-            "issuer_regexp": {"type": "string", "minLength": 1},
-            "subject": {"type": "string", "minLength": 1},
-            "subject_regexp": {"type": "string", "minLength": 1},
-        },
-        "anyOf": [{"required": ["key"]}, {"required": ["subject"]}, {"required": ["subject_regexp"]}],
-    },
-}
-ATTESTATIONS_SCHEMA: dict[str, Any] = {
-    "description": "Which attestation types images must carry (signed by an accepted signer).",
-    "type": "array",
-    "items": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["require"],
-        "properties": {
-            "images": _GLOBS,
-            "require": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
-        },
-    },
-}
-SBOM_SCHEMA: dict[str, Any] = {
-    "description": "Rules on the attested CycloneDX SBOM.",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "images": _GLOBS,
-        "deny_packages": {"description": "purl globs, e.g. pkg:deb/debian/openssl@1.1.*", "type": "array",
-                          "items": {"type": "string", "minLength": 1}},
-        "deny_licenses": {"description": "SPDX license ids (globs), e.g. AGPL-3.0-*", "type": "array",
-                          "items": {"type": "string", "minLength": 1}},
-    },
-}
-register_section("signers", SIGNERS_SCHEMA)
-register_section("attestations", ATTESTATIONS_SCHEMA)
-register_section("sbom", SBOM_SCHEMA)
+# The `signers:`, `attestations:` and `sbom:` sections are described in the policy layer's
+# policy.schema.json (one schema for editors, `policy check` and the gate).
 
 
 # --- the gate policy ------------------------------------------------------------------------
