@@ -349,6 +349,8 @@ def run_gate(
     trust = trust or TrustSpec()
 
     def check(d: ImageDecision) -> ImageDecision:
+        # reference findings first: a waived SC-IMG-001 means "verify it anyway", never "skip it"
+        _apply_waivers(d, gp.policy, day)
         _decide(d, gp, view, trust)
         _apply_waivers(d, gp.policy, day)
         return d
@@ -375,9 +377,12 @@ def _finding(d: ImageDecision, rule_id: str, message: str, policy: Policy, fix: 
 
 def _decide(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSpec) -> None:
     ref = d.ref
-    if ref is None:
-        return  # SC-IMG-005 (invalid reference) was reported by the policy layer
     policy = gp.policy
+    if ref is None:  # SC-IMG-004/005 come from the policy layer; fail closed even if they are lowered
+        if not any(f.severity == "error" for f in d.findings):
+            _finding(d, "SC-GATE-006", f"{d.image!r} is not a valid image reference: it cannot be verified",
+                     policy)
+        return
     if any(f.rule == "SC-IMG-001" and f.severity == "error" for f in d.findings):
         return  # an untrusted registry is never contacted
     signers = gp.signers_for(ref)
@@ -483,9 +488,11 @@ def _apply_waivers(d: ImageDecision, policy: Policy, today: date) -> None:
         return
     kept: list[Finding] = []
     for f in d.findings:
+        # a gate finding is about the image wherever it is used: a path waiver must cover every use
+        files = {f.file} if f.rule.startswith("SC-IMG-") or not d.locations else {x.file for x in d.locations}
         waiver = next((w for w in policy.waivers if not w.expired(today) and w.matches_rule(f.rule)
                        and (w.image is None or glob_match(w.image, d.ref))
-                       and (w.path is None or fnmatch.fnmatchcase(f.file, w.path))), None)
+                       and (w.path is None or all(fnmatch.fnmatchcase(x, w.path) for x in files))), None)
         (d.waived if waiver is not None else kept).append(f)
     d.findings = kept
 

@@ -231,3 +231,58 @@ def test_gate_bad_policy_is_input_error(scene: dict[str, Any]) -> None:
     assert r.exit_code == 2
     assert "bad.yaml:5" in r.stderr and "colour" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_waived_untrusted_registry_still_needs_a_signature(scene: dict[str, Any], registry) -> None:  # type: ignore[no-untyped-def]
+    """A waiver for SC-IMG-001 accepts the registry; it must not skip signature verification."""
+    im = scene["images"]
+    policy = scene["dir"] / "waive-registry.yaml"
+    text = scene["policy"].read_text().replace(f"  - {registry.host}/gate/**\n", "  - ghcr.io/acme/**\n")
+    text = text.replace(
+        "sbom:", "waivers:\n  - rule: SC-IMG-001\n"
+        f"    image: {registry.host}/gate/unsigned:*\n"
+        "    reason: mirror not yet moved\n    expires: 2999-01-01\nsbom:")
+    policy.write_text(text)
+    # on the command line (no policy-engine waiver pass) and in a file (engine and gate globs differ)
+    lst = scene["dir"] / "waive-registry.txt"
+    lst.write_text(im["unsigned"] + "\n")
+    for arg in (im["unsigned"], str(lst)):
+        r = run_cli("gate", arg, "--policy", str(policy), "--json")
+        assert r.exit_code == 1, r.stdout + r.stderr
+        doc = json.loads(r.stdout)
+        assert _decisions(doc)[im["unsigned"]] == ("fail", {"SC-GATE-001", "SC-GATE-002"}), r.stdout
+        assert [w["rule"] for w in doc["images"][0]["waived"]] == ["SC-IMG-001"]
+
+
+def test_path_waiver_does_not_cover_other_uses_of_the_image(scene: dict[str, Any]) -> None:
+    """A path-scoped waiver of a gate finding must not waive the image where it is used elsewhere."""
+    im = scene["images"]
+    d = scene["dir"] / "paths"
+    (d / "dev").mkdir(parents=True)
+    (d / "prod").mkdir()
+    (d / "dev" / "images.txt").write_text(im["unsigned"] + "\n")
+    (d / "prod" / "images.txt").write_text(im["unsigned"] + "\n")
+    policy = scene["dir"] / "waive-dev.yaml"
+    policy.write_text(scene["policy"].read_text().replace(
+        "sbom:", "waivers:\n  - rule: SC-GATE-*\n    path: '*/dev/*'\n"
+        "    reason: dev images are not signed\n    expires: 2999-01-01\nsbom:"))
+    r = run_cli("gate", str(d / "dev"), "--policy", str(policy), "--json")
+    assert r.exit_code == 0, r.stdout + r.stderr  # only dev uses: waived
+    r = run_cli("gate", str(d), "--policy", str(policy), "--json")
+    assert r.exit_code == 1, r.stdout + r.stderr  # also deployed from prod: not waived
+    assert _decisions(json.loads(r.stdout))[im["unsigned"]] == ("fail", {"SC-GATE-001", "SC-GATE-002"})
+
+
+def test_unparsable_reference_never_passes(scene: dict[str, Any]) -> None:
+    """An image the gate cannot even parse cannot have been verified: it fails even when the policy
+    turns the reference rules down to warnings."""
+    policy = scene["dir"] / "lenient-refs.yaml"
+    policy.write_text(scene["policy"].read_text().replace(
+        "images:\n  require_digest: true\n",
+        "images:\n  require_digest: true\nrules:\n  SC-IMG-004: warning\n  SC-IMG-005: warning\n"))
+    compose = scene["dir"] / "compose-bad-ref.yaml"
+    compose.write_text("services:\n  web:\n    image: 'UPPER/Case::bad'\n  api:\n    image: ${API_IMAGE}\n")
+    r = run_cli("gate", str(compose), "--policy", str(policy), "--json")
+    assert r.exit_code == 1, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["images"] and all(i["decision"] == "fail" for i in doc["images"]), r.stdout
