@@ -193,10 +193,11 @@ def _search(pattern: str, value: str) -> bool:
 
 
 def _require_identity_policy(spec: IdentitySpec) -> None:
-    if spec.identity is None and spec.identity_regexp is None:
+    # an empty value is no expectation (an empty regex matches anyone): refused, as cosign does
+    if not spec.identity and not spec.identity_regexp:
         raise InputError("keyless verification needs the expected signer: --cert-identity or "
                          "--cert-identity-regexp", hint="or verify a key-signed bundle with --key PUBLIC.pem")
-    if spec.issuer is None and spec.issuer_regexp is None:
+    if not spec.issuer and not spec.issuer_regexp:
         raise InputError("keyless verification needs the expected OIDC issuer: --cert-oidc-issuer or "
                          "--cert-oidc-issuer-regexp")
 
