@@ -65,6 +65,8 @@ class SignerRule:
             return info.kind == "key" and any(k.fingerprint == info.key_fingerprint for k in self.keys)
         if info.kind != "keyless":
             return False
+        if not (self.identity or self.identity_regexp) or not (self.issuer or self.issuer_regexp):
+            return False  # fail closed: a keyless rule without both expectations would accept anyone
         return _match(info.identity, self.identity, self.identity_regexp) and _match(
             info.issuer, self.issuer, self.issuer_regexp
         )

@@ -121,6 +121,10 @@ def test_keyless_fulcio_rekor(cdir: Path, root) -> None:  # type: ignore[no-unty
     good = SignerRule("r", identity="mitr@redhat.com", issuer="https://github.com/login/oauth")
     bad = SignerRule("r", identity="this-does-not-match@example.com", issuer="https://github.com/login/oauth")
     assert good.matches(info) and not bad.matches(info)
+    # a keyless rule needs both an identity and an issuer expectation; half a rule matches nobody
+    for half in (SignerRule("r", issuer="https://github.com/login/oauth"), SignerRule("r", identity="mitr@redhat.com"),
+                 SignerRule("r", identity_regexp="", issuer_regexp=""), SignerRule("r")):
+        assert not half.matches(info), half
 
 
 def test_keyless_rejected_without_trusted_root_or_with_wrong_rekor_key(cdir: Path, root) -> None:  # type: ignore[no-untyped-def]
