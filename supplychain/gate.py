@@ -367,7 +367,7 @@ def run_gate(
 
 def _finding(d: ImageDecision, rule_id: str, message: str, policy: Policy, fix: str | None = None) -> None:
     severity = policy.severity_of(rule_id)
-    if severity is None:
+    if severity is None or any(f.rule == rule_id and f.message == message for f in d.findings):
         return
     loc = d.locations[0] if d.locations else Location("<command line>", 0, None)
     d.findings.append(Finding(rule=rule_id, severity=severity, file=loc.file, line=max(1, loc.line),
@@ -417,9 +417,12 @@ def _decide(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
                      f"{verification.image.digest_reference}: no valid {at.short_type(ptype)} attestation "
                      f"({ptype}) signed by an accepted signer", policy)
     if gp.sbom is not None and _covers(gp.sbom.images, ref):
-        sbom = verification.trusted_attestation(at.PREDICATE_TYPES["cyclonedx"])
-        if sbom is not None and sbom.predicate is not None:
-            _check_sbom(d, sbom.predicate, gp.sbom, policy)
+        # every accepted SBOM of the digest: a denied package in any of them fails the image
+        cdx = at.PREDICATE_TYPES["cyclonedx"]
+        for sbom in verification.attestations:
+            if sbom.trusted and sbom.predicate is not None and sbom.predicate_type \
+                    and at.same_predicate_type(sbom.predicate_type, cdx):
+                _check_sbom(d, sbom.predicate, gp.sbom, policy)
 
 
 def _check_sbom(d: ImageDecision, document: bytes, rules: SbomRules, policy: Policy) -> None:

@@ -286,3 +286,26 @@ def test_unparsable_reference_never_passes(scene: dict[str, Any]) -> None:
     assert r.exit_code == 1, r.stdout + r.stderr
     doc = json.loads(r.stdout)
     assert doc["images"] and all(i["decision"] == "fail" for i in doc["images"]), r.stdout
+
+
+def test_every_trusted_sbom_is_checked(scene: dict[str, Any], registry) -> None:  # type: ignore[no-untyped-def]
+    """Two accepted CycloneDX attestations of one digest (re-attested with a newer scanner): a denied
+    package in either fails the image, whichever the registry lists first."""
+    from supplychain.oci.registry import RegistryClient
+    from supplychain.signing.image import RegistryView, attest_image, sign_image
+    from supplychain.signing.specs import SignerSpec
+
+    view = RegistryView(RegistryClient())
+    ref, digest = _push(view.client, registry.host, "gate/twoboms", "1.0", [File("app/twoboms", b"twoboms")])
+    signer = SignerSpec(key_path=str(scene["release"].private))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SUPPLYCHAIN_PASSWORD", ENV["SUPPLYCHAIN_PASSWORD"])
+        sign_image(ref, signer, registry=view)
+        for bom in ("ok.json", "bad.json"):
+            attest_image(ref, (scene["dir"] / bom).read_bytes(), "https://cyclonedx.org/bom", signer, registry=view)
+    image = f"{ref}@{digest}"
+    r = run_cli("gate", image, "--policy", str(scene["policy"]), "--json")
+    assert r.exit_code == 1, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert _decisions(doc)[image] == ("fail", {"SC-GATE-003", "SC-GATE-004"}), r.stdout
+    assert len(doc["images"][0]["findings"]) == 2  # each denied component reported once
