@@ -441,7 +441,8 @@ def _check_sbom(d: ImageDecision, document: bytes, rules: SbomRules, policy: Pol
                     _finding(d, "SC-GATE-003", f"attested SBOM contains {purl} (denied by {pattern!r})", policy)
                     break
         for lic in _licenses(comp):
-            hit = next((p for p in rules.deny_licenses if fnmatch.fnmatchcase(lic, p)), None)
+            # SPDX license identifiers are case-insensitive
+            hit = next((p for p in rules.deny_licenses if fnmatch.fnmatchcase(lic.upper(), p.upper())), None)
             if hit is not None:
                 name = comp.get("purl") or comp.get("name") or "?"
                 _finding(d, "SC-GATE-004", f"attested SBOM: {name} is licensed {lic} (denied by {hit!r})", policy)

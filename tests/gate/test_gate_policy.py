@@ -118,3 +118,19 @@ def test_sbom_rules_on_hostile_json(doc: object) -> None:
     d = ImageDecision("x", None)
     _check_sbom(d, json.dumps(doc).encode(), SbomRules(("**",), ("pkg:*",), ("*",)), default_policy())
     assert all(f.rule in ("SC-GATE-002", "SC-GATE-003", "SC-GATE-004") for f in d.findings)
+
+
+def test_denied_licenses_match_case_insensitively() -> None:
+    """SPDX license identifiers are case-insensitive: `agpl-3.0-only` is AGPL-3.0-only (package
+    metadata copied into SBOMs often has such spellings)."""
+    from supplychain.policy.config import default_policy
+
+    bom = {"components": [
+        {"name": "a", "purl": "pkg:npm/a@1", "licenses": [{"expression": "agpl-3.0-or-later"}]},
+        {"name": "b", "purl": "pkg:npm/b@1", "licenses": [{"license": {"name": "Agpl-3.0-only"}}]},
+        {"name": "c", "purl": "pkg:npm/c@1", "licenses": [{"license": {"id": "MIT"}}]},
+    ]}
+    d = ImageDecision("x", None)
+    _check_sbom(d, json.dumps(bom).encode(), SbomRules(("**",), (), ("AGPL-*",)), default_policy())
+    assert sorted(f.message.split(" is licensed")[0] for f in d.findings) == [
+        "attested SBOM: pkg:npm/a@1", "attested SBOM: pkg:npm/b@1"]
