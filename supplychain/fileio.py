@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -72,8 +73,13 @@ def write_output(data: bytes | str, output: str | None) -> None:
     """Write to ``output`` atomically, or to stdout when ``output`` is None or '-'."""
     if output is None or output == "-":
         raw = data.encode("utf-8") if isinstance(data, str) else data
-        sys.stdout.buffer.write(raw)
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(raw)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise InputError(f"standard output: cannot write: {exc.strerror}") from exc
     else:
         atomic_write(output, data)
 
@@ -107,8 +113,39 @@ def parse_json(raw: bytes | str, *, source: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not valid UTF-8 (byte {exc.start})") from exc
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc
+    except ValueError as exc:  # e.g. an integer with more digits than int() accepts
+        raise InputError(f"{source}: invalid JSON: {str(exc).split(';')[0]}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{source}: invalid JSON: nested too deeply") from exc
+    if _SURROGATE_ESCAPE.search(text):
+        _reject_lone_surrogates(doc, source)
+    return doc
+
+
+# A \uD800-\uDFFF escape: json.loads turns a pair into one character but keeps a lone one,
+# which can then never be written out as UTF-8. Only documents with such an escape are walked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _reject_lone_surrogates(doc: Any, source: str) -> None:
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(
+                    f"{source}: invalid JSON: string {value[:40]!r} holds a lone UTF-16 surrogate "
+                    f"escape (\\u{ord(value[exc.start]):04x}), which is not Unicode text"
+                ) from exc

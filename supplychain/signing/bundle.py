@@ -205,7 +205,7 @@ def parse_bundle(raw: bytes | str, *, source: str = "bundle") -> ParsedBundle:
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
         data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # also UnicodeDecodeError, over-long integers
         raise BundleFormatError(f"{source}: not a Sigstore bundle: invalid JSON ({exc})") from exc
     try:
         return _parse(data, source)
