@@ -57,6 +57,8 @@ def _json(data: bytes, what: str) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{what}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise InputError(f"{what}: not valid JSON (nested too deeply)") from exc
 
 
 def _read_limited(stream: IO[bytes] | VerifyingReader, limit: int, what: str) -> bytes:
@@ -228,7 +230,7 @@ class _Source:
 def _sniff_media_type(data: bytes) -> str:
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if not isinstance(doc, dict):
         return ""
@@ -330,7 +332,13 @@ class OciLayoutSource(_LayoutBase):
             raise InputError(f"{path}: not a directory (expected an OCI image layout)")
 
     def _read_file(self, name: str) -> bytes:
-        return (self.path / name).read_bytes()
+        p = self.path / name
+        try:
+            return p.read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise InputError(f"{p}: cannot read: {exc.strerror}") from exc
 
     def _blob_raw(self, algo: str, hexpart: str) -> tuple[IO[bytes], int] | None:
         p = self.path / "blobs" / algo / hexpart
@@ -338,6 +346,8 @@ class OciLayoutSource(_LayoutBase):
             fh = open(p, "rb")
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise InputError(f"{p}: cannot read blob: {exc.strerror}") from exc
         return fh, os.fstat(fh.fileno()).st_size
 
 

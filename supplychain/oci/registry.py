@@ -93,7 +93,7 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
 def _error_detail(resp: requests.Response) -> str:
     try:
         doc = resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         text = resp.text.strip()[:200] if resp.content and len(resp.content) < 4096 else ""
         return f": {text}" if text else ""
     errs = doc.get("errors") if isinstance(doc, dict) else None
@@ -215,7 +215,7 @@ class RegistryClient:
             raise RegistryError(f"{what}: token service {realm} answered HTTP {resp.status_code}{_error_detail(resp)}")
         try:
             doc = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RegistryError(f"{what}: token service {realm} did not return JSON") from None
         token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:
@@ -392,6 +392,10 @@ class RegistryClient:
         if len(data) > MAX_MANIFEST:
             raise RegistryError(f"{what}: manifest larger than {MAX_MANIFEST} bytes")
         media_type = resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
+        if data.lstrip()[:1] != b"{":
+            # e.g. an HTML page from a proxy or web server: never pin, sign or scan its digest
+            raise RegistryError(f"{what}: {r.registry} answered with {media_type or 'no content type'!r} "
+                                "content, not a JSON image manifest")
         if media_type not in ALL_MANIFEST_TYPES:
             media_type = _body_media_type(data) or media_type
         if r.digest:
@@ -638,7 +642,7 @@ class RegistryClient:
                 raise self._fail(resp, f"{what}: list tags")
             try:
                 doc = resp.json()
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise RegistryError(f"{what}: tag list is not JSON") from None
             finally:
                 resp.close()
@@ -674,7 +678,7 @@ class RegistryClient:
                 raise self._fail(resp, f"{what}: referrers")
             try:
                 doc = resp.json()
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise RegistryError(f"{what}: referrers response is not JSON") from None
             finally:
                 resp.close()
@@ -698,7 +702,7 @@ class RegistryClient:
             return []
         try:
             doc = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RegistryError(f"{ref}: referrers tag does not hold JSON") from None
         out = _index_entries(doc, str(ref))
         if artifact_type:
@@ -719,7 +723,7 @@ class RegistryClient:
                 entries = [m for m in doc["manifests"] if isinstance(m, dict)]
         except RegistryNotFound:
             pass
-        except ValueError:
+        except (ValueError, RecursionError):
             entries = []
         if any(e.get("digest") == descriptor.digest for e in entries):
             return self.resolve_digest(ref)
@@ -748,7 +752,7 @@ def _replayable(data: Any) -> bool:
 def _body_media_type(data: bytes) -> str | None:
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(doc, dict):
         mt = doc.get("mediaType")
