@@ -73,6 +73,28 @@ def signer_options(func: F) -> F:
 
 
 def identity_spec(kwargs: dict[str, Any]) -> IdentitySpec:
+    """The expected signer; contradictory options are a usage error (exit 2), never silently ignored."""
+    import re
+
+    from supplychain.errors import InputError
+
+    given = [opt for opt, name in (("--cert-identity", "cert_identity"),
+                                   ("--cert-identity-regexp", "cert_identity_regexp"),
+                                   ("--cert-oidc-issuer", "cert_oidc_issuer"),
+                                   ("--cert-oidc-issuer-regexp", "cert_oidc_issuer_regexp"))
+             if kwargs.get(name) is not None]
+    if kwargs.get("key") is not None and given:
+        raise InputError(f"give --key (key signature) or {' / '.join(given)} (keyless identity), not both")
+    for exact, regexp in (("cert_identity", "cert_identity_regexp"), ("cert_oidc_issuer", "cert_oidc_issuer_regexp")):
+        if kwargs.get(exact) is not None and kwargs.get(regexp) is not None:
+            opt = "--" + exact.replace("_", "-")
+            raise InputError(f"give {opt} or {opt}-regexp, not both")
+        rx = kwargs.get(regexp)
+        if rx is not None:
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise InputError(f"--{regexp.replace('_', '-')}: invalid regular expression {rx!r}: {exc}") from exc
     return IdentitySpec(
         identity=kwargs.get("cert_identity"),
         identity_regexp=kwargs.get("cert_identity_regexp"),
@@ -92,6 +114,17 @@ def trust_spec(kwargs: dict[str, Any]) -> TrustSpec:
 
 
 def signer_spec(kwargs: dict[str, Any]) -> SignerSpec:
+    """How to sign; keyless-only options given with --key are a usage error (exit 2)."""
+    if kwargs.get("key") is not None:
+        from supplychain.errors import InputError
+
+        ctx = click.get_current_context(silent=True)
+        token_given = kwargs.get("identity_token") is not None and (
+            ctx is None or ctx.get_parameter_source("identity_token") != click.core.ParameterSource.ENVIRONMENT)
+        given = [opt for opt, on in (("--identity-token", token_given), ("--staging", bool(kwargs.get("staging"))),
+                                     ("--trust-config", kwargs.get("trust_config") is not None)) if on]
+        if given:
+            raise InputError(f"give --key (sign with a key) or {' / '.join(given)} (keyless signing), not both")
     return SignerSpec(
         key_path=kwargs.get("key"),
         identity_token=kwargs.get("identity_token"),
