@@ -297,6 +297,7 @@ def collect_images(paths: Iterable[str], policy: Policy, *, today: date | None =
         for f, _w in report.waived:
             if f.rule.startswith("SC-IMG-"):
                 waived.setdefault((f.file, f.line, f.column), []).append(f)
+        other.extend(_skipped_template(policy, path, today or date.today()) for path in report.skipped)
         for use in report.images:
             key = (use.file, use.line, use.column)
             name = use.ref.name if use.ref else None
@@ -304,6 +305,18 @@ def collect_images(paths: Iterable[str], policy: Policy, *, today: date | None =
             gone = [f for f in waived.get(key, []) if f.image in (None, name)]
             uses.append(_Use(use.text, Location(use.file, use.line, use.column, use.context), found, gone))
     return uses, other
+
+
+def _skipped_template(policy: Policy, path: str, today: date) -> Finding:
+    """A walked template (Helm, Jinja) the policy layer skipped: its images were never checked, so
+    the gate does not pass (fail closed) unless the policy lowers SC-GATE-006 or waives it by path."""
+    severity = policy.severity_of("SC-GATE-006") or "note"
+    if any(not w.expired(today) and w.matches_rule("SC-GATE-006") and w.image is None and w.path is not None
+           and fnmatch.fnmatchcase(path, w.path) for w in policy.waivers):
+        severity = "note"
+    return Finding(rule="SC-GATE-006", severity=severity, file=path, line=1, column=None,
+                   message="template (Helm, Jinja) skipped: the images it deploys cannot be checked",
+                   fix="render it (e.g. `helm template`) and gate the rendered manifests")
 
 
 def _reference_findings(policy: Policy, text: str, file: str, line: int, column: int | None) -> list[Finding]:

@@ -309,3 +309,26 @@ def test_every_trusted_sbom_is_checked(scene: dict[str, Any], registry) -> None:
     doc = json.loads(r.stdout)
     assert _decisions(doc)[image] == ("fail", {"SC-GATE-003", "SC-GATE-004"}), r.stdout
     assert len(doc["images"][0]["findings"]) == 2  # each denied component reported once
+
+
+def test_skipped_template_fails_the_gate(scene: dict[str, Any]) -> None:
+    """A walked Helm template cannot be checked (its images are unknown until rendered): the gate
+    does not pass the directory as if it had been."""
+    d = scene["dir"] / "chart"
+    (d / "templates").mkdir(parents=True)
+    (d / "images.txt").write_text(scene["images"]["good"] + "\n")
+    (d / "templates" / "deploy.yaml").write_text(
+        "{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n"
+        "    - name: x\n      image: {{ .Values.image | quote }}\n{{- end }}\n")
+    r = run_cli("gate", str(d), "--policy", str(scene["policy"]), "--json")
+    assert r.exit_code == 1, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["decision"] == "fail"
+    assert any("deploy.yaml" in e and "template" in e for e in doc["errors"]), doc["errors"]
+    assert _decisions(doc)[scene["images"]["good"]] == ("pass", set())
+    waived = scene["dir"] / "waive-templates.yaml"
+    waived.write_text(scene["policy"].read_text().replace(
+        "sbom:", "waivers:\n  - rule: SC-GATE-006\n    path: '*/chart/templates/*'\n"
+        "    reason: chart is gated after helm template\n    expires: 2999-01-01\nsbom:"))
+    r = run_cli("gate", str(d), "--policy", str(waived), "--json")
+    assert r.exit_code == 0, r.stdout + r.stderr
