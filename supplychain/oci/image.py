@@ -476,7 +476,8 @@ class DockerArchiveSource(_Source):
         except FileNotFoundError:
             raise InputError(f"{path}: config {self.config_name} named in manifest.json is missing") from None
         config = _json(self.config_bytes, f"{path}/{self.config_name}")
-        diff_ids = (config.get("rootfs") or {}).get("diff_ids") if isinstance(config, dict) else None
+        rootfs = config.get("rootfs") if isinstance(config, dict) else None
+        diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
         if not isinstance(diff_ids, list) or len(diff_ids) != len(chosen["Layers"]):
             raise InputError(f"{path}: config rootfs.diff_ids does not match the {len(chosen['Layers'])} layers")
         self.layer_files: dict[str, str] = {}

@@ -145,7 +145,7 @@ def parse_statement(payload: bytes) -> Statement:
         raise VerificationError("in-toto statement is too large")
     try:
         doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise VerificationError(f"DSSE payload is not a JSON in-toto statement: {exc}") from exc
     if not isinstance(doc, dict):
         raise VerificationError("in-toto statement is not a JSON object")

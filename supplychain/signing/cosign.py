@@ -238,7 +238,7 @@ def parse_simple_signing(payload: bytes) -> SimpleSigning:
         raise VerificationError("simple-signing payload is too large")
     try:
         doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise VerificationError(f"simple-signing payload is not JSON: {exc}") from exc
     critical = doc.get("critical") if isinstance(doc, dict) else None
     if not isinstance(critical, dict):
@@ -283,7 +283,7 @@ def parse_containers_image_signature(raw: bytes, *, source: str) -> LegacyLayer:
         payload = base64.b64decode(doc["payload"], validate=True)
         annotations = doc.get("annotations") or {}
         mime = doc["mimeType"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
         raise InputError(f"{source}: malformed containers/image signature: {exc}") from exc
     if not isinstance(mime, str) or not isinstance(annotations, dict):
         raise InputError(f"{source}: malformed containers/image signature")

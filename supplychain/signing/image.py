@@ -239,7 +239,7 @@ def verify_bundle_json(
         raise VerificationError("Sigstore bundle is too large")
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise VerificationError(f"Sigstore bundle is not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise VerificationError("Sigstore bundle is not a JSON object")
@@ -558,6 +558,12 @@ def attest_image(
         predicate_doc = json.loads(predicate)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{source}: predicate is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{source}: predicate is not JSON: nested too deeply") from exc
+    if not isinstance(predicate_doc, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(predicate_doc), "a number")
+        raise InputError(f"{source}: predicate must be a JSON object, not {kind}")
     view = registry or RegistryView()
     image = view.resolve(parse_image_reference(reference))
     detached_digest: str | None = None

@@ -348,7 +348,7 @@ def read_model_signature(path: str | os.PathLike[str]) -> dict[str, Any]:
     raw = read_bytes(path, what="signature", limit=MAX_SIGNATURE_BYTES)
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise VerificationError(f"{path}: not a JSON Sigstore bundle") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("dsseEnvelope"), dict):
         raise VerificationError(f"{path}: not a Sigstore bundle with a DSSE envelope (model signature)")
@@ -548,7 +548,7 @@ def verify_model(
         raise VerificationError(f"{source}: DSSE payload type is {ptype!r}, expected {PAYLOAD_TYPE}")
     try:
         stmt = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise VerificationError(f"{source}: signed payload is not JSON") from exc
     expected = manifest_from_statement(stmt, source=source)
 
