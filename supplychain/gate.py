@@ -79,7 +79,8 @@ def _globs(value: Any) -> tuple[str, ...]:
     if value is None:
         return ("**",)
     items = [value] if isinstance(value, str) else list(value)
-    return tuple(normalize_glob(str(g)) for g in items)
+    # "**" is every image (normalize_glob would read a bare glob as a Docker Hub short name)
+    return tuple("**" if str(g).strip() == "**" else normalize_glob(str(g)) for g in items)
 
 
 def _covers(globs: tuple[str, ...], ref: ImageRef) -> bool:

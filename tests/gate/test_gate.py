@@ -332,3 +332,26 @@ def test_skipped_template_fails_the_gate(scene: dict[str, Any]) -> None:
         "    reason: chart is gated after helm template\n    expires: 2999-01-01\nsbom:"))
     r = run_cli("gate", str(d), "--policy", str(waived), "--json")
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_double_star_images_glob_means_every_image(scene: dict[str, Any], registry) -> None:  # type: ignore[no-untyped-def]
+    """`images: "**"` (every image) must not shrink to Docker Hub library images: requirements
+    written that way still apply to the image."""
+    im = scene["images"]
+    policy = scene["dir"] / "double-star.yaml"
+    text = scene["policy"].read_text()
+    text = text.replace(f'  - images: "{registry.host}/gate/**"\n    require: [cyclonedx]',
+                        '  - images: "**"\n    require: [cyclonedx]')
+    text = text.replace("sbom:\n", 'sbom:\n  images: ["**"]\n')
+    assert text.count('"**"') == 2, text
+    policy.write_text(text)
+    r = run_cli("gate", im["noattest"], im["badsbom"], im["good"], "--policy", str(policy), "--json")
+    assert r.exit_code == 1, r.stdout + r.stderr
+    got = _decisions(json.loads(r.stdout))
+    assert got == {im["noattest"]: ("fail", {"SC-GATE-002"}),
+                   im["badsbom"]: ("fail", {"SC-GATE-003", "SC-GATE-004"}),
+                   im["good"]: ("pass", set())}, r.stdout
+    # and a signer for "**" covers the image (no SC-GATE-005)
+    policy.write_text(text.replace(f'images: ["{registry.host}/gate/**"]\n    key:', 'images: "**"\n    key:'))
+    r = run_cli("gate", im["good"], "--policy", str(policy))
+    assert r.exit_code == 0, r.stdout + r.stderr
