@@ -77,13 +77,17 @@ def verify_blob(artifact: str, bundle_path: str | None, **kwargs: Any) -> None:
     from supplychain.fileio import read_bytes
     from supplychain.signing.verify import verify_bundle
 
-    is_digest = bool(_DIGEST.match(artifact)) and not Path(artifact).exists()
+    try:
+        exists, is_file = Path(artifact).exists(), Path(artifact).is_file()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise InputError(f"{artifact}: cannot read: {exc.strerror}") from exc
+    is_digest = bool(_DIGEST.match(artifact)) and not exists
     if bundle_path is None:
         if is_digest:
             raise InputError("verifying a digest needs --bundle PATH")
         bundle_path = artifact + ".sigstore.json"
-    if not is_digest and not Path(artifact).is_file():
-        raise InputError(f"{artifact}: no such file")
+    if not is_digest and not is_file:
+        raise InputError(f"{artifact}: is a directory, expected a file" if exists else f"{artifact}: no such file")
     raw = read_bytes(bundle_path, what="bundle")
     result = verify_bundle(
         raw,

@@ -68,7 +68,11 @@ def iter_files(paths: list[str], exclude: tuple[str, ...] = ()) -> Iterator[tupl
     """Yield ``(path, kind_by_name, explicit)``; directories are walked in sorted order."""
     for p in paths:
         path = Path(p)
-        if path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise InputError(f"{p}: cannot read: {exc.strerror}") from exc
+        if is_dir:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not _excluded(os.path.join(root, d), exclude))
                 for f in sorted(files):

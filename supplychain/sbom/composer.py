@@ -385,7 +385,11 @@ def _is_installed(data: Any) -> bool:
 def load_project(path: str | os.PathLike[str]) -> ComposerProject:
     """Find and parse the Composer files at ``path`` (directory or one of the files)."""
     p = Path(path)
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise InputError(f"{p}: cannot read: {exc.strerror}") from exc
+    if not exists:
         raise InputError(f"{p}: no such file or directory")
     if p.is_dir():
         directory = p

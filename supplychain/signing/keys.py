@@ -62,13 +62,18 @@ def generate_keypair(prefix: str = DEFAULT_PREFIX, *, force: bool = False,
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    if not prefix or prefix.endswith(("/", os.sep)):
+        raise InputError(f"--output-key-prefix {prefix!r}: needs a file name part (e.g. {prefix or './'}cosign)")
     priv_path = Path(prefix + ".key")
     pub_path = Path(prefix + ".pub")
-    if not force:
-        for p in (priv_path, pub_path):
-            if p.exists():
-                raise InputError(f"{p}: already exists; refusing to overwrite",
-                                 hint="pass --force to replace it, or choose --output-key-prefix")
+    for p in (priv_path, pub_path):
+        try:
+            exists = p.exists()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise InputError(f"{p}: cannot write: {exc.strerror}") from exc
+        if exists and not force:
+            raise InputError(f"{p}: already exists; refusing to overwrite",
+                             hint="pass --force to replace it, or choose --output-key-prefix")
     pw = password if password is not None else _password_for_new_key()
     if not pw:
         raise InputError("empty password: refusing to write an unencrypted private key",

@@ -524,7 +524,11 @@ def verify_model(
     if not model_path.exists() and not model_path.is_symlink():
         raise InputError(f"{model_path}: no such file or directory")
     sig_path = Path(signature) if signature is not None else default_signature_path(model_path)
-    if not sig_path.exists():
+    try:
+        sig_exists = sig_path.exists()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise InputError(f"{sig_path}: cannot read: {exc.strerror}") from exc
+    if not sig_exists:
         raise InputError(f"{sig_path}: no such signature", hint="pass --signature FILE")
     source = str(sig_path)
     raw = read_bytes(sig_path, what="signature", limit=MAX_SIGNATURE_BYTES)
