@@ -450,8 +450,9 @@ def _check_sbom(d: ImageDecision, document: bytes, rules: SbomRules, policy: Pol
     for comp in components:
         purl = comp.get("purl")
         if isinstance(purl, str):
+            forms = _purl_forms(purl)
             for pattern in rules.deny_packages:
-                if fnmatch.fnmatchcase(purl, pattern) or fnmatch.fnmatchcase(purl.split("?", 1)[0], pattern):
+                if any(fnmatch.fnmatchcase(form, pattern) for form in forms):
                     _finding(d, "SC-GATE-003", f"attested SBOM contains {purl} (denied by {pattern!r})", policy)
                     break
         for lic in _licenses(comp):
@@ -461,6 +462,20 @@ def _check_sbom(d: ImageDecision, document: bytes, rules: SbomRules, policy: Pol
                 name = comp.get("purl") or comp.get("name") or "?"
                 _finding(d, "SC-GATE-004", f"attested SBOM: {name} is licensed {lic} (denied by {hit!r})", policy)
                 break
+
+
+def _purl_forms(purl: str) -> set[str]:
+    """A purl as written, without qualifiers, percent-decoded (`%40scope` -> `@scope`), and with its
+    case-insensitive `pkg:type` lowercased: a deny glob matches any of them."""
+    from urllib.parse import unquote
+
+    head, sep, rest = purl.partition("/")
+    forms = {purl, head.lower() + sep + rest}
+    for f in list(forms):
+        forms.add(unquote(f))
+    for f in list(forms):
+        forms.add(f.split("?", 1)[0].split("#", 1)[0])
+    return forms
 
 
 def _components(bom: Any) -> Iterable[dict[str, Any]]:

@@ -134,3 +134,20 @@ def test_denied_licenses_match_case_insensitively() -> None:
     _check_sbom(d, json.dumps(bom).encode(), SbomRules(("**",), (), ("AGPL-*",)), default_policy())
     assert sorted(f.message.split(" is licensed")[0] for f in d.findings) == [
         "attested SBOM: pkg:npm/a@1", "attested SBOM: pkg:npm/b@1"]
+
+
+def test_denied_packages_match_decoded_and_canonical_purls() -> None:
+    """purls percent-encode `@` in npm scopes and their type is case-insensitive: a deny glob
+    written the readable way still matches."""
+    from supplychain.policy.config import default_policy
+
+    bom = {"components": [
+        {"name": "a", "purl": "pkg:npm/%40evil/stealer@1.0.0"},
+        {"name": "b", "purl": "pkg:NPM/event-stream@3.3.6"},
+        {"name": "c", "purl": "pkg:npm/%40good/ok@1.0.0"},
+    ]}
+    d = ImageDecision("x", None)
+    _check_sbom(d, json.dumps(bom).encode(), SbomRules(("**",), ("pkg:npm/@evil/*", "pkg:npm/event-stream@*"), ()),
+                default_policy())
+    assert sorted(f.message.split(" (")[0] for f in d.findings) == [
+        "attested SBOM contains pkg:NPM/event-stream@3.3.6", "attested SBOM contains pkg:npm/%40evil/stealer@1.0.0"]
