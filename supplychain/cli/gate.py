@@ -45,10 +45,12 @@ network call except to the registries holding the images.""",
 def gate(paths: tuple[str, ...], policy_path: str, fmt: str | None, as_json: bool, output: str | None,
          trusted: tuple[str, ...], insecure: tuple[str, ...], workers: int, **kwargs: Any) -> None:
     """Decide, per image and overall, whether a deployment may go ahead."""
-    from supplychain.errors import NetworkError, PolicyViolation
+    from supplychain.errors import InputError, NetworkError, PolicyViolation
     from supplychain.fileio import write_output
     from supplychain.gate import render_json, render_sarif, render_text, run_gate
 
+    if as_json and fmt not in (None, "json"):
+        raise InputError(f"give --json or --format {fmt}, not both")
     result = run_gate(list(paths), policy_path, trust=trust_spec(kwargs), workers=workers,
                       extra_trusted=trusted, insecure_registries=insecure)
     kind = "json" if as_json else (fmt or "text")

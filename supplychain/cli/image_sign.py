@@ -90,7 +90,10 @@ def attest_image(reference: str, predicate_path: str | None, predicate_type: str
 
     if bool(predicate_path) == sbom_from_image:
         raise InputError("give exactly one of --predicate FILE or --sbom-from-image")
-    ptype = predicate_type_for(predicate_type or "cyclonedx")
+    try:
+        ptype = predicate_type_for(predicate_type or "cyclonedx")
+    except InputError as exc:
+        raise InputError(f"--type: {exc.message}", hint=exc.hint) from exc
     view = RegistryView(insecure=insecure)
     if sbom_from_image:
         if ptype != predicate_type_for("cyclonedx"):
@@ -147,14 +150,17 @@ signer is valid and every --attestation is present and valid; 1 otherwise (with 
 def verify_image(reference: str, attestations: tuple[str, ...], output_attestation: str | None, as_json: bool,
                  no_legacy: bool, insecure: tuple[str, ...], **kwargs: Any) -> None:
     """Verify the signatures and attestations of the image REF."""
-    from supplychain.errors import VerificationError
+    from supplychain.errors import InputError, VerificationError
     from supplychain.fileio import atomic_write
     from supplychain.signing.attest import PREDICATE_TYPES, predicate_type_for
     from supplychain.signing.image import RegistryView, SignerRule, VerifyOptions, render_verification
     from supplychain.signing.image import verify_image as do_verify
 
     rule = SignerRule.from_identity_spec(identity_spec(kwargs))
-    required = [predicate_type_for(t) for t in attestations]
+    try:
+        required = [predicate_type_for(t) for t in attestations]
+    except InputError as exc:
+        raise InputError(f"--attestation: {exc.message}", hint=exc.hint) from exc
     options = VerifyOptions(signers=[rule], trust=trust_spec(kwargs), require_attestations=required,
                             legacy=not no_legacy)
     result = do_verify(reference, options, registry=RegistryView(insecure=insecure))
@@ -165,7 +171,7 @@ def verify_image(reference: str, attestations: tuple[str, ...], output_attestati
     if not result.passed:
         reasons = result.reasons
         raise VerificationError(f"{reference}: " + "; ".join(reasons))
-    if output_attestation:
+    if output_attestation is not None:
         wanted = required[0] if required else PREDICATE_TYPES["cyclonedx"]
         found = result.trusted_attestation(wanted)
         if found is None or found.predicate is None:

@@ -57,10 +57,10 @@ def predicate_type_for(value: str) -> str:
     key = value.strip().lower()
     if key in PREDICATE_TYPES:
         return PREDICATE_TYPES[key]
-    if "://" in value:
+    if "://" in value and not any(c.isspace() for c in value.strip()):
         return value.strip()
     raise InputError(
-        f"--type {value!r}: unknown attestation type",
+        f"unknown attestation type {value!r}",
         hint="use cyclonedx, spdx, slsaprovenance, or a predicate type URI such as https://example.com/p/v1",
     )
 
