@@ -137,6 +137,13 @@ def load_gate_policy(path: str | Path) -> GatePolicy:
     for i, entry in enumerate(sections.get("signers") or []):
         name = str(entry.get("name") or f"signers[{i}]")
         where = f"{path}: signers[{i}] ({name})"
+        # contradictory fields are refused, as on the command line (--key with --cert-identity ...)
+        keyless = [f"`{f}`" for f in ("subject", "subject_regexp", "issuer", "issuer_regexp") if entry.get(f)]
+        if entry.get("key") and keyless:
+            raise InputError(f"{where}: give `key` or {', '.join(keyless)} (keyless identity), not both")
+        for exact in ("subject", "issuer"):
+            if entry.get(exact) and entry.get(exact + "_regexp"):
+                raise InputError(f"{where}: give `{exact}` or `{exact}_regexp`, not both")
         if entry.get("key"):
             value = str(entry["key"])
             try:

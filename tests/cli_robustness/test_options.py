@@ -53,3 +53,18 @@ def test_verify_image_empty_output_attestation_is_an_error(registry: Registry, k
     res = run_cli("verify", "image", ref, "--key", str(keys / "k.pub"), "--offline", "--output-attestation", "")
     assert res.exit_code == 2, res.stderr
     assert "internal error" not in res.stderr
+
+
+@pytest.mark.parametrize("signer, words", [
+    ("{name: a, key: KEY, subject: me@example.com, issuer: https://x}", "not both"),
+    ("{name: a, subject: me@example.com, subject_regexp: '.*', issuer: https://x}", "`subject_regexp`"),
+    ("{name: a, subject: me@example.com, issuer: https://x, issuer_regexp: x}", "`issuer_regexp`"),
+])
+def test_gate_policy_signer_conflicts(keys: Path, tmp_path: Path, signer: str, words: str) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\nsigners:\n  - " + signer.replace("KEY", str(keys / "k.pub")) + "\n")
+    (tmp_path / "images.txt").write_text("docker.io/library/nginx:1.27\n")
+    fails_cleanly("gate", str(tmp_path / "images.txt"), "--policy", str(policy), "--offline",
+                  names=f"{policy}: signers[0]")
+    res = fails_cleanly("gate", str(tmp_path / "images.txt"), "--policy", str(policy), "--offline")
+    assert words in res.stderr
