@@ -120,6 +120,8 @@ def _match(value: str | None, exact: str | None, regexp: str | None) -> bool:
         pattern = _compile(regexp)
         if value is None or pattern is None or not pattern.search(value):
             return False
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            return False  # Python's `$` also matches before a final newline; Go's (cosign's) does not
     return True
 
 

@@ -186,6 +186,8 @@ def check_identity(spec: IdentitySpec, san: str | None, issuer: str | None) -> N
 
 
 def _search(pattern: str, value: str) -> bool:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return False  # Python's `$` also matches before a final newline; Go's (cosign's) does not
     try:
         return re.search(pattern, value) is not None
     except re.error as exc:

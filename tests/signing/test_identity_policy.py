@@ -42,3 +42,23 @@ def test_cli_empty_identity_regexp_is_refused(external: Path) -> None:
                 "--trusted-root", str(root), "--cert-identity-regexp", "", "--cert-oidc-issuer", GHA)
     assert r.exit_code == 2, r.stdout + r.stderr
     assert "identity" in r.stderr
+
+
+@pytest.mark.parametrize(("san", "issuer"), [
+    ("me@example.com\n", "https://accounts.example.com"),  # Python's `$` also matches before a final newline
+    ("me@example.com", "https://accounts.example.com\n"),
+])
+def test_anchored_regex_means_end_of_text(san: str, issuer: str) -> None:
+    """`^…$` anchors the whole value, as in Go (cosign): a trailing newline is not the end."""
+    from supplychain.errors import VerificationError
+    from supplychain.signing import cosign as cs
+    from supplychain.signing.image import SignerRule
+    from supplychain.signing.verify import check_identity
+
+    spec = IdentitySpec(identity_regexp=r"^me@example\.com$", issuer_regexp=r"^https://accounts\.example\.com$")
+    check_identity(spec, "me@example.com", "https://accounts.example.com")
+    with pytest.raises(VerificationError):
+        check_identity(spec, san, issuer)
+    rule = SignerRule("r", identity_regexp=spec.identity_regexp, issuer_regexp=spec.issuer_regexp)
+    assert rule.matches(cs.SignerInfo("keyless", "me@example.com", "https://accounts.example.com"))
+    assert not rule.matches(cs.SignerInfo("keyless", san, issuer))
