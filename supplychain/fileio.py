@@ -24,7 +24,10 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int |
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     with atomic_open(path, mode=mode) as fh:
-        fh.write(raw)
+        try:
+            fh.write(raw)
+        except OSError as exc:  # e.g. the file system is full: the temp file is removed
+            raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
 
 
 @contextlib.contextmanager
@@ -55,18 +58,41 @@ def atomic_open(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise InputError(f"{target}: cannot write: {exc.strerror}") from exc
+    if mode is None:
+        # mkstemp makes 0600 files: keep the mode of the file replaced, else what open() would give
+        mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
     try:
-        with os.fdopen(fd, "wb") as fh:
+        fh = os.fdopen(fd, "wb")
+        try:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+            try:
+                fh.flush()
+                os.fsync(fh.fileno())
+            except OSError as exc:  # e.g. the file system is full
+                raise InputError(f"{target}: cannot write: {exc.strerror}") from exc
+        finally:
+            with contextlib.suppress(OSError):  # a failed flush is reported above; the fd is closed anyway
+                fh.close()
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows (threads may be creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_output(data: bytes | str, output: str | None) -> None:

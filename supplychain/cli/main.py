@@ -7,12 +7,13 @@ lists everything without importing sigstore, model_signing or jsonschema.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -166,12 +167,36 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout = open(os.devnull, "w")
         finally:
             sys.exit(0)
+    except OSError as exc:
+        if exc.filename is None and exc.errno in _OUTPUT_ERRNOS and _raised_by_echo(exc):
+            # click.echo into a full disk or a dead terminal: no file name to blame but stdout
+            if debug:
+                traceback.print_exc()
+            try:
+                sys.stdout = open(os.devnull, "w")  # nothing more can be written there
+            finally:
+                click.echo(f"error: standard output: cannot write: {exc.strerror}", err=True)
+                sys.exit(EXIT_INPUT)
+        _internal_error(exc, debug)
     except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        click.echo(
-            f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
-            err=True,
-        )
-        sys.exit(EXIT_INPUT)
+        _internal_error(exc, debug)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT}
+
+
+def _raised_by_echo(exc: BaseException) -> bool:
+    """True when ``exc`` came out of click.echo (printing the result), not from a file we were writing."""
+    echo_code = click.utils.echo.__code__
+    return any(frame.f_code is echo_code for frame, _ in traceback.walk_tb(exc.__traceback__))
+
+
+def _internal_error(exc: Exception, debug: bool) -> NoReturn:
+    if debug:
+        traceback.print_exc()
+    click.echo(
+        f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
+        err=True,
+    )
+    sys.exit(EXIT_INPUT)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +48,55 @@ def test_oci_layout_with_directories_in_place_of_files(tmp_path: Path) -> None:
         target.unlink()
         target.mkdir()
         fails_cleanly("sbom", "image", f"oci:{layout}", names=str(target))
+
+
+@pytest.mark.parametrize("args", [["sbom", "inspect", "--json"], ["sbom", "validate"], ["policy", "check", "--list-rules"]])
+def test_echoed_stdout_full_is_a_clean_error(tmp_path: Path, args: list[str]) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    bom = tmp_path / "bom.json"
+    bom.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}')
+    argv = args if "--list-rules" in args else [*args, str(bom)]
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "supplychain", *argv], stdout=full, stderr=subprocess.PIPE,
+                              timeout=60)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "standard output: cannot write" in err, err
+    assert "internal error" not in err and "Traceback" not in err, err
+
+
+def test_output_file_mode_follows_umask_or_the_replaced_file(tmp_path: Path) -> None:
+    proj = _project(tmp_path)
+    out = tmp_path / "bom.json"
+    proc = subprocess.run(["sh", "-c", f'umask 022 && exec "$0" -m supplychain sbom composer "{proj}" -o "{out}"',
+                           sys.executable], capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644  # not mkstemp's 0600
+    out.chmod(0o640)
+    proc = subprocess.run([sys.executable, "-m", "supplychain", "sbom", "composer", str(proj), "-o", str(out)],
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+
+
+@pytest.fixture
+def full_fs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A tiny tmpfs filled to the brim (needs root and mount; skips otherwise)."""
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        with open(mnt / "fill", "wb") as fh, contextlib.suppress(OSError):
+            fh.write(b"\0" * 65536)
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_full_file_system_is_a_clean_error(tmp_path: Path, full_fs: Path) -> None:
+    proj = _project(tmp_path)
+    out = full_fs / "bom.json"
+    fails_cleanly("sbom", "composer", str(proj), "-o", str(out), names=str(out))
+    assert sorted(p.name for p in full_fs.iterdir()) == ["fill"]  # no partial file, no temp file
