@@ -72,6 +72,7 @@ def iter_files(paths: list[str], exclude: tuple[str, ...] = ()) -> Iterator[tupl
             is_dir = path.is_dir()
         except OSError as exc:  # e.g. a name longer than the file system allows
             raise InputError(f"{p}: cannot read: {exc.strerror}") from exc
+        _check_name(p)
         if is_dir:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not _excluded(os.path.join(root, d), exclude))
@@ -81,11 +82,22 @@ def iter_files(paths: list[str], exclude: tuple[str, ...] = ()) -> Iterator[tupl
                         continue
                     kind = detect_kind_by_name(Path(f))
                     if kind is not None:
+                        _check_name(full)
                         yield full, kind, False
         elif path.exists():
             yield p, detect_kind_by_name(path), True
         else:
             raise InputError(f"{p}: no such file or directory")
+
+
+def _check_name(path: str) -> None:
+    """Reports name every file: a name that is not UTF-8 (kept by os.fsdecode as lone surrogates)
+    could not be written into them."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{path}: file name is not valid UTF-8, so a report cannot name it",
+                         hint="rename it, or skip it with --exclude GLOB") from exc
 
 
 def _excluded(path: str, exclude: tuple[str, ...]) -> bool:

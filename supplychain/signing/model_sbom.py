@@ -83,6 +83,12 @@ def model_packages(
     packages: list[Package] = []
     for name, _, digest in manifest.ordered():
         shown = path.name if name == "." else name
+        try:
+            shown.encode("utf-8")
+        except UnicodeEncodeError as exc:  # os.fsdecode keeps undecodable bytes as lone surrogates
+            raise InputError(f"{path / name if name != '.' else path}: file name is not valid UTF-8, so it "
+                             "cannot be named in a CycloneDX SBOM",
+                             hint="rename the file, or leave it out with --ignore-paths") from exc
         fmt = weight_format(shown)
         size = manifest.sizes.get(name, 0)
         props = [("supplychain:model:size", str(size))]
