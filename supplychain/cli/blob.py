@@ -75,6 +75,7 @@ def verify_blob(artifact: str, bundle_path: str | None, **kwargs: Any) -> None:
     """Verify FILE (or a sha256:HEX digest) against its Sigstore bundle."""
     from supplychain.errors import InputError
     from supplychain.fileio import read_bytes
+    from supplychain.signing.bundle import MAX_BUNDLE_BYTES
     from supplychain.signing.verify import verify_bundle
 
     try:
@@ -88,7 +89,7 @@ def verify_blob(artifact: str, bundle_path: str | None, **kwargs: Any) -> None:
         bundle_path = artifact + ".sigstore.json"
     if not is_digest and not is_file:
         raise InputError(f"{artifact}: is a directory, expected a file" if exists else f"{artifact}: no such file")
-    raw = read_bytes(bundle_path, what="bundle")
+    raw = read_bytes(bundle_path, what="bundle", limit=MAX_BUNDLE_BYTES)
     result = verify_bundle(
         raw,
         identity=identity_spec(kwargs),

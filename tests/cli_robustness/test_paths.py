@@ -48,3 +48,12 @@ def test_keygen_prefix_without_a_file_name(tmp_path: Path, prefix: str) -> None:
 def test_verify_blob_directory_is_named_as_such(keys: Path, tmp_path: Path) -> None:
     res = fails_cleanly("verify", "blob", str(tmp_path), "--key", str(keys / "k.pub"), names=str(tmp_path))
     assert "directory" in res.stderr
+
+
+def test_verify_blob_refuses_a_huge_bundle_before_reading_it(keys: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("data")
+    bundle = tmp_path / "a.txt.sigstore.json"
+    with open(bundle, "wb") as fh:  # sparse: no disk space used, but far over the bundle limit
+        fh.truncate(1 << 30)
+    res = fails_cleanly("verify", "blob", str(tmp_path / "a.txt"), "--key", str(keys / "k.pub"), names=str(bundle))
+    assert "larger than" in res.stderr
