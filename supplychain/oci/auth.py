@@ -78,7 +78,7 @@ class CredentialStore:
             if inline:
                 try:
                     doc = json.loads(inline)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise InputError(f"DOCKER_AUTH_CONFIG: not valid JSON ({exc})") from exc
                 if isinstance(doc, dict):
                     self._configs.append((Path("$DOCKER_AUTH_CONFIG"), doc))
@@ -91,7 +91,7 @@ class CredentialStore:
                     raise InputError(f"{p}: cannot read registry credentials ({exc.strerror})") from exc
                 try:
                     doc = json.loads(raw)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise InputError(f"{p}: not valid JSON ({exc})", hint="fix or remove the file") from exc
                 if isinstance(doc, dict):
                     self._configs.append((p, doc))
@@ -174,7 +174,7 @@ def run_helper(name: str, server_url: str) -> Credentials | None:
         return None  # "credentials not found in native keychain"
     try:
         doc = json.loads(proc.stdout)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(doc, dict):
         return None

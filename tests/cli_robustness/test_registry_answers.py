@@ -129,3 +129,28 @@ def test_deeply_nested_referrers_answer(junk_registry: dict[str, str], keys: Pat
     host = junk_registry["deep-referrers"]
     fails_cleanly("verify", "image", f"{host}/app:v1", "--key", str(keys / "k.pub"), "--offline",
                   code=3, names=host)
+
+
+class _BasicAuth(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="x"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_deeply_nested_docker_config(tmp_path: Path) -> None:
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BasicAuth)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "config.json").write_text("[" * 100_000)
+        fails_cleanly("sbom", "image", f"127.0.0.1:{srv.server_address[1]}/app:v1",
+                      names=str(tmp_path / "config.json"), env={"DOCKER_CONFIG": str(tmp_path)})
+    finally:
+        srv.shutdown()
+        srv.server_close()
