@@ -112,6 +112,28 @@ def _inside(model: Path, path: Path) -> str | None:
     return None if s in ("", ".") else s
 
 
+def _refuse_to_overwrite_model_file(model: Path, sig_path: Path) -> None:
+    """--signature must not name a file of the model (it would be replaced): only an earlier
+    signature there may be overwritten."""
+    if not sig_path.is_file():
+        return
+    if not model.is_dir():
+        if os.path.samefile(model, sig_path):
+            raise InputError(f"--signature {sig_path}: is the model file itself; signing would overwrite it",
+                             hint="write the signature next to it, e.g. the default MODEL.sig")
+        return
+    if _inside(model, sig_path) is None:
+        return
+    try:
+        with open(sig_path, "rb") as fh:
+            doc = json.loads(fh.read(MAX_SIGNATURE_BYTES + 1))
+    except (OSError, ValueError, RecursionError):
+        doc = None
+    if not (isinstance(doc, dict) and ("dsseEnvelope" in doc or "mediaType" in doc)):
+        raise InputError(f"--signature {sig_path}: is a file of the model, not an earlier signature; "
+                         "signing would overwrite it", hint="choose a new file name (default: model.sig)")
+
+
 def resolve_ignore_paths(model: Path, paths: Sequence[str]) -> list[str]:
     """User ``--ignore-paths`` as paths relative to the model directory.
 
@@ -258,6 +280,7 @@ def sign_model(
     sig_path = Path(signature) if signature is not None else default_signature_path(model_path)
     if not sig_path.parent.is_dir():
         raise InputError(f"{sig_path}: directory {sig_path.parent} does not exist")
+    _refuse_to_overwrite_model_file(model_path, sig_path)
 
     ignores = resolve_ignore_paths(model_path, ignore_paths) if model_path.is_dir() else []
     if model_path.is_dir():

@@ -57,3 +57,18 @@ def test_verify_blob_refuses_a_huge_bundle_before_reading_it(keys: Path, tmp_pat
         fh.truncate(1 << 30)
     res = fails_cleanly("verify", "blob", str(tmp_path / "a.txt"), "--key", str(keys / "k.pub"), names=str(bundle))
     assert "larger than" in res.stderr
+
+
+def test_sign_model_never_overwrites_a_model_file(keys: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    weights = model / "weights.bin"
+    weights.write_bytes(b"\1\2\3" * 100)
+    key = ["--key", str(keys / "k.key")]
+    fails_cleanly("sign", "model", str(model), *key, "--signature", str(weights), names=str(weights), env=PW)
+    fails_cleanly("sign", "model", str(weights), *key, "--signature", str(weights), names=str(weights), env=PW)
+    assert weights.read_bytes() == b"\1\2\3" * 100
+    # an earlier signature inside the model may be replaced (re-signing)
+    for _ in range(2):
+        res = run_cli("sign", "model", str(model), *key, "--signature", str(model / "release.sig"), env=PW)
+        assert res.exit_code == 0, res.stderr
