@@ -15,15 +15,38 @@ from typing import IO, Any
 
 from supplychain.errors import InputError
 
+# (st_dev, st_ino) of every file a CLI command read as input: its output must not replace one
+# (`sbom composer . -o composer.lock`, `sign blob f --bundle f`), except where a command
+# rewrites its inputs on purpose (`pin`). Only the CLI turns this on (one command per process).
+_INPUTS: set[tuple[int, int]] = set()
+_TRACK_INPUTS = False
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int | None = None) -> None:
+
+def track_inputs() -> None:
+    """Called by the CLI entry point: from now on outputs may not replace files read as input."""
+    global _TRACK_INPUTS
+    _TRACK_INPUTS = True
+
+
+def note_input(fileno_or_path: int | str | os.PathLike[str]) -> None:
+    """Remember a file (open descriptor or path) as an input of this command (CLI only)."""
+    if not _TRACK_INPUTS:
+        return
+    with contextlib.suppress(OSError):
+        st = os.fstat(fileno_or_path) if isinstance(fileno_or_path, int) else os.stat(fileno_or_path)
+        if stat.S_ISREG(st.st_mode):
+            _INPUTS.add((st.st_dev, st.st_ino))
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int | None = None,
+                 may_replace_input: bool = False) -> None:
     """Write ``data`` to ``path`` via a temp file in the same directory and a rename.
 
     An interrupted run never leaves a half-written file, and an existing file is only
     replaced once the new content is complete on disk.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    with atomic_open(path, mode=mode) as fh:
+    with atomic_open(path, mode=mode, may_replace_input=may_replace_input) as fh:
         try:
             fh.write(raw)
         except OSError as exc:  # e.g. the file system is full: the temp file is removed
@@ -31,7 +54,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int |
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[IO[bytes]]:
+def atomic_open(path: str | os.PathLike[str], *, mode: int | None = None,
+                may_replace_input: bool = False) -> Iterator[IO[bytes]]:
     """Context manager yielding a binary file that replaces ``path`` only on success."""
     target = Path(path)
     try:
@@ -42,6 +66,9 @@ def atomic_open(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
         raise InputError(f"{target}: cannot write: {exc.strerror}") from exc
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise InputError(f"{target}: is a directory, expected a file name to write")
+    if st is not None and not may_replace_input and (st.st_dev, st.st_ino) in _INPUTS:
+        raise InputError(f"{target}: is an input of this command; writing the output there would destroy it",
+                         hint="choose another output file name")
     if st is not None and not stat.S_ISREG(st.st_mode):
         # A device or FIFO (/dev/null, /dev/stdout, a pipe): renaming over it would replace
         # the device node with a regular file. Write straight into it instead.
@@ -116,7 +143,9 @@ def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int |
     try:
         if limit is not None and p.stat().st_size > limit:
             raise InputError(f"{p}: {what} is larger than {limit} bytes")
-        return p.read_bytes()
+        with open(p, "rb") as fh:
+            note_input(fh.fileno())
+            return fh.read()
     except FileNotFoundError as exc:
         raise InputError(f"{p}: no such {what}") from exc
     except IsADirectoryError as exc:

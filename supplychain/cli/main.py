@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI, mapping SupplychainError to its exit code without a traceback."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("SUPPLYCHAIN_DEBUG") == "1"
+    from supplychain.fileio import track_inputs
+
+    track_inputs()  # an output file may not replace an input file of the same command
     try:
         rv = cli.main(args=args, prog_name="supplychain", standalone_mode=False)
     except SupplychainError as exc:

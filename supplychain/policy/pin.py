@@ -138,6 +138,6 @@ def pin_paths(paths: list[str], resolver: Resolver | None, *, check_only: bool =
             new_texts[path] = (b"\xef\xbb\xbf" if bom else b"") + out.encode("utf-8")
     for path, data in new_texts.items():
         mode = os.stat(path).st_mode & 0o7777
-        atomic_write(path, data, mode=mode)
+        atomic_write(path, data, mode=mode, may_replace_input=True)  # pinning rewrites its inputs
         report.files_changed.append(path)
     return report

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from supplychain.errors import InputError
+from supplychain.fileio import note_input
 
 MAX_FILE_SIZE = 8 * 1024 * 1024
 MAX_EXPANDED_NODES = 250_000
@@ -97,6 +98,7 @@ def read_text(path: str | Path, *, limit: int = MAX_FILE_SIZE, source: str | Non
                 hint="policy checks read configuration files, not data; exclude this path",
             )
         with p.open("rb") as fh:
+            note_input(fh.fileno())
             raw = fh.read(limit + 1)
     except FileNotFoundError as exc:
         raise InputError(f"{name}: no such file") from exc

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from supplychain.errors import InputError, VerificationError
+from supplychain.fileio import note_input
 from supplychain.signing import hashing
 
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
@@ -265,6 +266,7 @@ def list_model_files(model: Path, *, ignore: Sequence[PurePosixPath], allow_syml
         except OSError as exc:
             raise InputError(f"{model}: broken symbolic link") from exc
     if stat.S_ISREG(st.st_mode):
+        note_input(model)
         return [ModelFile(".", str(model), st.st_size)]
     if not stat.S_ISDIR(st.st_mode):
         raise InputError(f"{model}: not a regular file or directory")
@@ -308,6 +310,8 @@ def list_model_files(model: Path, *, ignore: Sequence[PurePosixPath], allow_syml
         raise InputError(f"{model}: contains symbolic links: {shown}",
                          hint="pass --allow-symlinks to hash the files they point to")
     files.sort(key=lambda f: PurePosixPath(f.rel).parts)
+    for f in files:  # an output (an SBOM, a signature) must never replace one of them
+        note_input(f.path)
     return files
 
 

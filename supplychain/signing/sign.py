@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from supplychain.errors import InputError, NetworkError, VerificationError
+from supplychain.fileio import note_input
 from supplychain.signing.bundle import INTOTO_PAYLOAD_TYPE, DsseSignature, Envelope, key_bundle_json, pae
 from supplychain.signing.specs import SignerSpec
 
@@ -148,6 +149,7 @@ def sign_file(path: str | Path, signer: SignerSpec) -> bytes:
     h = hashlib.sha256()
     try:
         with open(path, "rb") as fh:
+            note_input(fh.fileno())
             while chunk := fh.read(1 << 20):
                 h.update(chunk)
     except FileNotFoundError as exc:

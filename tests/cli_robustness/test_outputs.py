@@ -100,3 +100,37 @@ def test_full_file_system_is_a_clean_error(tmp_path: Path, full_fs: Path) -> Non
     out = full_fs / "bom.json"
     fails_cleanly("sbom", "composer", str(proj), "-o", str(out), names=str(out))
     assert sorted(p.name for p in full_fs.iterdir()) == ["fill"]  # no partial file, no temp file
+
+
+def test_output_never_replaces_an_input_of_the_same_command(tmp_path: Path) -> None:
+    proj = _project(tmp_path)
+    lock = proj / "composer.lock"
+    before = lock.read_bytes()
+    fails_cleanly("sbom", "composer", str(proj), "-o", str(lock), names=str(lock))
+    assert lock.read_bytes() == before
+    (tmp_path / "Dockerfile").write_text("FROM docker.io/library/debian:12\n")
+    fails_cleanly("policy", "check", str(tmp_path / "Dockerfile"), "--format", "json",
+                  "-o", str(tmp_path / "Dockerfile"), names="Dockerfile")
+    assert (tmp_path / "Dockerfile").read_text() == "FROM docker.io/library/debian:12\n"
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "w.bin").write_bytes(b"\7" * 10)
+    fails_cleanly("sbom", "model", str(model), "-o", str(model / "w.bin"), names="w.bin")
+    assert (model / "w.bin").read_bytes() == b"\7" * 10
+    # re-running into an earlier output is fine
+    from tests.conftest import run_cli
+
+    for _ in range(2):
+        assert run_cli("sbom", "composer", str(proj), "-o", str(proj / "bom.json")).exit_code == 0
+
+
+def test_sign_blob_bundle_onto_the_artifact(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    pw = {"SUPPLYCHAIN_PASSWORD": "pw"}
+    assert run_cli("keygen", "--output-key-prefix", str(tmp_path / "k"), env=pw).exit_code == 0
+    art = tmp_path / "a.tar"
+    art.write_bytes(b"release")
+    fails_cleanly("sign", "blob", str(art), "--key", str(tmp_path / "k.key"), "--bundle", str(art),
+                  names=str(art), env=pw)
+    assert art.read_bytes() == b"release"
