@@ -56,8 +56,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int |
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], *, mode: int | None = None,
                 may_replace_input: bool = False) -> Iterator[IO[bytes]]:
-    """Context manager yielding a binary file that replaces ``path`` only on success."""
+    """Context manager yielding a binary file that replaces ``path`` only on success.
+
+    A symbolic link is followed: the file it points to is replaced and the link stays a link.
+    """
     target = Path(path)
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     try:
         st = os.stat(target)
     except FileNotFoundError:

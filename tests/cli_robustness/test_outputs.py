@@ -134,3 +134,35 @@ def test_sign_blob_bundle_onto_the_artifact(tmp_path: Path) -> None:
     fails_cleanly("sign", "blob", str(art), "--key", str(tmp_path / "k.key"), "--bundle", str(art),
                   names=str(art), env=pw)
     assert art.read_bytes() == b"release"
+
+
+def test_output_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    proj = _project(tmp_path)
+    (tmp_path / "real.json").write_text("old")
+    link = tmp_path / "bom.json"
+    link.symlink_to("real.json")
+    res = run_cli("sbom", "composer", str(proj), "-o", str(link))
+    assert res.exit_code == 0, res.stderr
+    assert link.is_symlink() and json.loads((tmp_path / "real.json").read_text())["bomFormat"] == "CycloneDX"
+    loop = tmp_path / "loop.json"
+    loop.symlink_to("loop.json")
+    fails_cleanly("sbom", "composer", str(proj), "-o", str(loop), names=str(loop))
+
+
+def test_pin_through_a_symlink_pins_the_target(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from supplychain.oci.auth import CredentialStore
+    from supplychain.oci.registry import RegistryClient
+    from tests.conftest import run_cli
+    from tests.imagebuild import File, build_image, push_image
+
+    ref = f"{registry.host}/robustness/pin:v1"
+    digest = push_image(RegistryClient(credentials=CredentialStore(env={}, config_paths=[])), ref,
+                        build_image([[File("/etc/os-release", b"ID=debian\n")]]))
+    (tmp_path / "Dockerfile.real").write_text(f"FROM {ref}\n")
+    (tmp_path / "Dockerfile").symlink_to("Dockerfile.real")
+    res = run_cli("pin", str(tmp_path / "Dockerfile"))
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "Dockerfile").is_symlink()
+    assert (tmp_path / "Dockerfile.real").read_text() == f"FROM {ref}@{digest}\n"
