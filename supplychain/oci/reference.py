@@ -57,7 +57,7 @@ def _valid_host(host: str) -> bool:
             return False
     elif ":" in host:
         name, port = host.rsplit(":", 1)
-    if port is not None and (not _PORT.match(port) or int(port) > 65535):
+    if port is not None and (not _PORT.match(port) or not 0 < int(port) <= 65535):
         return False
     if name.startswith("["):
         return True

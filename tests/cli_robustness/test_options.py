@@ -68,3 +68,8 @@ def test_gate_policy_signer_conflicts(keys: Path, tmp_path: Path, signer: str, w
                   names=f"{policy}: signers[0]")
     res = fails_cleanly("gate", str(tmp_path / "images.txt"), "--policy", str(policy), "--offline")
     assert words in res.stderr
+
+
+def test_registry_port_zero_is_an_invalid_reference() -> None:
+    # port 0 used to be sent to port 80 by the HTTP library
+    fails_cleanly("sbom", "image", "127.0.0.1:0/app:v1", names="127.0.0.1:0")
