@@ -105,6 +105,14 @@ def identity_spec(kwargs: dict[str, Any]) -> IdentitySpec:
 
 
 def trust_spec(kwargs: dict[str, Any]) -> TrustSpec:
+    """What to trust; two trust sources at once are a usage error (exit 2), checked before any work."""
+    given = [opt for opt, on in (("--trusted-root", kwargs.get("trusted_root") is not None),
+                                 ("--trust-config", kwargs.get("trust_config") is not None),
+                                 ("--staging", bool(kwargs.get("staging")))) if on]
+    if len(given) > 1:
+        from supplychain.errors import InputError
+
+        raise InputError(f"give one of {' / '.join(given)}, not several (each names the Sigstore instance to trust)")
     return TrustSpec(
         trusted_root=kwargs.get("trusted_root"),
         trust_config=kwargs.get("trust_config"),
@@ -125,6 +133,10 @@ def signer_spec(kwargs: dict[str, Any]) -> SignerSpec:
                                      ("--trust-config", kwargs.get("trust_config") is not None)) if on]
         if given:
             raise InputError(f"give --key (sign with a key) or {' / '.join(given)} (keyless signing), not both")
+    if kwargs.get("staging") and kwargs.get("trust_config") is not None:
+        from supplychain.errors import InputError
+
+        raise InputError("give --staging or --trust-config, not both (each names the Sigstore instance to use)")
     return SignerSpec(
         key_path=kwargs.get("key"),
         identity_token=kwargs.get("identity_token"),

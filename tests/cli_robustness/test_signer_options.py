@@ -76,3 +76,25 @@ def test_sign_key_with_ambient_token_is_fine(signed: Path, tmp_path: Path) -> No
     res = run_cli("sign", "blob", str(signed / "a.txt"), "--key", str(signed / "k.key"),
                   "--bundle", str(tmp_path / "b.json"), env={**PW, "SIGSTORE_ID_TOKEN": "abc"})
     assert res.exit_code == 0, res.stderr
+
+
+@pytest.mark.parametrize("extra", [["--trusted-root", "TR", "--trust-config", "TR"], ["--staging", "--trusted-root", "TR"],
+                                   ["--staging", "--trust-config", "TR"]])
+def test_two_trust_sources(signed: Path, tmp_path: Path, extra: list[str]) -> None:
+    tr = tmp_path / "tr.json"
+    tr.write_text("{}")
+    extra = [str(tr) if a == "TR" else a for a in extra]
+    for target in _targets(signed):
+        fails_cleanly(*target, "--key", str(signed / "k.pub"), *extra, names="not several")
+    images = tmp_path / "images.txt"
+    images.write_text("docker.io/library/nginx:1.27\n")
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\n")
+    fails_cleanly("gate", str(images), "--policy", str(policy), *extra, names="not several")
+
+
+def test_sign_staging_and_trust_config(signed: Path, tmp_path: Path) -> None:
+    tc = tmp_path / "tc.json"
+    tc.write_text("{}")
+    fails_cleanly("sign", "blob", str(signed / "a.txt"), "--staging", "--trust-config", str(tc),
+                  "--bundle", str(tmp_path / "b.json"), names="--staging or --trust-config")
