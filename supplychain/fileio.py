@@ -142,23 +142,33 @@ def write_output(data: bytes | str, output: str | None) -> None:
         atomic_write(output, data)
 
 
-def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None) -> bytes:
-    """Read a file, turning OS errors into InputError naming the path."""
+def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None,
+               hint: str | None = None, source: str | None = None) -> bytes:
+    """Read a file, turning OS errors into InputError naming the path (or ``source``).
+
+    With ``limit``, never reads more than ``limit + 1`` bytes, even if the file grows while read;
+    ``hint`` goes with the too-large error.
+    """
     p = Path(path)
+    name = source or str(p)
+    too_large = f"{name}: {what} is too large (larger than {limit} bytes)"
     try:
         if limit is not None and p.stat().st_size > limit:
-            raise InputError(f"{p}: {what} is larger than {limit} bytes")
+            raise InputError(too_large, hint=hint)
         with open(p, "rb") as fh:
             note_input(fh.fileno())
-            return fh.read()
+            raw = fh.read() if limit is None else fh.read(limit + 1)
     except FileNotFoundError as exc:
-        raise InputError(f"{p}: no such {what}") from exc
+        raise InputError(f"{name}: no such {what}") from exc
     except IsADirectoryError as exc:
-        raise InputError(f"{p}: is a directory, expected a {what}") from exc
+        raise InputError(f"{name}: is a directory, expected a {what}") from exc
     except PermissionError as exc:
-        raise InputError(f"{p}: permission denied") from exc
+        raise InputError(f"{name}: permission denied") from exc
     except OSError as exc:
-        raise InputError(f"{p}: cannot read: {exc.strerror}") from exc
+        raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
+    if limit is not None and len(raw) > limit:
+        raise InputError(too_large, hint=hint)
+    return raw
 
 
 def load_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from supplychain.errors import InputError
-from supplychain.fileio import note_input
+from supplychain.fileio import read_bytes
 
 MAX_FILE_SIZE = 8 * 1024 * 1024
 MAX_EXPANDED_NODES = 250_000
@@ -88,28 +88,9 @@ def decode_text(raw: bytes, source: str) -> str:
 
 def read_text(path: str | Path, *, limit: int = MAX_FILE_SIZE, source: str | None = None) -> str:
     """Read a text file with a size cap, UTF-8 only; errors name the file."""
-    p = Path(path)
     name = source or str(path)
-    try:
-        size = p.stat().st_size
-        if size > limit:
-            raise InputError(
-                f"{name}: file is too large ({size} bytes, limit {limit})",
-                hint="policy checks read configuration files, not data; exclude this path",
-            )
-        with p.open("rb") as fh:
-            note_input(fh.fileno())
-            raw = fh.read(limit + 1)
-    except FileNotFoundError as exc:
-        raise InputError(f"{name}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{name}: is a directory") from exc
-    except PermissionError as exc:
-        raise InputError(f"{name}: permission denied") from exc
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
-    if len(raw) > limit:
-        raise InputError(f"{name}: file is too large (limit {limit} bytes)")
+    raw = read_bytes(path, limit=limit, source=name,
+                     hint="policy checks read configuration files, not data; exclude this path")
     return decode_text(raw, name)
 
 
