@@ -16,11 +16,11 @@ only then hands it out as the predicate.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from supplychain.errors import InputError, VerificationError
+from supplychain.signing.bundle import load_untrusted_json
 
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
@@ -141,12 +141,8 @@ class Statement:
 
 def parse_statement(payload: bytes) -> Statement:
     """Parse an in-toto statement (v1 or v0.1) from a verified DSSE payload."""
-    if len(payload) > MAX_STATEMENT:
-        raise VerificationError("in-toto statement is too large")
-    try:
-        doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise VerificationError(f"DSSE payload is not a JSON in-toto statement: {exc}") from exc
+    doc = load_untrusted_json(payload, limit=MAX_STATEMENT, what="in-toto statement",
+                              not_json="DSSE payload is not a JSON in-toto statement")
     if not isinstance(doc, dict):
         raise VerificationError("in-toto statement is not a JSON object")
     typ = doc.get("_type")

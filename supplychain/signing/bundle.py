@@ -197,6 +197,20 @@ def parse_envelope(d: Any, where: str = "dsseEnvelope") -> Envelope:
     )
 
 
+def load_untrusted_json(raw: bytes, *, limit: int, what: str, not_json: str | None = None) -> Any:
+    """Parse a size-capped JSON document from an untrusted source (registry, DSSE payload).
+
+    Too large or not JSON (bad UTF-8, over-long integers, deep nesting) is a VerificationError
+    naming ``what``; the caller checks the shape.
+    """
+    if len(raw) > limit:
+        raise VerificationError(f"{what} is too large")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise VerificationError(f"{not_json or what + ' is not JSON'}: {exc}") from exc
+
+
 def parse_bundle(raw: bytes | str, *, source: str = "bundle") -> ParsedBundle:
     """Parse bundle JSON. Malformed input raises BundleFormatError (exit 2); a well-formed bundle
     in a format we do not support (unknown version, missing certificate) raises VerificationError."""

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from supplychain.errors import InputError, VerificationError
+from supplychain.signing.bundle import load_untrusted_json
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from sigstore.models import TrustedRoot
@@ -234,12 +235,7 @@ def simple_signing_payload(docker_reference: str, digest: str) -> bytes:
 
 def parse_simple_signing(payload: bytes) -> SimpleSigning:
     """Parse and check the shape of a simple-signing payload (untrusted input)."""
-    if len(payload) > MAX_PAYLOAD:
-        raise VerificationError("simple-signing payload is too large")
-    try:
-        doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise VerificationError(f"simple-signing payload is not JSON: {exc}") from exc
+    doc = load_untrusted_json(payload, limit=MAX_PAYLOAD, what="simple-signing payload")
     critical = doc.get("critical") if isinstance(doc, dict) else None
     if not isinstance(critical, dict):
         raise VerificationError("simple-signing payload has no 'critical' object")

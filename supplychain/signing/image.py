@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from supplychain.errors import InputError, RegistryError, SupplychainError, VerificationError
 from supplychain.signing import attest as at
 from supplychain.signing import cosign as cs
+from supplychain.signing.bundle import load_untrusted_json
 from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -237,12 +238,7 @@ def verify_bundle_json(
     """
     from supplychain.signing.verify import verify_bundle
 
-    if len(raw) > MAX_BUNDLE:
-        raise VerificationError("Sigstore bundle is too large")
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise VerificationError(f"Sigstore bundle is not JSON: {exc}") from exc
+    doc = load_untrusted_json(raw, limit=MAX_BUNDLE, what="Sigstore bundle")
     if not isinstance(doc, dict):
         raise VerificationError("Sigstore bundle is not a JSON object")
     if not isinstance(doc.get("dsseEnvelope"), dict):
