@@ -36,7 +36,7 @@ test: setup-test lint typecheck pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test,bench]'
-	@echo "see bench/README.md for the individual benchmarks"
+	@echo "see bench/README.md for the individual benchmarks (bench/image/build_images.sh installs mmdebstrap as root)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache example-bom.cdx.json

@@ -21,7 +21,12 @@ export SOURCE_DATE_EPOCH=1700000000
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 EXTERNAL="${SUPPLYCHAIN_EXTERNAL:-$REPO/../shared/external}"
 mkdir -p "$OUT"
-command -v mmdebstrap >/dev/null || { echo "mmdebstrap missing: apt-get install mmdebstrap" >&2; exit 2; }
+if ! command -v mmdebstrap >/dev/null && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "installing Debian mmdebstrap" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
+fi
+command -v mmdebstrap >/dev/null || { echo "mmdebstrap missing: apt-get install mmdebstrap (as root)" >&2; exit 2; }
 
 pip_into() {  # pip_into TARGET_SITE_PACKAGES pkgs...
   local target="$1"; shift
