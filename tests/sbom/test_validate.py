@@ -1,4 +1,4 @@
-"""sbom validate: our compiled validator agrees with the official schema check; CLI contract."""
+"""sbom validate: jsonschema-rs with our formats and wording agrees with the official schema check; CLI contract."""
 
 from __future__ import annotations
 
@@ -176,3 +176,15 @@ def test_deeply_nested_input_is_bad_input(tmp_path: Path) -> None:
     for cmd in ("validate", "inspect"):
         r = run_cli("sbom", cmd, str(f))
         assert r.exit_code == 2 and "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+
+
+def test_pattern_dollar_does_not_match_before_a_final_newline() -> None:
+    """The one verdict that differs from jsonschema (Python): JSON Schema patterns are ECMA 262,
+    where ``$`` matches only at the end; Python's ``re.search`` also matches before a final
+    newline, so jsonschema accepts a hash with a trailing newline that jsonschema-rs rejects."""
+    doc = _demo_doc("1.6")
+    doc["components"][0]["hashes"] = [{"alg": "SHA-1", "content": "a" * 40 + "\n"}]
+    assert [p for p, _ in json_schema_errors(doc, "1.6")] == ["/components/0/hashes/0/content"]
+    assert stock_json_errors(doc, "1.6") == []
+    doc["components"][0]["hashes"] = [{"alg": "SHA-1", "content": "a" * 40}]
+    assert json_schema_errors(doc, "1.6") == [] == stock_json_errors(doc, "1.6")
