@@ -17,7 +17,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from supplychain.errors import InputError
 
@@ -32,6 +32,13 @@ class Want(enum.IntEnum):
 
 Select = Callable[[str], Want]
 
+# A file analyzer reads a member's bytes as they stream past (chunks, in order; it may stop
+# early) and returns small facts to keep (e.g. an executable's Go build info), or None.
+Analyzer = Callable[[Iterator[bytes]], Any]
+# Asked for every regular file with (path, mode, size): the analyzer for it, or None. Used for
+# files no path rule can name (any executable may be a Go binary); the bytes are never kept.
+Analyze = Callable[[str, int, int], Analyzer | None]
+
 
 @dataclass
 class FileEntry:
@@ -41,6 +48,7 @@ class FileEntry:
     data: bytes | None = None  # with Want.CONTENT
     sha256: str | None = None  # hex, with Want.DIGEST (and may be set with CONTENT)
     mode: int = 0o644
+    facts: Any = None  # what an Analyzer returned for this file (bytes not kept)
 
 
 def normpath(path: str) -> str:
@@ -110,7 +118,7 @@ class MemoryTree:
 class DirectoryTree(MemoryTree):
     """A root filesystem on disk, read eagerly through ``select`` (used for tests and dirs)."""
 
-    def __init__(self, root: str | os.PathLike[str], select: Select) -> None:
+    def __init__(self, root: str | os.PathLike[str], select: Select, analyze: Analyze | None = None) -> None:
         super().__init__()
         self.root = Path(root)
         if not self.root.is_dir():
@@ -130,6 +138,13 @@ class DirectoryTree(MemoryTree):
                     continue
                 want = select(rel)
                 if want == Want.SKIP:
+                    analyzer = analyze(rel, stat.S_IMODE(st.st_mode), st.st_size) if analyze else None
+                    if analyzer is not None:
+                        with open(full, "rb") as fh:
+                            facts = analyzer(iter(lambda: fh.read(1 << 20), b""))
+                        if facts is not None:
+                            self.files[rel] = FileEntry(path=rel, size=st.st_size, mode=stat.S_IMODE(st.st_mode),
+                                                        facts=facts)
                     continue
                 entry = FileEntry(path=rel, size=st.st_size, mode=stat.S_IMODE(st.st_mode))
                 if want == Want.CONTENT and st.st_size <= MAX_CONTENT:

@@ -13,13 +13,13 @@ import bisect
 import hashlib
 import posixpath
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
 from supplychain.errors import InputError, VerificationError
 from supplychain.oci.descriptor import Descriptor
-from supplychain.oci.fs import MAX_CONTENT, FileEntry, MemoryTree, Select, Want, normpath
+from supplychain.oci.fs import MAX_CONTENT, Analyze, Analyzer, FileEntry, MemoryTree, Select, Want, normpath
 from supplychain.oci.image import Image
 from supplychain.oci.tarstream import BLOCKDEV, CHAR, DIRECTORY, FIFO, HARDLINK, SYMLINK, TarStream
 
@@ -65,6 +65,7 @@ _NOTE_TEXT = {
     "hardlink": "hardlink(s) to files that were not read; their content is unavailable",
     "symlink-escape": "symlink(s) pointing outside the image; resolved inside the root",
     "trailing": "stretch(es) of data after the end of the tar archive ignored",
+    "analyze": "file(s) that could not be analyzed (corrupt or hostile content), skipped",
 }
 
 
@@ -100,9 +101,12 @@ class _Budget:
 
 
 def squash(image: Image, select: Select, *, progress: Progress | None = None,
-           limits: Limits | None = None) -> MemoryTree:
+           limits: Limits | None = None, analyze: Analyze | None = None) -> MemoryTree:
     """Stream every layer of ``image`` once, in order, and return the squashed view of
-    the files ``select`` wants (plus every symlink and hardlink)."""
+    the files ``select`` wants (plus every symlink and hardlink).
+
+    ``analyze(path, mode, size)`` may hand a regular file's bytes, as they stream, to an
+    analyzer; a file it returns facts for is kept (facts only, no bytes) in the same pass."""
     limits = limits or Limits()
     tree = MemoryTree()
     total = sum(d.size for d in image.layers)
@@ -150,7 +154,7 @@ def squash(image: Image, select: Select, *, progress: Progress | None = None,
         try:
             _read_layer(stream, what, desc, select, limits, budget, kept_bytes, notes, files,
                         upper_files, upper_links, upper_hard, whiteouts, opaques, replaced_exact,
-                        replaced_tree, lower_dirs, links, aliases)
+                        replaced_tree, lower_dirs, links, aliases, analyze)
         except InputError:
             stream.close()
             _reverify(image, desc)  # a tampered blob reports as a digest mismatch
@@ -303,7 +307,8 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
                 budget: _Budget, kept_bytes: list[int], notes: _LayerNotes, lower_files: dict[str, FileEntry],
                 upper_files: dict[str, FileEntry], upper_links: dict[str, str], upper_hard: dict[str, str],
                 whiteouts: list[str], opaques: list[str], replaced_exact: set[str], replaced_tree: list[str],
-                lower_dirs: set[str], lower_links: dict[str, str], aliases: _LinkAliases) -> None:
+                lower_dirs: set[str], lower_links: dict[str, str], aliases: _LinkAliases,
+                analyze: Analyze | None = None) -> None:
     tar = TarStream(stream, what, budget.add)
     ex_limit = limits.max_notes_examples
     count = 0
@@ -342,19 +347,29 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
             want = select(path)
             if want == Want.SKIP and aliases:
                 want = aliases.want(path, select)
+            analyzer = analyze(path, m.mode, m.size) if analyze is not None else None
             if want == Want.SKIP:
                 upper_files.pop(path, None)
+                if analyzer is not None:
+                    facts = _run_analyzer(analyzer, tar.iter_data(m), path, notes, ex_limit)
+                    if facts is not None:
+                        upper_files[path] = FileEntry(path=path, size=m.size, layer=layer, mode=m.mode, facts=facts)
                 continue
             entry = FileEntry(path=path, size=m.size, layer=layer, mode=m.mode)
             if want == Want.CONTENT and m.size <= MAX_CONTENT and kept_bytes[0] + m.size <= limits.max_kept_bytes:
                 entry.data = tar.read_data(m)
                 kept_bytes[0] += m.size
+                if analyzer is not None:
+                    entry.facts = _run_analyzer(analyzer, iter((entry.data,)), path, notes, ex_limit)
             else:
                 if want == Want.CONTENT:
                     notes.add("huge" if m.size > MAX_CONTENT else "budget", path, ex_limit)
                 h = hashlib.sha256()
-                for chunk in tar.iter_data(m):
-                    h.update(chunk)
+                if analyzer is not None:
+                    entry.facts = _run_analyzer(analyzer, _hashing(tar.iter_data(m), h), path, notes, ex_limit)
+                else:
+                    for chunk in tar.iter_data(m):
+                        h.update(chunk)
                 entry.sha256 = h.hexdigest()
             upper_files[path] = entry
         elif typ == SYMLINK:
@@ -372,7 +387,7 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
             src = upper_files.get(target) or lower_files.get(target)
             if src is not None:
                 upper_files[path] = FileEntry(path=path, size=src.size, layer=layer, data=src.data,
-                                              sha256=src.sha256, mode=src.mode)
+                                              sha256=src.sha256, mode=src.mode, facts=src.facts)
             else:
                 upper_files.pop(path, None)
                 if select(path) != Want.SKIP:
@@ -393,6 +408,50 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
         # other types (GNU dumpdir, volume labels, ...) carry nothing we keep
     if tar.drain():
         notes.add("trailing", "after the end-of-archive marker", ex_limit)
+
+
+def _hashing(chunks: Iterator[bytes], h: Any) -> Iterator[bytes]:
+    for chunk in chunks:
+        h.update(chunk)
+        yield chunk
+
+
+def _run_analyzer(analyzer: Analyzer, chunks: Iterator[bytes], path: str, notes: _LayerNotes,
+                  ex_limit: int) -> Any:
+    """Facts from ``analyzer`` over ``chunks``; the member is always read to its end (the tar
+    stream must stay in step), whatever the analyzer does. Our own InputError (a truncated
+    archive, a bomb limit) propagates; an analyzer's failure on odd bytes is a note."""
+    feed = _Feed(chunks)
+    try:
+        facts = analyzer(feed)
+    except Exception as exc:
+        if feed.error is not None:  # the layer stream failed (truncated, corrupt, bomb): not the file
+            raise
+        notes.add("analyze", f"{path} ({type(exc).__name__})"[:200], ex_limit)
+        facts = None
+    for _ in feed:  # drain what the analyzer did not read
+        pass
+    return facts
+
+
+class _Feed:
+    """The chunks of one member; remembers whether reading them (not analyzing them) failed."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            raise
 
 
 def _escapes(parent: str, target: str) -> bool:

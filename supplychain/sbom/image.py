@@ -15,7 +15,7 @@ from typing import Any
 
 from supplychain.oci.image import Image, open_image
 from supplychain.oci.layers import Progress, squash
-from supplychain.sbom.catalogers import default_catalogers, run_catalogers, union_select
+from supplychain.sbom.catalogers import default_catalogers, run_catalogers, union_analyze, union_select
 from supplychain.sbom.catalogers._util import make_purl
 from supplychain.sbom.catalogers.base import CatalogContext, Cataloger
 from supplychain.sbom.package import Package
@@ -115,7 +115,7 @@ def catalog_image(
 ) -> tuple[Package, list[Package]]:
     """Squash ``image`` once for all catalogers and catalog it (the image stays open)."""
     cats = catalogers if catalogers is not None else default_catalogers()
-    tree = squash(image, union_select(cats), progress=progress)
+    tree = squash(image, union_select(cats), progress=progress, analyze=union_analyze(cats))
     ctx = CatalogContext()
     packages, ctx = run_catalogers(tree, cats, ctx)
     if on_warning is not None:

@@ -8,16 +8,22 @@ them over a FileTree.
 
 from __future__ import annotations
 
-from supplychain.oci.fs import FileTree, Select, Want
+from collections.abc import Iterator
+from typing import Any
+
+from supplychain.oci.fs import Analyze, Analyzer, FileTree, Select, Want
 from supplychain.sbom.catalogers.apk import ApkCataloger
-from supplychain.sbom.catalogers.base import CatalogContext, Cataloger, Distro
+from supplychain.sbom.catalogers.base import CatalogContext, Cataloger, Distro, FileAnalyzer
+from supplychain.sbom.catalogers.binary import BinaryCataloger
 from supplychain.sbom.catalogers.composer import ComposerCataloger
 from supplychain.sbom.catalogers.dpkg import DpkgCataloger
+from supplychain.sbom.catalogers.golang import GoCataloger
 from supplychain.sbom.catalogers.models import ModelCataloger
 from supplychain.sbom.catalogers.npm import NpmCataloger
 from supplychain.sbom.catalogers.osrelease import OsReleaseCataloger
 from supplychain.sbom.catalogers.python import PythonCataloger
 from supplychain.sbom.catalogers.rpm import RpmCataloger
+from supplychain.sbom.catalogers.rust import RustCataloger
 from supplychain.sbom.package import Package
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "Distro",
     "default_catalogers",
     "run_catalogers",
+    "union_analyze",
     "union_select",
 ]
 
@@ -40,6 +47,9 @@ def default_catalogers() -> list[Cataloger]:
         PythonCataloger(),
         NpmCataloger(),
         ModelCataloger(),
+        BinaryCataloger(),
+        GoCataloger(),
+        RustCataloger(),
     ]
 
 
@@ -59,6 +69,34 @@ def union_select(catalogers: list[Cataloger]) -> Select:
         return best
 
     return select
+
+
+def union_analyze(catalogers: list[Cataloger]) -> Analyze | None:
+    """One ``analyze`` for the layer pass from the catalogers' ``analyzers`` (each shared analyzer
+    once); a file gets ``facts = {analyzer.key: result}`` from the first analyzer that probes it."""
+    analyzers: list[FileAnalyzer] = []
+    for c in catalogers:
+        for a in getattr(c, "analyzers", ()):
+            if all(a is not b for b in analyzers):
+                analyzers.append(a)
+    if not analyzers:
+        return None
+
+    def analyze(path: str, mode: int, size: int) -> Analyzer | None:
+        for a in analyzers:
+            if a.probe(path, mode, size):
+                return _keyed(a, path, size)
+        return None
+
+    return analyze
+
+
+def _keyed(a: FileAnalyzer, path: str, size: int) -> Analyzer:
+    def run(chunks: Iterator[bytes]) -> Any:
+        result = a.analyze(path, size, chunks)
+        return None if result is None else {a.key: result}
+
+    return run
 
 
 def run_catalogers(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from supplychain.oci.fs import FileTree, Want
 from supplychain.sbom.package import Package
@@ -40,3 +41,21 @@ class Cataloger(Protocol):
 
     def catalog(self, tree: FileTree, ctx: CatalogContext) -> list[Package]:
         """The packages found in ``tree``. Raise InputError for a corrupt database."""
+
+
+class FileAnalyzer(Protocol):
+    """Reads files no path rule can name (every executable may be a Go binary) as they stream
+    past in the one layer pass, and keeps only small facts about them (``FileEntry.facts[key]``).
+
+    A cataloger lists its analyzers in an ``analyzers`` attribute; analyzers shared by several
+    catalogers (one ELF pass for Go, Rust and the binary classifiers) are the same object and
+    run once. At most one analyzer reads a file: the first whose ``probe`` says yes.
+    """
+
+    key: str
+
+    def probe(self, path: str, mode: int, size: int) -> bool:
+        """Whether to read this regular file (cheap: called for every file of every layer)."""
+
+    def analyze(self, path: str, size: int, chunks: Iterator[bytes]) -> Any:
+        """Facts about the file from its bytes (read in order, may stop early), or None."""

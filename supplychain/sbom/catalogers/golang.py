@@ -1,0 +1,147 @@
+"""Go binaries: the build info the Go toolchain embeds in every executable it links.
+
+Any executable in the image (stripped, PIE, static or not) whose ``.go.buildinfo`` carries the
+module info yields (read in the one layer pass by ``elf.ExecutableAnalyzer``):
+
+- the main module (``pkg:golang/<module path>@<version>``; ``(devel)`` when built from a work
+  tree, as ``go version -m`` shows it), which depends on
+- every dependency module (``dep`` lines; a ``=>`` replacement wins: its path and version are
+  what was compiled in), with its ``h1:`` checksum as a property, and
+- the Go standard library the binary was built with (``stdlib``, ``pkg:golang/stdlib@1.22.1``,
+  CPE ``golang:go``), which is what vulnerability scanners match Go's own CVEs against.
+
+Build settings (``GOOS``, ``GOARCH``, ``-ldflags``, ``vcs.revision``, ...) are properties of the main
+module. Binaries built without module support (GOPATH mode, as Debian builds many) have no module
+lines: only the standard library is reported, with the ``path`` as a property. Unlike the binary
+classifiers, Go modules are reported for binaries an OS package owns too: the package
+database does not say which module versions were compiled in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from supplychain.oci.fs import FileTree, Want
+from supplychain.sbom.catalogers._util import make_purl
+from supplychain.sbom.catalogers.base import CatalogContext
+from supplychain.sbom.catalogers.binary import EXEC_ANALYZER, cpe_for, exec_facts
+from supplychain.sbom.package import Package
+
+
+@dataclass
+class Module:
+    path: str
+    version: str
+    sum: str = ""
+
+
+@dataclass
+class BuildInfo:
+    go_version: str
+    path: str = ""
+    main: Module | None = None
+    deps: list[Module] = field(default_factory=list)
+    settings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def parse_modinfo(go_version: str, modinfo: str) -> BuildInfo:
+    """Parse the module info text (``runtime/debug.BuildInfo.String()`` format)."""
+    info = BuildInfo(go_version=go_version)
+    last: Module | None = None
+    for line in modinfo.split("\n"):
+        parts = line.split("\t")
+        key = parts[0]
+        if key == "path" and len(parts) >= 2:
+            info.path = parts[1]
+        elif key in ("mod", "dep") and len(parts) >= 3 and parts[1]:
+            last = Module(parts[1], parts[2], parts[3] if len(parts) > 3 else "")
+            if key == "mod":
+                info.main = last
+            else:
+                info.deps.append(last)
+        elif key == "=>" and len(parts) >= 3 and last is not None:
+            last.path, last.version = parts[1], parts[2]
+            last.sum = parts[3] if len(parts) > 3 else ""
+        elif key == "build" and len(parts) >= 2:
+            k, _, v = "\t".join(parts[1:]).partition("=")
+            info.settings.append((k, v))
+    return info
+
+
+def golang_purl(path: str, version: str | None) -> str:
+    namespace, _, name = path.rpartition("/")
+    return make_purl("golang", namespace or None, name, version)
+
+
+def stdlib_version(go_version: str) -> str | None:
+    """``go1.22.1`` -> ``1.22.1``; ``go1.21.0 X:boringcrypto`` -> ``1.21.0``; devel -> None."""
+    if not go_version.startswith("go"):
+        return None
+    v = go_version[2:].split(" ", 1)[0]
+    return v or None
+
+
+class GoCataloger:
+    name = "go"
+    analyzers = (EXEC_ANALYZER,)
+
+    def wants(self, path: str) -> Want:
+        return Want.SKIP  # everything comes from the executable analyzer
+
+    def catalog(self, tree: FileTree, ctx: CatalogContext) -> list[Package]:
+        out: list[Package] = []
+        for path in tree.paths():
+            entry = tree.get(path)
+            if entry is None:
+                continue
+            facts = exec_facts(entry)
+            if facts is None or facts.go is None:
+                continue
+            info = parse_modinfo(facts.go.get("version", ""), facts.go.get("modinfo", ""))
+            out.extend(self._packages(info, path, entry.layer))
+        return out
+
+    @staticmethod
+    def _packages(info: BuildInfo, path: str, layer: str | None) -> list[Package]:
+        pkgs: list[Package] = []
+        deps: list[Package] = []
+        for mod in info.deps:
+            props = [("supplychain:go:h1", mod.sum)] if mod.sum else []
+            purl = golang_purl(mod.path, mod.version)
+            deps.append(Package(
+                name=mod.path, version=mod.version, purl=purl, ecosystem="golang", properties=props,
+                location=path, layer=layer, bom_ref=f"{purl}#{path}",
+            ))
+        std = stdlib_version(info.go_version)
+        if std is not None:
+            purl = make_purl("golang", None, "stdlib", std)
+            deps.append(Package(
+                name="stdlib", version=info.go_version.split(" ", 1)[0], purl=purl, ecosystem="golang",
+                properties=[("supplychain:cpe", cpe_for("golang", "go", std))],
+                location=path, layer=layer, bom_ref=f"{purl}#{path}",
+            ))
+        if info.main is not None:
+            props = [("supplychain:go:toolchain", info.go_version)]
+            if info.path:
+                props.append(("supplychain:go:package", info.path))
+            if info.main.sum:
+                props.append(("supplychain:go:h1", info.main.sum))
+            props.extend((f"supplychain:go:build:{k}", v) for k, v in info.settings if k)
+            purl = golang_purl(info.main.path, info.main.version)
+            main = Package(
+                name=info.main.path, version=info.main.version, purl=purl, type="application",
+                ecosystem="golang", properties=props, location=path, layer=layer, bom_ref=f"{purl}#{path}",
+                dependencies=sorted({d.bom_ref for d in deps}),
+            )
+            pkgs.append(main)
+        elif info.path and deps:
+            deps[-1].properties.append(("supplychain:go:package", info.path))
+        pkgs.extend(deps)
+        # one binary may list a module twice only if hostile: keep bom-refs unique
+        seen: set[str] = set()
+        unique: list[Package] = []
+        for p in pkgs:
+            if p.bom_ref not in seen:
+                seen.add(p.bom_ref)
+                unique.append(p)
+        return unique
