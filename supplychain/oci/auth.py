@@ -41,6 +41,11 @@ class Credentials:
         return f"Credentials(username={self.username!r}, source={self.source!r})"
 
 
+def basic_auth_header(username: str, password: str) -> str:
+    """The ``Authorization`` value for HTTP basic auth (RFC 7617, UTF-8)."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+
 def _host_of(key: str) -> str:
     k = key.strip()
     if "://" in k:

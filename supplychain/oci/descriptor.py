@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from supplychain.errors import InputError, VerificationError
+from supplychain.errors import InputError, NetworkError, VerificationError
 
 # manifests and indexes
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -103,6 +104,34 @@ class Descriptor:
         return d
 
 
+def manifest_media_type(data: bytes, content_type: str, accept: tuple[str, ...] | list[str]) -> str:
+    """The media type of ``data`` when it is a manifest or index of one of the ``accept``ed types
+    (from its ``mediaType``, else the ``Content-Type``, else its shape); ValueError saying why not.
+    Only such a body may ever give an image its digest."""
+    if data.lstrip()[:1] != b"{":
+        raise ValueError(f"{content_type or 'no content type'!r} content, not a JSON image manifest")
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ValueError("a body that is not valid JSON, not an image manifest") from None
+    if not isinstance(doc, dict) or doc.get("schemaVersion") != 2:
+        raise ValueError("a JSON document that is not an image manifest (no schemaVersion 2)")
+    body_type = doc.get("mediaType")
+    if body_type is not None and not isinstance(body_type, str):
+        raise ValueError("a manifest whose mediaType is not a string")
+    media_type = body_type or (content_type if content_type in ALL_MANIFEST_TYPES else "")
+    if not media_type:
+        media_type = OCI_INDEX if "manifests" in doc else OCI_MANIFEST if "layers" in doc else ""
+    if media_type not in accept:
+        raise ValueError(f"a document of media type {media_type or 'unknown'!r}, not one of " + ", ".join(accept))
+    if media_type in INDEX_TYPES:
+        if not isinstance(doc.get("manifests"), list):
+            raise ValueError("an image index without a manifests list")
+    elif not isinstance(doc.get("config"), dict) or not isinstance(doc.get("layers"), list):
+        raise ValueError("an image manifest without a config and a layers list")
+    return media_type
+
+
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -170,7 +199,8 @@ class VerifyingReader(io.RawIOBase):
             self._hash.update(data)
         self.count += n
         if self.size is not None and self.count > self.size:
-            raise VerificationError(f"{self.what}: more data than the expected {self.size} bytes")
+            cls = NetworkError if getattr(self._raw, "resumed", False) else VerificationError
+            raise cls(f"{self.what}: more data than the expected {self.size} bytes")
         if self._on_read is not None:
             self._on_read(n)
         return n
@@ -194,6 +224,18 @@ class VerifyingReader(io.RawIOBase):
     def _finish(self) -> None:
         if self.verified:
             return
+        if not getattr(self._raw, "resumed", False):
+            self._check()
+            return
+        try:
+            self._check()
+        except VerificationError as exc:
+            # a download resumed after a dropped connection that does not verify: the registry
+            # served inconsistent data (a network fault), not proof of a corrupt or tampered blob
+            raise NetworkError(f"{exc} after the download was resumed",
+                               hint="the registry served inconsistent data; retry later") from exc
+
+    def _check(self) -> None:
         if self.size is not None and self.count != self.size:
             raise VerificationError(
                 f"{self.what}: got {self.count} bytes, expected {self.size} (truncated blob)"
