@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from supplychain.policy.report.model import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,3 +50,36 @@ def sbom_output_options(func: F) -> F:
     for deco in reversed(decorators):
         func = deco(func)
     return func
+
+
+FORMATS = ("text", "json", "sarif")
+
+
+def report_format_options(func: F) -> F:
+    """--format text|json|sarif and its alias --json (reports of policy check, gate, ...)."""
+    func = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(func)
+    func = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                        help="Report format (default: text).")(func)
+    return func
+
+
+def report_format(fmt: str | None, as_json: bool) -> OutputFormat:
+    """The chosen format; --json with another --format is a usage error."""
+    from supplychain.errors import InputError
+    from supplychain.policy.report.model import OutputFormat
+
+    if as_json and fmt not in (None, "json"):
+        raise InputError(f"give --json or --format {fmt}, not both")
+    return OutputFormat("json" if as_json else (fmt or "text"))
+
+
+def print_warnings(warnings: list[str] | tuple[str, ...]) -> None:
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+def register_layers() -> None:
+    """Give the policy layer the sections and rule ids of the layers above it (the gate)."""
+    from supplychain.gate.rules import register
+
+    register()

@@ -1,4 +1,4 @@
-"""supplychain gate: the deploy gate (policy + signatures + attestations + SBOM rules per image)."""
+"""supplychain gate: the deploy gate (every policy rule on what deploys; signatures, attestations, SBOM per image)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from supplychain.cli.common import report_format_options
 from supplychain.cli.signopts import trust_options, trust_spec
 
 
@@ -16,52 +17,60 @@ Examples:
   supplychain gate deploy/ --policy policies/release.yaml
   supplychain gate k8s/app.yaml compose.yaml --policy policies/release.yaml --offline \\
       --trusted-root trusted_root.json
+  helm template charts/shop | supplychain gate - --policy policies/release.yaml
   supplychain gate images.txt --policy policies/release.yaml --format sarif -o gate.sarif
-  supplychain gate registry.example.com/app:1.4@sha256:4f2c...9e --policy release.yaml --json
+  supplychain gate --image registry.example.com/app:1.4@sha256:4f2c...9e --policy release.yaml --json
 
+\b
 PATH: Kubernetes manifests, compose files, Dockerfiles, image lists (directories are
-walked), or image references. For each image: trusted registry and digest pin (the policy's
-image rules), then a valid signature by a signer the policy's `signers:` section accepts for
-it, the attestations `attestations:` requires, and the `sbom:` rules on the attested SBOM.
-Exit 0 only when every image passes; 1 when one fails; 2 bad input; 3 when a registry
-could not be reached (no decision). --offline verifies with the given or embedded trust root and makes no
-network call except to the registries holding the images.""",
+walked), or - for standard input (e.g. rendered manifests). Images are given by those files
+or by --image REF; a PATH that does not exist is an error, never taken for an image.
+Every rule of the policy is applied to every file read (as `policy check` does, same ids,
+severities and waivers; `gate: {rules: [...]}` in the policy narrows that). Then per image:
+trusted registry and digest pin, a valid signature by a signer the policy's `signers:`
+section accepts for it, the attestations `attestations:` requires, and the `sbom:` rules on
+the attested SBOM.
+
+\b
+Exit codes: 0 every image passes and no file finding is an error; 1 something failed
+(this wins: the answer is already no); 2 bad input; 3 no decision: an image's registry
+could not be read (network, 5xx / 429, not a registry answer, token service, deadline);
+`--format json` lists those images under "undecided". --offline verifies with the given or
+embedded trust root and makes no network call except to the registries holding the images.""",
 )
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="[PATH|-]...")
+@click.option("--image", "images", multiple=True, metavar="REF",
+              help="An image reference to decide (repeatable), besides those in PATHs.")
 @click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False, exists=True),
               metavar="FILE", help="Policy file with image rules and signers / attestations / sbom sections.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default=None,
-              help="Report format (default: text).")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@report_format_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write the report to FILE (atomically) instead of stdout.")
 @click.option("--trusted-registry", "trusted", multiple=True, metavar="GLOB",
               help="Also trust images matching GLOB (repeatable).")
 @click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
               help="Talk plain HTTP to this registry (loopback registries are always allowed).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files or directories matching GLOB while walking; repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Images checked in parallel.")
 @trust_options
-def gate(paths: tuple[str, ...], policy_path: str, fmt: str | None, as_json: bool, output: str | None,
-         trusted: tuple[str, ...], insecure: tuple[str, ...], workers: int, **kwargs: Any) -> None:
+def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt: str | None, as_json: bool,
+         output: str | None, trusted: tuple[str, ...], insecure: tuple[str, ...], exclude: tuple[str, ...],
+         workers: int, **kwargs: Any) -> None:
     """Decide, per image and overall, whether a deployment may go ahead."""
-    from supplychain.errors import InputError, NetworkError, PolicyViolation
+    from supplychain.cli.common import print_warnings, report_format
+    from supplychain.errors import InputError
     from supplychain.fileio import write_output
-    from supplychain.gate import render_json, render_sarif, render_text, run_gate
+    from supplychain.gate import gate_error, render_gate, run_gate
 
-    if as_json and fmt not in (None, "json"):
-        raise InputError(f"give --json or --format {fmt}, not both")
-    result = run_gate(list(paths), policy_path, trust=trust_spec(kwargs), workers=workers,
-                      extra_trusted=trusted, insecure_registries=insecure)
-    kind = "json" if as_json else (fmt or "text")
-    text = {"json": render_json, "sarif": render_sarif, "text": render_text}[kind](result)
-    write_output(text, output)
-    if result.network_failure:
-        down = [d.image for d in result.images if d.network_error]
-        raise NetworkError(f"gate: no decision for {len(down)} image(s), registry unreachable: "
-                           + ", ".join(down[:5]), hint="retry, or check the registry and network")
-    if not result.passed:
-        failed = [d.image for d in result.images if not d.passed]
-        summary = f"{len(failed)} of {len(result.images)} images failed" if failed else "policy errors"
-        raise PolicyViolation(f"gate: {summary}" + (f": {', '.join(failed[:5])}" if failed else "")
-                              + (" ..." if len(failed) > 5 else ""))
+    kind = report_format(fmt, as_json)
+    if not paths and not images:
+        raise InputError("give a PATH (or - for standard input) or --image REF", hint="see supplychain gate --help")
+    result = run_gate(paths, policy_path, images=images, trust=trust_spec(kwargs), workers=workers,
+                      extra_trusted=trusted, insecure_registries=insecure, exclude=exclude)
+    print_warnings(result.warnings)
+    write_output(render_gate(result, kind), output)
+    error = gate_error(result)
+    if error is not None:
+        raise error

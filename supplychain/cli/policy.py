@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from supplychain.cli.common import report_format_options
+
 SEVERITY_CHOICES = ("error", "warning", "note")
 
 
@@ -17,6 +19,7 @@ Examples:
   supplychain policy check deploy/ Dockerfile --policy policies/default.yaml
   supplychain policy check k8s/ --trusted-registry 'ghcr.io/acme/**' --fail-on warning
   supplychain policy check . --format sarif -o policy.sarif
+  helm template charts/shop | supplychain policy check - --json
   supplychain policy check --list-rules
 
 \b
@@ -28,8 +31,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 policy violated,
               help="Policy YAML file (default: the packaged strict policy, policies/default.yaml).")
 @click.option("--trusted-registry", "trusted", multiple=True, metavar="GLOB",
               help="Also trust images matching GLOB (e.g. 'ghcr.io/acme/**'); repeatable.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-              show_default=True, help="Report format.")
+@report_format_options
 @click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="error", show_default=True,
               help="Exit 1 when a finding has this severity or a higher one.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
@@ -41,20 +43,23 @@ Exit codes: 0 no finding at or above --fail-on, 1 policy violated,
 @click.option("--color/--no-color", "colour", default=None,
               help="Colour the text report (default: only on a terminal).")
 @click.option("--list-rules", is_flag=True, help="List the rule ids and exit.")
-def check(paths: tuple[str, ...], policy_path: str | None, trusted: tuple[str, ...], fmt: str,
-          fail_on: str, output: str | None, exclude: tuple[str, ...], build_args: tuple[str, ...],
+def check(paths: tuple[str, ...], policy_path: str | None, trusted: tuple[str, ...], fmt: str | None,
+          as_json: bool, fail_on: str, output: str | None, exclude: tuple[str, ...], build_args: tuple[str, ...],
           colour: bool | None, list_rules: bool) -> None:
     """Check Dockerfiles, compose files, Kubernetes manifests and image lists against a policy.
 
-    PATHS are files or directories (walked; .git, node_modules and vendor are skipped). File
-    kinds are detected by name and content.
+    PATHS are files or directories (walked; .git, node_modules and vendor are skipped), or -
+    for standard input. File kinds are detected by name and content.
     """
+    from supplychain.cli.common import print_warnings, register_layers, report_format
     from supplychain.errors import InputError, PolicyViolation
     from supplychain.fileio import write_output
-    from supplychain.policy import report as rep
     from supplychain.policy.config import parse_build_args, resolve_policy
     from supplychain.policy.engine import check_paths
+    from supplychain.policy.report import OutputFormat, render
 
+    kind = report_format(fmt, as_json)
+    register_layers()  # a release policy may hold the gate's sections and waive its rule ids
     if list_rules:
         from supplychain.policy.findings import RULES
 
@@ -66,16 +71,11 @@ def check(paths: tuple[str, ...], policy_path: str | None, trusted: tuple[str, .
     if not paths:
         raise InputError("no PATH given", hint="supplychain policy check . (see --help)")
     policy = resolve_policy(policy_path, trusted)
+    print_warnings(policy.warnings)
     report = check_paths(list(paths), policy, exclude=exclude, build_args=parse_build_args(build_args))
     summary = report.summary(fail_on)
-    if fmt == "json":
-        text = rep.render_json(report.findings, summary)
-    elif fmt == "sarif":
-        text = rep.render_sarif(report.findings, summary)
-    else:
-        use_colour = colour if colour is not None else (output is None and sys.stdout.isatty())
-        text = rep.render_text(report.findings, summary, colour=use_colour)
-    write_output(text, output)
+    use_colour = kind is OutputFormat.TEXT and (colour if colour is not None else (output is None and sys.stdout.isatty()))
+    write_output(render(report.to_report(fail_on), kind, colour=use_colour), output)
     if report.failed(fail_on):
         counts = summary["by_severity"]
         assert isinstance(counts, dict)

@@ -5,7 +5,7 @@ It is validated here by a small interpreter of the JSON Schema keywords the sche
 importing ``jsonschema`` costs ~2 s (its format checkers), far more than checking 1,000 files;
 the test-suite cross-checks the schema and the shipped policies with ``jsonschema`` itself.
 
-Extension points for other layers (the deploy gate):
+Extension points for other layers (the deploy gate); nothing here knows those layers:
 
 * :func:`register_section` adds (or tightens) the schema of a top-level section such as
   ``signers``, ``attestations`` or ``sbom``; the raw section (a :class:`~.yamlsrc.YMap` /
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from supplychain.errors import InputError
-from supplychain.policy.findings import RULES
+from supplychain.policy.findings import RULES, Severity
 from supplychain.policy.images import normalize_glob
 from supplychain.policy.yamlsrc import Pos, YMap, YSeq, load_one, read_text
 
@@ -36,14 +36,9 @@ POLICY_MAX_SIZE = 1024 * 1024
 
 _EXTRA_SECTIONS: dict[str, dict[str, Any]] = {}
 
-# Rule-id namespaces owned by layers above this one (they register their rules when imported).
-# A policy may configure or waive those ids even when the owner is not loaded, e.g. a release
-# policy read by `policy check` that also waives deploy-gate rules.
-RESERVED_RULE_PREFIXES = ("SC-GATE-",)
-
-
 def _known_rule(rule_id: str) -> bool:
-    return rule_id in RULES or rule_id.startswith(RESERVED_RULE_PREFIXES)
+    return rule_id in RULES
+
 
 DEFAULT_SECRET_NAMES = (
     "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY",
@@ -254,7 +249,7 @@ class Waiver:
 
 @dataclass(frozen=True, slots=True)
 class RuleConfig:
-    severity: str | None = None
+    severity: Severity | None = None
     enabled: bool = True
 
 
@@ -271,8 +266,10 @@ class Policy:
     entropy_min_length: int = 20
     waivers: tuple[Waiver, ...] = ()
     sections: dict[str, Any] = field(default_factory=dict)  # raw top-level sections (with positions)
+    extends: str | None = None  # "default", "none", or None when the file does not say
+    warnings: tuple[str, ...] = ()  # e.g. a policy that does not extend the default and is weaker
 
-    def severity_of(self, rule_id: str) -> str | None:
+    def severity_of(self, rule_id: str) -> Severity | None:
         """Effective severity of a rule, or None when the policy disables it."""
         cfg = self.rules.get(rule_id)
         if cfg is not None and not cfg.enabled:
@@ -280,7 +277,7 @@ class Policy:
         if cfg is not None and cfg.severity:
             return cfg.severity
         rule = RULES.get(rule_id)
-        return rule.severity if rule else "error"
+        return rule.severity if rule else Severity.ERROR
 
     def with_trusted(self, globs: list[str] | tuple[str, ...]) -> Policy:
         """A copy that also trusts ``globs`` (from --trusted-registry)."""
@@ -296,14 +293,26 @@ def _rule_config(key: str, value: Any) -> RuleConfig:
     if isinstance(value, bool):
         return RuleConfig(enabled=value)
     if isinstance(value, str):
-        return RuleConfig(enabled=False) if value == "off" else RuleConfig(severity=value)
-    return RuleConfig(severity=value.get("severity"), enabled=bool(value.get("enabled", True)))
+        return RuleConfig(enabled=False) if value == "off" else RuleConfig(severity=Severity.parse(value))
+    sev = value.get("severity")
+    return RuleConfig(severity=Severity.parse(sev) if sev else None, enabled=bool(value.get("enabled", True)))
 
 
 def policy_from_document(doc: Any, source: str) -> Policy:
-    """Validate a loaded YAML document and build a :class:`Policy`."""
+    """Validate a loaded YAML document and build a :class:`Policy`.
+
+    ``extends: default`` starts from the packaged default policy: this document's ``rules``,
+    ``images`` and ``secrets`` entries override the default's key by key; its lists
+    (``trusted_registries``, ``waivers``) replace the default's when given. A policy without
+    ``extends`` that is weaker than the default (a rule lower or off, a digest or tag rule off) gets
+    a warning naming what it weakens (``extends: none`` says that is meant).
+    """
     validate_document(doc, source)
+    extends = doc.get("extends")
+    base = _default_document() if extends == "default" else {}
     rules: dict[str, RuleConfig] = {}
+    for key, value in (base.get("rules") or {}).items():
+        rules[key] = _rule_config(key, value)
     rules_map = doc.get("rules") or {}
     for key, value in rules_map.items():
         if not _known_rule(key):
@@ -317,8 +326,7 @@ def policy_from_document(doc: Any, source: str) -> Policy:
     for i, w in enumerate(seq):
         pos = seq.where(i) if isinstance(seq, YSeq) else None
         rule = str(w["rule"])
-        if not any(fnmatch.fnmatchcase(r, rule) for r in RULES) and not _known_rule(rule) \
-                and not any(rule.startswith(p) for p in RESERVED_RULE_PREFIXES):
+        if not any(fnmatch.fnmatchcase(r, rule) for r in RULES) and not _known_rule(rule):
             where = f"{source}:{pos.line}" if pos else source
             raise InputError(f"{where}: waivers[{i}].rule: {rule!r} matches no known rule id")
         expires = w["expires"]
@@ -331,12 +339,13 @@ def policy_from_document(doc: Any, source: str) -> Policy:
             path=w.get("path"), image=normalize_glob(w["image"]) if w.get("image") else None,
             line=pos.line if pos else 0, column=pos.column if pos else None,
         ))
-    images = doc.get("images") or {}
-    secrets = doc.get("secrets") or {}
+    images = {**(base.get("images") or {}), **(doc.get("images") or {})}
+    secrets = {**(base.get("secrets") or {}), **(doc.get("secrets") or {})}
     names = tuple(DEFAULT_SECRET_NAMES) + tuple(str(n).upper() for n in secrets.get("names", ()))
-    return Policy(
+    trusted = doc.get("trusted_registries") if "trusted_registries" in doc else base.get("trusted_registries")
+    policy = Policy(
         source=source,
-        trusted_registries=tuple(doc.get("trusted_registries") or ()),
+        trusted_registries=tuple(trusted or ()),
         require_digest=bool(images.get("require_digest", True)),
         forbid_mutable_tags=bool(images.get("forbid_mutable_tags", True)),
         rules=rules,
@@ -346,7 +355,45 @@ def policy_from_document(doc: Any, source: str) -> Policy:
         entropy_min_length=int(secrets.get("min_length", 20)),
         waivers=tuple(waivers),
         sections=dict(doc),
+        extends=str(extends) if extends else None,
     )
+    if extends is None and source != DEFAULT_SOURCE:
+        weaker = _weaker_than_default(policy)
+        if weaker:
+            policy = replace(policy, warnings=(
+                f"{source}: this policy does not extend the packaged default and is weaker than it: "
+                + "; ".join(weaker) + ". Add `extends: default` to start from the default (your entries "
+                "still override it), or `extends: none` to say the difference is meant.",))
+    return policy
+
+
+DEFAULT_SOURCE = "<default policy>"
+
+
+@lru_cache(maxsize=1)
+def _default_document() -> dict[str, Any]:
+    doc: dict[str, Any] = load_one(default_policy_text(), DEFAULT_SOURCE)
+    return doc
+
+
+def _weaker_than_default(policy: Policy) -> list[str]:
+    """What ``policy`` checks less strictly than the packaged default (rules, image settings)."""
+    default = default_policy()
+    out: list[str] = []
+    lowered = []
+    for rid in sorted(RULES):
+        if RULES[rid].kind == "policy":
+            continue
+        want, got = default.severity_of(rid), policy.severity_of(rid)
+        if want is not None and (got is None or got.rank < want.rank):
+            lowered.append(f"{rid} {got.value if got else 'off'} (default {want.value})")
+    if lowered:
+        out.append("rules " + ", ".join(lowered))
+    if default.require_digest and not policy.require_digest:
+        out.append("images.require_digest false (default true)")
+    if default.forbid_mutable_tags and not policy.forbid_mutable_tags:
+        out.append("images.forbid_mutable_tags false (default true)")
+    return out
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -365,7 +412,7 @@ def default_policy_text() -> str:
 def default_policy() -> Policy:
     """The packaged strict default policy (same content as policies/default.yaml)."""
     text = default_policy_text()
-    return policy_from_document(load_one(text, "<default policy>"), "<default policy>")
+    return policy_from_document(load_one(text, DEFAULT_SOURCE), DEFAULT_SOURCE)
 
 
 def resolve_policy(path: str | None, trusted: list[str] | tuple[str, ...] = ()) -> Policy:

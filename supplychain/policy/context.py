@@ -75,18 +75,18 @@ def check_image(col: Collector, use: ImageUse) -> None:
                 f"image {ref.name}{where} is not from a trusted registry (trusted: {trusted})",
                 fix=f"use an image from a trusted registry, or trust it with "
                     f"--trusted-registry {ref.registry}/{ref.repository.rsplit('/', 1)[0] + '/*' if '/' in ref.repository else ref.repository}",
-                image=ref.name)
+                image=ref.normalized)
     if policy.require_digest and ref.digest is None:
         tag = ref.tag or "latest"
         col.add("SC-IMG-002", use.line, use.column,
                 f"image {use.text}{where} is not pinned by digest",
                 fix=f"pin it as {use.text if ref.tag else use.text + ':' + tag}@sha256:<digest> "
                     "(`supplychain pin` does this)",
-                image=ref.name)
+                image=ref.normalized)
     if policy.forbid_mutable_tags and ref.digest is None and (ref.tag is None or ref.tag == "latest"):
         what = "the mutable tag `latest`" if ref.tag else "no tag (implicitly `latest`)"
         col.add("SC-IMG-003", use.line, use.column,
                 f"image {use.text}{where} uses {what}",
                 fix="use an explicit version tag pinned by digest, e.g. "
                     f"{ref.name}:1.2.3@sha256:<digest>",
-                image=ref.name)
+                image=ref.normalized)

@@ -19,8 +19,10 @@ from supplychain.errors import InputError
 from supplychain.policy import compose, dockerfile, kubernetes
 from supplychain.policy.config import Policy, Waiver
 from supplychain.policy.context import Collector, ImageUse
-from supplychain.policy.findings import SEVERITY_RANK, Finding
-from supplychain.policy.images import _glob_regex, glob_match, parse_image
+from supplychain.policy.findings import POLICY_KINDS, RULES, Finding, Severity
+from supplychain.policy.report.model import Report as ReportModel
+from supplychain.policy.report.model import Section, Waived
+from supplychain.policy.waivers import waiver_for
 from supplychain.policy.yamlsrc import YMap, load_all, read_text
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", ".venv", "venv", "__pycache__",
@@ -171,6 +173,26 @@ def check_file(path: str, kind: str | None, policy: Policy, build_args: dict[str
     return FileResult(shown, detected, col.findings, col.images)
 
 
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+def check_stdin(policy: Policy, build_args: dict[str, str] | None = None) -> FileResult:
+    """Check what standard input holds (kind sniffed from the text), reported as ``<stdin>``."""
+    import sys
+
+    from supplychain.policy.yamlsrc import MAX_FILE_SIZE, decode_text
+
+    raw = sys.stdin.buffer.read(MAX_FILE_SIZE + 1)
+    if len(raw) > MAX_FILE_SIZE:
+        raise InputError(f"{STDIN_NAME}: more than {MAX_FILE_SIZE} bytes",
+                         hint="policy checks read configuration files, not data")
+    text = decode_text(raw, STDIN_NAME)
+    col = Collector(policy, STDIN_NAME)
+    detected = check_text(text, sniff_kind(text), col, build_args)
+    return FileResult(STDIN_NAME, detected, col.findings, col.images)
+
+
 @dataclass
 class Report:
     policy: Policy
@@ -183,11 +205,11 @@ class Report:
     def images(self) -> list[ImageUse]:
         return [u for f in self.files for u in f.images]
 
-    def failed(self, fail_on: str = "error") -> bool:
-        threshold = SEVERITY_RANK[fail_on]
-        return any(SEVERITY_RANK[f.severity] >= threshold for f in self.findings)
+    def failed(self, fail_on: Severity | str = Severity.ERROR) -> bool:
+        threshold = Severity.parse(fail_on).rank
+        return any(f.severity.rank >= threshold for f in self.findings)
 
-    def summary(self, fail_on: str = "error") -> dict[str, object]:
+    def summary(self, fail_on: Severity | str = Severity.ERROR) -> dict[str, object]:
         counts = {s: 0 for s in ("error", "warning", "note")}
         for f in self.findings:
             counts[f.severity] += 1
@@ -203,31 +225,32 @@ class Report:
             "waived": len(self.waived),
             "skipped_templates": len(self.skipped),
             "policy": self.policy.source,
-            "fail_on": fail_on,
+            "fail_on": Severity.parse(fail_on).value,
             "passed": not self.failed(fail_on),
         }
 
+    def waived_findings(self) -> list[Waived]:
+        return [Waived(f, w.reason, w.expires) for f, w in self.waived]
 
-def _waiver_matches(w: Waiver, f: Finding) -> bool:
-    if not w.matches_rule(f.rule):
-        return False
-    if w.path is not None:
-        pattern = w.path[2:] if w.path.startswith("./") else w.path
-        candidates = {f.file}
-        if os.path.isabs(f.file):  # absolute paths on the command line: also try relative to cwd
-            candidates.add(_display(os.path.relpath(f.file)))
-        if not any(_glob_regex(pattern).match(c) or fnmatch.fnmatch(c, pattern) for c in candidates):
-            return False
-    if w.image is not None:
-        if f.image is None:
-            return False
-        try:
-            ref = parse_image(f.image)
-        except ValueError:
-            return False
-        if not glob_match(w.image, ref):
-            return False
-    return True
+    def to_report(self, fail_on: Severity | str = Severity.ERROR) -> ReportModel:
+        """The report model (text / JSON / SARIF writers) of this run."""
+        summary = self.summary(fail_on)
+        by_file: dict[str, Section] = {}
+        for f in self.findings:
+            by_file.setdefault(f.file, Section(f.file, in_file=True)).findings.append(f)
+        counts = self.summary(fail_on)["by_severity"]
+        assert isinstance(counts, dict)
+        parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning", "note")]
+        verdict = (f"{'passed' if summary['passed'] else 'FAILED'}: {summary['files']} file(s), "
+                   f"{summary['images']} image reference(s); " + ", ".join(parts)
+                   + (f"; {len(self.waived)} waived" if self.waived else "")
+                   + (f"; {len(self.skipped)} template file(s) skipped" if self.skipped else "")
+                   + f" (fail-on: {summary['fail_on']})")
+        return ReportModel(
+            tool="supplychain", findings=list(self.findings), summary=summary, verdict=verdict,
+            passed=bool(summary["passed"]), waived=self.waived_findings(), sections=list(by_file.values()),
+            rule_ids=sorted(r for r, rule in RULES.items() if rule.kind in POLICY_KINDS),
+        )
 
 
 def apply_waivers(report: Report, raw: list[Finding], today: datetime.date | None = None) -> None:
@@ -246,7 +269,7 @@ def apply_waivers(report: Report, raw: list[Finding], today: datetime.date | Non
                     fix="fix the waived findings, or renew the waiver with a new expiry date",
                 ))
     for f in raw:
-        waiver = next((w for w in active if _waiver_matches(w, f)), None)
+        waiver = waiver_for(active, f, today)
         if waiver is None:
             report.findings.append(f)
         else:
@@ -260,6 +283,11 @@ def check_paths(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = 
     report = Report(policy)
     raw: list[Finding] = []
     seen: set[str] = set()
+    if STDIN in paths:  # "-": rendered manifests (helm template ...), a compose file or a Dockerfile on stdin
+        paths = [p for p in paths if p != STDIN]
+        result = check_stdin(policy, build_args)
+        report.files.append(result)
+        raw.extend(result.findings)
     for path, kind, explicit in iter_files(paths, exclude):
         key = os.path.realpath(path)
         if key in seen:

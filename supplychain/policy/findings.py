@@ -3,50 +3,91 @@
 Rule ids are stable: ``SC-IMG-nnn`` for image references (any file kind), ``DF-nnn`` for
 Dockerfiles, ``CMP-nnn`` for compose files, ``K8S-nnn`` for Kubernetes manifests and
 ``SC-POL-nnn`` for the policy file itself. New rules get new numbers; ids are never reused.
-Other layers (the deploy gate) may register their own rules with :func:`register_rule`.
+Other layers (the deploy gate, vulnerability and image checks) register their own rules with
+:func:`register_rule` from an explicit registration function they call, never on import.
+
+A :class:`Finding` is the one record every check produces; waivers
+(:mod:`supplychain.policy.waivers`) and reports (:mod:`supplychain.policy.report`) take it.
+Severities are the :class:`Severity` enum; a severity that is not one of its values is rejected
+where it enters (``Severity.parse``, the ``Finding`` and ``Rule`` constructors) with ValueError,
+never guessed at by a report writer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-SEVERITIES = ("note", "warning", "error")
-SEVERITY_RANK = {"note": 1, "warning": 2, "error": 3}
+
+class Severity(StrEnum):
+    """How bad a finding is. A StrEnum: it compares equal to (and serialises as) its value."""
+
+    NOTE = "note"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @classmethod
+    def parse(cls, value: str | Severity) -> Severity:
+        """The severity named ``value``; ValueError (naming the allowed ones) for anything else."""
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {value!r} (expected one of: {allowed})") from None
+
+
+_RANK = {Severity.NOTE: 1, Severity.WARNING: 2, Severity.ERROR: 3}
+SEVERITIES = tuple(s.value for s in Severity)
+SEVERITY_RANK: dict[str, int] = {s.value: _RANK[s] for s in Severity}
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     name: str  # short PascalCase name, used as SARIF rule name
-    severity: str  # default severity
+    severity: Severity  # default severity
     summary: str  # one line: what is wrong
     help: str  # what to do instead, and why
-    kind: str  # "image", "dockerfile", "compose", "kubernetes", "policy"
+    kind: str  # "image", "dockerfile", "compose", "kubernetes", "policy", "gate", ...
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity.parse(self.severity))
 
 
 @dataclass(slots=True)
 class Finding:
+    """One violation of one rule at one place (a file position, and the image when there is one)."""
+
     rule: str
-    severity: str
+    severity: Severity
     file: str
     line: int
     column: int | None
     message: str
     fix: str
-    image: str | None = None  # normalised image name the finding is about, when there is one
+    image: str | None = None  # the normalised image reference the finding is about, when there is one
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
-        return {
+    def __post_init__(self) -> None:
+        self.severity = Severity.parse(self.severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "rule": self.rule,
-            "severity": self.severity,
+            "severity": self.severity.value,
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "message": self.message,
             "fix": self.fix,
+            "image": self.image,
         }
+        return out
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.column or 0, self.rule)
@@ -56,17 +97,15 @@ RULES: dict[str, Rule] = {}
 
 
 def register_rule(rule: Rule) -> Rule:
-    """Add a rule to the catalogue (ids must be unique)."""
+    """Add a rule to the catalogue (ids must be unique; registering the same rule again is a no-op)."""
     if rule.id in RULES and RULES[rule.id] != rule:
         raise ValueError(f"rule id {rule.id} is already registered")
-    if rule.severity not in SEVERITIES:
-        raise ValueError(f"rule {rule.id}: bad severity {rule.severity}")
     RULES[rule.id] = rule
     return rule
 
 
 def _r(id: str, name: str, severity: str, kind: str, summary: str, help: str) -> None:
-    register_rule(Rule(id, name, severity, summary, help, kind))
+    register_rule(Rule(id, name, Severity.parse(severity), summary, help, kind))
 
 
 # --- image references (all file kinds) ---------------------------------------------------------
@@ -182,3 +221,6 @@ _r("K8S-011", "DangerousCapability", "error", "kubernetes",
 _r("SC-POL-001", "ExpiredWaiver", "error", "policy",
    "A waiver in the policy has expired.",
    "Fix the findings it waived, or renew the waiver with a new expiry date and a reason.")
+
+# The kinds of rule `policy check` applies (the rules it lists in a SARIF run); layers above add others.
+POLICY_KINDS = frozenset({"image", "dockerfile", "compose", "kubernetes", "policy"})

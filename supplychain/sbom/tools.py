@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from supplychain.errors import InputError
 from supplychain.fileio import parse_json, read_bytes
+from supplychain.sbom.cdxjson import iter_components, license_strings
 
 __all__ = ["Bom", "Component", "diff_boms", "inspect_bom", "load_bom", "purl_key"]
 
@@ -69,23 +70,6 @@ class Bom:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _license_strings(entries: Any) -> list[str]:
-    out: list[str] = []
-    if not isinstance(entries, list):
-        return out
-    for e in entries:
-        if not isinstance(e, dict):
-            continue
-        if isinstance(e.get("expression"), str):
-            out.append(e["expression"])
-        lic = e.get("license")
-        if isinstance(lic, dict):
-            value = lic.get("id") or lic.get("name")
-            if isinstance(value, str) and value:
-                out.append(value)
-    return out
-
-
 def _list(value: Any) -> list[Any]:
     """SBOMs are untrusted input: a field that should be a list but is not counts as empty."""
     return value if isinstance(value, list) else []
@@ -111,28 +95,18 @@ def _component_from_json(c: dict[str, Any], index: int) -> Component:
         group=_opt(c.get("group")),
         version=_opt(c.get("version")),
         purl=_opt(c.get("purl")),
-        licenses=_license_strings(c.get("licenses")),
+        licenses=license_strings(c.get("licenses")),
         hashes=hashes,
         scope=_opt(c.get("scope")),
         properties=props,
     )
 
 
-def _walk_json_components(items: Any, out: list[dict[str, Any]]) -> None:
-    if not isinstance(items, list):
-        return
-    for c in items:
-        if isinstance(c, dict):
-            out.append(c)
-            _walk_json_components(c.get("components"), out)
-
-
 def _from_json(doc: dict[str, Any], source: str) -> Bom:
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     assert isinstance(meta, dict)
     root = _component_from_json(meta["component"], -1) if isinstance(meta.get("component"), dict) else None
-    raw: list[dict[str, Any]] = []
-    _walk_json_components(doc.get("components"), raw)
+    raw = list(iter_components(doc))
     comps = [_component_from_json(c, i) for i, c in enumerate(raw)]
     deps: dict[str, list[str]] = {}
     has_deps = isinstance(doc.get("dependencies"), list)

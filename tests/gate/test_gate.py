@@ -14,6 +14,10 @@ from tests.imagebuild import File, build_image, push_image
 
 pytestmark = pytest.mark.registry
 
+# a container that passes every Kubernetes rule of the policy (the gate applies them all)
+HARDENED = ("{allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, "
+            "capabilities: {drop: [ALL]}}")
+
 
 def _push(client: Any, host: str, repo: str, tag: str, files: list[Any]) -> tuple[str, str]:
     ref = f"{host}/{repo}:{tag}"
@@ -121,11 +125,14 @@ spec:
       containers:
         - name: api
           image: {images['good']}
+          securityContext: {HARDENED}
         - name: sidecar
           image: {images['wrongsig']}
+          securityContext: {HARDENED}
       initContainers:
         - name: migrate
           image: {images['noattest']}
+          securityContext: {HARDENED}
 ---
 apiVersion: v1
 kind: Pod
@@ -135,6 +142,7 @@ spec:
   containers:
     - name: scan
       image: {images['badsbom']}
+      securityContext: {HARDENED}
 """)
     return {"images": images, "policy": policy, "compose": compose, "k8s": k8s, "untrusted": untrusted,
             "dir": d, "release": release}
@@ -160,7 +168,9 @@ def test_gate_gives_exactly_the_right_decisions(scene: dict[str, Any]) -> None:
         im["badsbom"]: ("fail", {"SC-GATE-003", "SC-GATE-004"}),
     }, json.dumps(doc, indent=1)[:4000]
     assert doc["decision"] == "fail"
-    assert doc["summary"] == {"images": 7, "passed": 1, "failed": 6}
+    assert doc["summary"] == {"images": 7, "passed": 1, "failed": 6, "undecided": 0}
+    assert doc["undecided"] == [] and doc["errors"] == []
+    assert {f["rule"] for f in doc["findings"]} == set().union(*(rules for _, rules in got.values()))
     good = next(i for i in doc["images"] if i["image"] == im["good"])
     assert len(good["locations"]) == 2  # used in compose and in the Deployment
     assert good["signatures"][0]["trusted"] and good["attestations"][0]["type"] == "cyclonedx"
@@ -176,7 +186,7 @@ def test_gate_passes_when_every_image_passes(scene: dict[str, Any]) -> None:
     r = run_cli("gate", str(lst), "--policy", str(scene["policy"]))
     assert r.exit_code == 0, r.stdout + r.stderr
     assert "PASS" in r.stdout and "signed by key release-key" in r.stdout
-    r = run_cli("gate", good, "--policy", str(scene["policy"]), "--offline")
+    r = run_cli("gate", "--image", good, "--policy", str(scene["policy"]), "--offline")
     assert r.exit_code == 0, r.stdout + r.stderr
     dockerfile = scene["dir"] / "Dockerfile"
     dockerfile.write_text(f"FROM {good} AS build\nRUN true\nFROM build\nUSER 1000\n")
@@ -211,7 +221,7 @@ def test_gate_waiver_and_uncovered_image(scene: dict[str, Any], registry) -> Non
         "sbom:", f"waivers:\n  - rule: SC-GATE-002\n    image: {registry.host}/gate/noattest\n"
         "    reason: SBOM pipeline for the migrator lands next sprint (TICKET-1)\n    expires: 2999-01-01\nsbom:")
     policy.write_text(text)
-    r = run_cli("gate", im["noattest"], "--policy", str(policy), "--json")
+    r = run_cli("gate", "--image", im["noattest"], "--policy", str(policy), "--json")
     assert r.exit_code == 0, r.stdout + r.stderr
     doc = json.loads(r.stdout)
     assert doc["images"][0]["waived"][0]["rule"] == "SC-GATE-002"
@@ -219,7 +229,7 @@ def test_gate_waiver_and_uncovered_image(scene: dict[str, Any], registry) -> Non
     narrow = scene["dir"] / "narrow.yaml"
     narrow.write_text(scene["policy"].read_text().replace(f'images: ["{registry.host}/gate/**"]',
                                                           f'images: ["{registry.host}/gate/other"]'))
-    r = run_cli("gate", im["good"], "--policy", str(narrow), "--json")
+    r = run_cli("gate", "--image", im["good"], "--policy", str(narrow), "--json")
     assert r.exit_code == 1
     assert _decisions(json.loads(r.stdout))[im["good"]] == ("fail", {"SC-GATE-005"})
 
@@ -227,7 +237,7 @@ def test_gate_waiver_and_uncovered_image(scene: dict[str, Any], registry) -> Non
 def test_gate_bad_policy_is_input_error(scene: dict[str, Any]) -> None:
     bad = scene["dir"] / "bad.yaml"
     bad.write_text("version: 1\nsigners:\n  - name: x\n    images: ['**']\n    colour: blue\n")
-    r = run_cli("gate", scene["images"]["good"], "--policy", str(bad))
+    r = run_cli("gate", "--image", scene["images"]["good"], "--policy", str(bad))
     assert r.exit_code == 2
     assert "bad.yaml:5" in r.stderr and "colour" in r.stderr
     assert "Traceback" not in r.stderr
@@ -246,8 +256,8 @@ def test_waived_untrusted_registry_still_needs_a_signature(scene: dict[str, Any]
     # on the command line (no policy-engine waiver pass) and in a file (engine and gate globs differ)
     lst = scene["dir"] / "waive-registry.txt"
     lst.write_text(im["unsigned"] + "\n")
-    for arg in (im["unsigned"], str(lst)):
-        r = run_cli("gate", arg, "--policy", str(policy), "--json")
+    for args in (("--image", im["unsigned"]), (str(lst),)):
+        r = run_cli("gate", *args, "--policy", str(policy), "--json")
         assert r.exit_code == 1, r.stdout + r.stderr
         doc = json.loads(r.stdout)
         assert _decisions(doc)[im["unsigned"]] == ("fail", {"SC-GATE-001", "SC-GATE-002"}), r.stdout
@@ -304,7 +314,7 @@ def test_every_trusted_sbom_is_checked(scene: dict[str, Any], registry) -> None:
         for bom in ("ok.json", "bad.json"):
             attest_image(ref, (scene["dir"] / bom).read_bytes(), "https://cyclonedx.org/bom", signer, registry=view)
     image = f"{ref}@{digest}"
-    r = run_cli("gate", image, "--policy", str(scene["policy"]), "--json")
+    r = run_cli("gate", "--image", image, "--policy", str(scene["policy"]), "--json")
     assert r.exit_code == 1, r.stdout + r.stderr
     doc = json.loads(r.stdout)
     assert _decisions(doc)[image] == ("fail", {"SC-GATE-003", "SC-GATE-004"}), r.stdout
@@ -345,7 +355,8 @@ def test_double_star_images_glob_means_every_image(scene: dict[str, Any], regist
     text = text.replace("sbom:\n", 'sbom:\n  images: ["**"]\n')
     assert text.count('"**"') == 2, text
     policy.write_text(text)
-    r = run_cli("gate", im["noattest"], im["badsbom"], im["good"], "--policy", str(policy), "--json")
+    r = run_cli("gate", "--image", im["noattest"], "--image", im["badsbom"], "--image", im["good"], "--policy",
+                str(policy), "--json")
     assert r.exit_code == 1, r.stdout + r.stderr
     got = _decisions(json.loads(r.stdout))
     assert got == {im["noattest"]: ("fail", {"SC-GATE-002"}),
@@ -353,5 +364,5 @@ def test_double_star_images_glob_means_every_image(scene: dict[str, Any], regist
                    im["good"]: ("pass", set())}, r.stdout
     # and a signer for "**" covers the image (no SC-GATE-005)
     policy.write_text(text.replace(f'images: ["{registry.host}/gate/**"]\n    key:', 'images: "**"\n    key:'))
-    r = run_cli("gate", im["good"], "--policy", str(policy))
+    r = run_cli("gate", "--image", im["good"], "--policy", str(policy))
     assert r.exit_code == 0, r.stdout + r.stderr

@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supplychain.errors import InputError
-from supplychain.gate import ImageDecision, SbomRules, _check_sbom, load_gate_policy
+from supplychain.gate import GatePolicy, ImageDecision, SbomRules, load_gate_policy
+from supplychain.gate.decide import check_image_sbom
+from supplychain.policy.config import Policy
 from supplychain.policy.images import parse_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +31,10 @@ def test_release_example_policy_loads() -> None:
     airgap = parse_image("registry.acme.internal:5000/airgap/tool:1")
     assert [r.name for r in gp.signers_for(airgap)] == ["acme-release-workflow", "acme-offline-key"]
     assert gp.signers_for(parse_image("quay.io/x/y:1")) == []
+
+
+def _check_sbom(d: ImageDecision, document: bytes, rules: SbomRules, policy: Policy) -> None:
+    check_image_sbom(d, document, GatePolicy(policy, sbom=rules))
 
 
 def _policy(tmp_path: Path, body: str) -> Path:
@@ -91,8 +97,9 @@ def test_sbom_rules() -> None:
 def test_unreachable_registry_is_no_decision(tmp_path: Path) -> None:
     import socket
 
-    from supplychain.gate import run_gate
+    from supplychain.gate import gate_error, run_gate
     from supplychain.oci.registry import RegistryClient
+    from supplychain.policy.report import Decision
     from supplychain.signing.image import RegistryView
 
     with socket.socket() as s:
@@ -101,9 +108,12 @@ def test_unreachable_registry_is_no_decision(tmp_path: Path) -> None:
     p = _policy(tmp_path, f"trusted_registries: ['127.0.0.1:{port}/**']\nsigners:\n"
                           "  - subject: me@example.com\n    issuer: https://accounts.example.com\n")
     image = f"127.0.0.1:{port}/app:1@sha256:" + "b" * 64
-    result = run_gate([image], p, registry=RegistryView(RegistryClient(max_retries=0)))
+    result = run_gate([], p, images=[image], registry=RegistryView(RegistryClient(max_retries=0)))
     assert not result.passed and result.network_failure
     assert [f.rule for f in result.images[0].findings] == ["SC-GATE-006"]
+    assert result.images[0].decision is Decision.UNDECIDED and result.decision is Decision.UNDECIDED
+    error = gate_error(result)
+    assert error is not None and error.exit_code == 3 and image in error.message
 
 
 @settings(max_examples=60, deadline=None)

@@ -66,9 +66,11 @@ def test_cli_exit_codes_and_json_shape() -> None:
     assert bad.exit_code == 1
     assert "policy check failed" in bad.stderr
     doc = json.loads(bad.stdout)
-    assert set(doc) == {"findings", "summary"}
+    assert set(doc) == {"findings", "waived", "summary"}
+    assert doc["waived"] == []
     for f in doc["findings"]:
-        assert set(f) == {"rule", "severity", "file", "line", "column", "message", "fix"}
+        assert set(f) == {"rule", "severity", "file", "line", "column", "message", "fix", "image"}
+        assert f["image"] is None or (f["rule"].startswith("SC-IMG-") and isinstance(f["image"], str))
         assert f["rule"] in RULES and f["severity"] in ("error", "warning", "note")
         assert isinstance(f["line"], int) and f["line"] >= 1
         assert f["column"] is None or isinstance(f["column"], int)
