@@ -111,8 +111,11 @@ sbom:
     k8s = tmp / "deploy.yaml"
     docs = []
     for i, r in enumerate(refs):
+        # hardened containers: the gate applies every Kubernetes rule of the policy too
         docs.append(f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: svc{i}\nspec:\n  containers:\n"
-                    f"    - name: app\n      image: {r}\n")
+                    f"    - name: app\n      image: {r}\n      securityContext:\n"
+                    "        {allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 10001,"
+                    " readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n")
     k8s.write_text("---\n".join(docs))
     one = tmp / "one.txt"
     one.write_text(refs[0] + "\n")
