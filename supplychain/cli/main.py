@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from supplychain import __version__
-from supplychain.errors import EXIT_INPUT, SupplychainError
+from supplychain.errors import EXIT_INPUT, EXIT_INTERNAL, SupplychainError
 
 # command path -> (module:attr, short help). Groups are the keys with a trailing "".
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policy check": ("supplychain.cli.policy:check", "Check Dockerfiles, compose files and manifests against a policy."),
     "pin": ("supplychain.cli.pin:pin", "Pin image references to their digests."),
     "gate": ("supplychain.cli.gate:gate", "Deploy gate: policy, signatures and attestations for every image."),
+    "serve admission": ("supplychain.cli.serve:admission", "The deploy gate as a Kubernetes admission webhook."),
+    "serve certs": ("supplychain.cli.serve:certs", "Create a CA and serving certificate for the admission webhook."),
 }
 
 GROUP_HELP: dict[str, str] = {
@@ -47,6 +49,7 @@ GROUP_HELP: dict[str, str] = {
     "verify": "Verify Sigstore signatures of files, ML models and container images.",
     "attest": "Attach signed in-toto attestations to container images.",
     "policy": "Check release artefacts against a supply-chain policy.",
+    "serve": "Run supplychain as a service (Kubernetes admission webhook).",
 }
 
 
@@ -122,7 +125,7 @@ Examples:
   supplychain gate deploy/ --policy policies/release.yaml --offline
 
 Exit codes: 0 ok, 1 verification failed or policy violated, 2 bad input or usage,
-3 registry or network failure.""",
+3 registry or network failure (the gate: no decision), 70 internal error (a bug).""",
 )
 @click.version_option(__version__, prog_name="supplychain")
 @click.option("--debug", is_flag=True, help="Show a full traceback on errors.")
@@ -202,4 +205,4 @@ def _internal_error(exc: Exception, debug: bool) -> NoReturn:
         f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
         err=True,
     )
-    sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_INTERNAL)
