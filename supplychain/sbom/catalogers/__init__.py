@@ -16,13 +16,16 @@ from supplychain.sbom.catalogers.apk import ApkCataloger
 from supplychain.sbom.catalogers.base import CatalogContext, Cataloger, Distro, FileAnalyzer
 from supplychain.sbom.catalogers.binary import BinaryCataloger
 from supplychain.sbom.catalogers.composer import ComposerCataloger
+from supplychain.sbom.catalogers.dotnet import DotnetCataloger
 from supplychain.sbom.catalogers.dpkg import DpkgCataloger
 from supplychain.sbom.catalogers.golang import GoCataloger
+from supplychain.sbom.catalogers.java import JavaCataloger
 from supplychain.sbom.catalogers.models import ModelCataloger
 from supplychain.sbom.catalogers.npm import NpmCataloger
 from supplychain.sbom.catalogers.osrelease import OsReleaseCataloger
 from supplychain.sbom.catalogers.python import PythonCataloger
 from supplychain.sbom.catalogers.rpm import RpmCataloger
+from supplychain.sbom.catalogers.ruby import RubyCataloger
 from supplychain.sbom.catalogers.rust import RustCataloger
 from supplychain.sbom.package import Package
 
@@ -50,6 +53,9 @@ def default_catalogers() -> list[Cataloger]:
         BinaryCataloger(),
         GoCataloger(),
         RustCataloger(),
+        JavaCataloger(),
+        RubyCataloger(),
+        DotnetCataloger(),
     ]
 
 

@@ -376,6 +376,10 @@ def _analyze_elf(data: bytes, rules: list[Rule], path: str) -> ExecFacts:
     except (ValueError, struct.error):
         return facts
     facts.go = go_buildinfo(elf)
+    if facts.go is not None and _main_version_unknown(facts.go["modinfo"]):
+        guess = _semver_in(elf.section(".rodata", len(data)) or data)
+        if guess:
+            facts.go["guess"] = guess
     dep = elf.section(".dep-v0")
     if dep:
         facts.dep_v0 = dep
@@ -395,6 +399,25 @@ def _analyze_elf(data: bytes, rules: list[Rule], path: str) -> ExecFacts:
 
 
 MAX_VERSIONS = 16
+# a C-string semantic version: how syft guesses a main module version go build did not stamp
+_SEMVER = re.compile(rb"\x00(?=[v0-9])(?P<version>v?\d+\.\d+\.\d+(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
+                     rb"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)\x00")
+
+
+def _main_version_unknown(modinfo: str) -> bool:
+    for line in modinfo.split("\n"):
+        if line.startswith("mod\t"):
+            parts = line.split("\t")
+            return len(parts) < 3 or parts[2] in ("", "(devel)")
+    return True
+
+
+def _semver_in(region: bytes) -> str | None:
+    m = _SEMVER.search(region)
+    if m is None:
+        return None
+    v = m.group("version").decode("ascii")
+    return v if v.startswith("v") else "v" + v
 
 
 def _versions(pat: re.Pattern[bytes], hay: list[bytes]) -> list[str]:

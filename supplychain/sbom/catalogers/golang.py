@@ -12,7 +12,9 @@ module info yields (read in the one layer pass by ``elf.ExecutableAnalyzer``):
 
 Build settings (``GOOS``, ``GOARCH``, ``-ldflags``, ``vcs.revision``, ...) are properties of the main
 module. Binaries built without module support (GOPATH mode, as Debian builds many) have no module
-lines: only the standard library is reported, with the ``path`` as a property. Unlike the binary
+lines: the package path is reported as the main module; its version, when the build did not stamp
+one, is guessed as syft does, from the first C-string semantic version in ``.rodata``
+(``supplychain:go:build:supplychain-version-source`` = ``contents`` says so). Unlike the binary
 classifiers, Go modules are reported for binaries an OS package owns too: the package
 database does not say which module versions were compiled in.
 """
@@ -20,6 +22,8 @@ database does not say which module versions were compiled in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from packageurl import PackageURL
 
 from supplychain.oci.fs import FileTree, Want
 from supplychain.sbom.catalogers._util import make_purl
@@ -73,6 +77,16 @@ def golang_purl(path: str, version: str | None) -> str:
     return make_purl("golang", namespace or None, name, version)
 
 
+def golang_main_purl(path: str, version: str | None) -> str:
+    """purl of a main module; on the big code hosts a longer path is module + subpath
+    (``github.com/o/r/cmd/x`` -> ``pkg:golang/github.com/o/r@v#cmd/x``, as syft writes it)."""
+    parts = path.split("/")
+    if len(parts) > 3 and parts[0] in ("github.com", "gitlab.com", "bitbucket.org"):
+        return str(PackageURL(type="golang", namespace="/".join(parts[:2]), name=parts[2],
+                              version=version or None, subpath="/".join(parts[3:])).to_string())
+    return golang_purl(path, version)
+
+
 def stdlib_version(go_version: str) -> str | None:
     """``go1.22.1`` -> ``1.22.1``; ``go1.21.0 X:boringcrypto`` -> ``1.21.0``; devel -> None."""
     if not go_version.startswith("go"):
@@ -98,6 +112,12 @@ class GoCataloger:
             if facts is None or facts.go is None:
                 continue
             info = parse_modinfo(facts.go.get("version", ""), facts.go.get("modinfo", ""))
+            guessed = facts.go.get("guess")
+            if info.main is None and info.path:  # GOPATH build: the package path is all there is
+                info.main = Module(info.path, "(devel)")
+            if info.main is not None and info.main.version in ("", "(devel)") and guessed:
+                info.main.version = guessed
+                info.settings.append(("supplychain-version-source", "contents"))
             out.extend(self._packages(info, path, entry.layer))
         return out
 
@@ -127,7 +147,7 @@ class GoCataloger:
             if info.main.sum:
                 props.append(("supplychain:go:h1", info.main.sum))
             props.extend((f"supplychain:go:build:{k}", v) for k, v in info.settings if k)
-            purl = golang_purl(info.main.path, info.main.version)
+            purl = golang_main_purl(info.main.path, info.main.version)
             main = Package(
                 name=info.main.path, version=info.main.version, purl=purl, type="application",
                 ecosystem="golang", properties=props, location=path, layer=layer, bom_ref=f"{purl}#{path}",
