@@ -15,6 +15,7 @@ import pytest
 
 from supplychain.sbom.composer import composer_bom, packages_from_installed
 from supplychain.sbom.cyclonedx import render_bom
+from supplychain.sbom.licenses import normalize_license
 from supplychain.sbom.tools import Bom, load_bom
 from supplychain.sbom.validate import json_schema_errors
 from tests.sbom.schemacheck import stock_json_errors, xml_errors
@@ -58,7 +59,8 @@ def _meaning(c: dict[str, Any]) -> dict[str, Any]:
         "name": c["name"],
         "version": c.get("version"),
         "description": c.get("description"),
-        "author": c.get("author"),
+        # 1.6 deprecates "author" for "authors" (we write those; the plugin still writes "author")
+        "author": c.get("author") or (", ".join(a["name"] for a in c["authors"] if a.get("name")) if c.get("authors") else None),
         "licenses": _licenses(c),
         "extrefs": sorted((r["type"], r["url"]) for r in c.get("externalReferences", [])),
         "properties": props,
@@ -151,13 +153,14 @@ def test_plugin_builder_expectations(external: Path) -> None:
     assert (root["type"], root["group"], root["name"], root["version"]) == (
         "application", "cyclonedx", "test_data_for_create-sbom-from-composer", "dev-master")
     assert _licenses(root) == ["Apache-2.0"]
-    assert root["author"] == "Jan Kowalleck"
+    assert root["authors"] == [{"name": "Jan Kowalleck"}]  # 1.6: authors (organizationalContact)
+    assert _ours(project, "1.5", omit_dev=False)["metadata"]["component"]["author"] == "Jan Kowalleck"
     assert root["purl"] == "pkg:composer/cyclonedx/test_data_for_create-sbom-from-composer@dev-master"
     assert {"name": "cdx:composer:package:type", "value": "project"} in root["properties"]
     by = {c["purl"].split("@")[0]: c for c in doc["components"]}
     lock = by["pkg:composer/symfony/lock"]
     assert lock["version"] == "v6.2.7" and lock["purl"] == "pkg:composer/symfony/lock@v6.2.7"
-    assert _licenses(lock) == ["MIT"] and lock["author"] == "Jérémy Derussé, Symfony Community"
+    assert _licenses(lock) == ["MIT"] and [a["name"] for a in lock["authors"]] == ["Jérémy Derussé", "Symfony Community"]
     m = _meaning(lock)
     ref = "febdeed9473e568ff34bf4350c04760f5357dfe2"
     assert m["properties"]["cdx:composer:package:distReference"] == ref
@@ -166,7 +169,7 @@ def test_plugin_builder_expectations(external: Path) -> None:
     assert ("vcs", "https://github.com/symfony/lock.git") in m["extrefs"]
     assert ("vcs", "https://github.com/symfony/lock/tree/v6.2.7") in m["extrefs"]
     psr = by["pkg:composer/psr/log"]
-    assert psr["version"] == "3.0.0" and psr["author"] == "PHP-FIG" and _licenses(psr) == ["MIT"]
+    assert psr["version"] == "3.0.0" and psr["authors"] == [{"name": "PHP-FIG"}] and _licenses(psr) == ["MIT"]
     assert _meaning(psr)["properties"]["cdx:composer:package:distReference"] == "fe5ea303b0887d5caefd3d431c3e61ad47037001"
     edges = _edges(doc)
     assert ("pkg:composer/symfony/lock@v6.2.7", "pkg:composer/psr/log@3.0.0") in edges
@@ -214,7 +217,8 @@ def test_real_world_locks(external: Path, app: str, tmp_path: Path) -> None:
         assert m["properties"]["cdx:composer:package:type"] == e["type"]
         assert (m["properties"].get(DEV) == "true") == (e["scope"] == "dev"), e["name"]
         assert (c.get("scope") == "excluded") == (e["scope"] == "dev")
-        assert _norm_license(" OR ".join(_licenses(c))) == _norm_license(e["license"]), e["name"]
+        # deprecated SPDX ids are written in their current form (LGPL-2.1 -> LGPL-2.1-only)
+        assert _norm_license(" OR ".join(_licenses(c))) == _norm_license(normalize_license(e["license"])), e["name"]
         assert "hashes" not in c  # every dist.shasum is empty: never invent one
     root = doc["metadata"]["component"]
     assert root["purl"] == f"pkg:composer/{root['group']}/{root['name']}" and "version" not in root
