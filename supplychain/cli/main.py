@@ -39,6 +39,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policy check": ("supplychain.cli.policy:check", "Check Dockerfiles, compose files and manifests against a policy."),
     "pin": ("supplychain.cli.pin:pin", "Pin image references to their digests."),
     "gate": ("supplychain.cli.gate:gate", "Deploy gate: policy, signatures and attestations for every image."),
+    "vuln db import": ("supplychain.cli.vuln:db_import", "Import advisories (OSV exports, FriendsOfPHP)."),
+    "vuln db status": ("supplychain.cli.vuln:db_status", "What the vulnerability database holds and how old it is."),
+    "vuln scan": ("supplychain.cli.vuln:scan", "Scan an SBOM, Composer project or image for known vulnerabilities."),
     "serve admission": ("supplychain.cli.serve:admission", "The deploy gate as a Kubernetes admission webhook."),
     "serve certs": ("supplychain.cli.serve:certs", "Create a CA and serving certificate for the admission webhook."),
 }
@@ -49,6 +52,8 @@ GROUP_HELP: dict[str, str] = {
     "verify": "Verify Sigstore signatures of files, ML models and container images.",
     "attest": "Attach signed in-toto attestations to container images.",
     "policy": "Check release artefacts against a supply-chain policy.",
+    "vuln": "Known vulnerabilities: advisory database, scans, VEX.",
+    "db": "Manage the local vulnerability database.",
     "serve": "Run supplychain as a service (Kubernetes admission webhook).",
 }
 

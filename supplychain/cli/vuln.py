@@ -1,0 +1,185 @@
+"""``supplychain vuln db import|status`` and ``supplychain vuln scan``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+_DB_HELP = "Vulnerability database file (default: $SUPPLYCHAIN_VULN_DB, else ~/.cache/supplychain/vuln.db)."
+
+
+@click.command(
+    "import",
+    epilog="""\b
+Examples:
+  supplychain vuln db import Debian-12-all.zip Alpine-v3.20-all.zip Packagist-all.zip
+  supplychain vuln db import https://mirror.example.com/osv/PyPI/all.zip
+  supplychain vuln db import ./security-advisories      # FriendsOfPHP checkout
+  supplychain vuln db import ./advisory-database/vulns  # pypa/advisory-database checkout
+  supplychain vuln db import --db ci/vuln.db PyPI-all.zip npm-all.zip
+
+SOURCE: an OSV export zip (osv.dev's per-ecosystem all.zip), a directory of OSV
+JSON/YAML records, the FriendsOfPHP security-advisories tree, one OSV record, or an
+https:// URL of a zip or record (http:// only for loopback or with --allow-http).
+All sources are imported in one transaction: a bad record names itself and nothing is
+changed. Exit codes: 0 ok, 2 bad input, 3 download failed.""",
+)
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--db", "db_path", default=None, metavar="PATH", help=_DB_HELP)
+@click.option("--allow-http", is_flag=True, help="Allow plain-http URLs of non-loopback hosts.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was imported as JSON.")
+def db_import(sources: tuple[str, ...], db_path: str | None, allow_http: bool, as_json: bool) -> None:
+    """Import advisories (OSV exports, FriendsOfPHP) into the local database."""
+    from supplychain.vuln.db import open_db
+    from supplychain.vuln.service import import_sources
+
+    with open_db(db_path, create=True) as db:
+        infos = import_sources(db, list(sources), allow_http=allow_http)
+        status = db.status()
+    if as_json:
+        click.echo(json.dumps({"imported": [i.as_dict() for i in infos], "snapshot": status.snapshot}, indent=2))
+        return
+    for i in infos:
+        click.echo(f"imported {i.records} records ({i.withdrawn} withdrawn) from {i.source}: "
+                   f"{', '.join(i.ecosystems) or 'no packages'}; {i.sha256}")
+    click.echo(f"database {status.path}: {status.advisories} advisories, snapshot {status.snapshot[:19]}")
+
+
+@click.command(
+    "status",
+    epilog="""\b
+Examples:
+  supplychain vuln db status
+  supplychain vuln db status --json
+  supplychain vuln db status --max-db-age 7d   # exit 1 when the data is older
+
+Exit codes: 0 ok, 1 data older than --max-db-age, 2 bad input (no database).""",
+)
+@click.option("--db", "db_path", default=None, metavar="PATH", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--max-db-age", default=None, metavar="AGE", help="Fail (exit 1) when the data is older (e.g. 7d, 36h).")
+def db_status(db_path: str | None, as_json: bool, max_db_age: str | None) -> None:
+    """What the vulnerability database holds: imports, ecosystems, data age."""
+    from supplychain.vuln.db import open_db
+    from supplychain.vuln.service import check_db_age, parse_age
+
+    max_age = parse_age(max_db_age) if max_db_age else None
+    with open_db(db_path) as db:
+        status = db.status()
+    if as_json:
+        click.echo(json.dumps(status.as_dict(), indent=2))
+    else:
+        click.echo(f"database:   {status.path}")
+        click.echo(f"snapshot:   {status.snapshot}")
+        click.echo(f"advisories: {status.advisories} ({status.withdrawn} withdrawn, not used)")
+        click.echo(f"data as of: {status.data_time or 'unknown'}")
+        for name, n in sorted(status.ecosystems.items()):
+            click.echo(f"  {name}: {n}")
+        click.echo("imports:")
+        for i in status.imports:
+            click.echo(f"  {i.imported_at}  {i.records:>7} records  {i.source}  {i.sha256}")
+    if max_age is not None:
+        check_db_age(status, max_age)
+
+
+_FORMATS = ("table", "json", "sarif", "cyclonedx", "openvex")
+_SEVERITIES = ("negligible", "low", "medium", "high", "critical")
+
+
+@click.command(
+    "scan",
+    epilog="""\b
+Examples:
+  supplychain vuln scan app.cdx.json                      # any CycloneDX SBOM (JSON or XML)
+  supplychain vuln scan .                                 # a Composer project (composer.lock)
+  supplychain vuln scan registry.example.com/shop/api:1.4 --fail-on high
+  supplychain vuln scan oci:build/layout:v1 --format sarif -o vulns.sarif
+  supplychain vuln scan api.cdx.json --format cyclonedx -o api.vex.cdx.json
+  supplychain vuln scan api.cdx.json --vex triage.openvex.json --output-format openvex
+  supplychain vuln scan api.cdx.json --only-fixed --fail-on critical --max-db-age 7d
+
+Distro packages are matched on their source package and release (purl qualifiers
+distro= and upstream=). Components whose ecosystem has no data in the database are
+listed as NOT COVERED, never as clean. A finding without a severity in the data
+meets every --fail-on threshold unless --ignore-unknown-severity.
+Exit codes: 0 ok, 1 a finding meets --fail-on (or data older than --max-db-age),
+2 bad input, 3 registry failure.""",
+)
+@click.argument("target")
+@click.option("--db", "db_path", default=None, metavar="PATH", help=_DB_HELP)
+@click.option("--type", "kind", type=click.Choice(["auto", "sbom", "composer", "image"]), default="auto",
+              show_default=True, help="What TARGET is.")
+@click.option("--format", "--output-format", "fmt", type=click.Choice(_FORMATS), default=None,
+              help="Report format (default: table).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the report to this file.")
+@click.option("--vex", "vex_files", multiple=True, type=click.Path(dir_okay=False),
+              help="OpenVEX or CycloneDX VEX document to apply (repeatable).")
+@click.option("--fail-on", type=click.Choice(_SEVERITIES), default=None,
+              help="Exit 1 when a finding is at or above this severity.")
+@click.option("--only-fixed", is_flag=True, help="Report (and fail on) only findings that have a fix.")
+@click.option("--ignore-unknown-severity", is_flag=True,
+              help="Findings without a severity do not meet --fail-on.")
+@click.option("--max-db-age", default=None, metavar="AGE", help="Fail (exit 1) when the data is older (e.g. 7d).")
+@click.option("--platform", default="linux/amd64", show_default=True, help="Platform of a multi-platform image.")
+@click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST",
+              help="Allow plain HTTP for this registry host (repeatable).")
+def scan(target: str, db_path: str | None, kind: str, fmt: str | None, as_json: bool, output: str | None,
+         vex_files: tuple[str, ...], fail_on: str | None, only_fixed: bool, ignore_unknown_severity: bool,
+         max_db_age: str | None, platform: str, insecure_registries: tuple[str, ...]) -> None:
+    """Scan an SBOM, a Composer project or an image for known vulnerabilities."""
+    from supplychain.errors import InputError, PolicyViolation
+    from supplychain.fileio import write_output
+    from supplychain.vuln import output as out
+    from supplychain.vuln.db import open_db
+    from supplychain.vuln.match import scan_sbom
+    from supplychain.vuln.service import check_db_age, parse_age
+    from supplychain.vuln.severity import Severity
+    from supplychain.vuln.target import load_target
+    from supplychain.vuln.vex import apply_vex, load_vex
+
+    if as_json and fmt not in (None, "json"):
+        raise InputError(f"give --json or --format {fmt}, not both")
+    fmt = "json" if as_json else (fmt or "table")
+    max_age = parse_age(max_db_age) if max_db_age else None
+    threshold = Severity.parse(fail_on) if fail_on else None
+    statements = load_vex(vex_files)
+    with open_db(db_path) as db:
+        status = db.status()
+        if max_age is not None:
+            check_db_age(status, max_age)
+        tgt = load_target(target, kind=kind, platform=platform, insecure_registries=insecure_registries)
+        if fmt == "cyclonedx" and tgt.format != "json":
+            raise InputError(f"{target}: --format cyclonedx adds to a CycloneDX JSON SBOM; this one is XML",
+                             hint="convert it to JSON first, or choose another --format")
+        result = scan_sbom(tgt.bom, db, target=tgt.name)
+    for w in tgt.warnings:
+        click.echo(f"warning: {w}", err=True)
+    if statements:
+        apply_vex(result, statements, target_ids=tgt.ids)
+    data: Any
+    if fmt == "table":
+        data = out.render_table(result, only_fixed=only_fixed)
+    elif fmt == "json":
+        data = out.render_json(result, only_fixed=only_fixed)
+    elif fmt == "sarif":
+        data = out.render_sarif(result, only_fixed=only_fixed)
+    elif fmt == "cyclonedx":
+        data = out.render_cyclonedx(result, tgt.bom)
+    else:
+        data = out.render_openvex(result, product=tgt.ids[0] if tgt.ids else None)
+    write_output(data, output)
+    if fmt != "table" and (result.coverage.not_covered or result.coverage.not_comparable):
+        n = sum(len(v) for v in result.coverage.not_covered.values()) + len(result.coverage.not_comparable)
+        click.echo(f"warning: {n} components were not checked (not covered by the database or version "
+                   "not comparable); see the report's coverage", err=True)
+    failing = result.failing(threshold, only_fixed=only_fixed, unknown_meets=not ignore_unknown_severity)
+    if failing:
+        worst = max(f.severity for f in failing)
+        raise PolicyViolation(f"{len(failing)} vulnerabilities meet --fail-on {fail_on} "
+                              f"(worst: {failing[0].id} in {failing[0].component.name}, {worst.label})")
+    if output and sys.stderr.isatty():
+        click.echo(f"{len(result.findings)} vulnerabilities; report written to {output}", err=True)

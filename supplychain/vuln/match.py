@@ -1,0 +1,408 @@
+"""Matching an SBOM's components against the advisory database.
+
+Each component is mapped from its purl to the OSV ecosystem and package that advisories use:
+
+* ``pkg:deb/debian/libssl3@3.0.11-1?distro=debian-12&upstream=openssl@3.0.11-1`` -> ``Debian:12`` /
+  ``openssl`` at the *source* version (Debian advisories name source packages);
+* ``pkg:apk/alpine/libcrypto3@3.1.4-r5?distro=alpine-3.19.1&upstream=openssl`` (or ``origin=``) ->
+  ``Alpine:v3.19`` / ``openssl``;
+* ``pkg:rpm/...?distro=almalinux-9.3&epoch=1`` -> ``AlmaLinux:9`` (likewise Rocky, Red Hat, SUSE);
+* ``pkg:composer`` -> Packagist, ``pkg:pypi`` -> PyPI (PEP 503 name), ``pkg:npm`` -> npm.
+
+A component whose ecosystem has no advisories in the database is reported as *not covered*,
+never as clean; one whose version its ecosystem cannot order (``dev-main``) as *not comparable*.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from supplychain.errors import InputError
+from supplychain.vuln.db import Database, DbStatus
+from supplychain.vuln.osv import affected_match, normalize_package_name
+from supplychain.vuln.severity import Cvss, Severity, rate
+from supplychain.vuln.versions import BadVersion, comparator_for, composer_normalize, is_composer_branch
+
+__all__ = ["Component", "Coverage", "Finding", "ScanResult", "Suppression", "components_from_bom",
+           "query_for", "scan_components", "scan_sbom"]
+
+
+@dataclass(frozen=True)
+class Component:
+    """What matching needs of one SBOM component."""
+
+    ref: str
+    name: str
+    version: str | None
+    purl: str | None
+    type: str = "library"
+    location: str | None = None
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A VEX statement that suppressed a finding."""
+
+    status: str  # "not_affected" or "fixed"
+    justification: str | None
+    document: str  # the VEX file / attestation it came from
+    statement: str | None = None  # impact statement or detail
+
+
+@dataclass
+class Finding:
+    id: str
+    aliases: list[str]
+    component: Component
+    ecosystem: str
+    package: str  # the package the advisory names (the source package for distros)
+    installed_version: str
+    fixed_versions: list[str]
+    state: str  # "fixed" (a fix exists), "not-fixed" (no fix yet), "wont-fix"
+    severity: Severity
+    severity_source: str
+    cvss: list[Cvss]
+    summary: str | None
+    references: list[str]
+    advisory_ids: list[str]  # every database record merged into this finding
+    suppressed_by: Suppression | None = None
+
+    @property
+    def all_ids(self) -> set[str]:
+        return {self.id, *self.aliases, *self.advisory_ids}
+
+    @property
+    def fix_text(self) -> str:
+        if self.state == "fixed":
+            return "fixed in " + ", ".join(self.fixed_versions)
+        return "will not fix" if self.state == "wont-fix" else "no fix yet"
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.component
+        d: dict[str, Any] = {
+            "id": self.id, "aliases": self.aliases, "advisories": self.advisory_ids,
+            "component": {"bom-ref": c.ref, "name": c.name, "version": c.version, "purl": c.purl,
+                          "location": c.location, "layer": c.layer},
+            "ecosystem": self.ecosystem, "package": self.package, "installed_version": self.installed_version,
+            "fixed_versions": self.fixed_versions, "state": self.state, "fix": self.fix_text,
+            "severity": self.severity.label, "severity_source": self.severity_source,
+            "cvss": [x.as_dict() for x in self.cvss], "summary": self.summary, "references": self.references,
+        }
+        if self.suppressed_by is not None:
+            s = self.suppressed_by
+            d["suppressed_by"] = {"status": s.status, "justification": s.justification,
+                                  "document": s.document, "statement": s.statement}
+        return d
+
+
+@dataclass
+class Coverage:
+    """Per ecosystem: how many components were checked, and which were not (and why)."""
+
+    checked: dict[str, int] = field(default_factory=dict)
+    not_covered: dict[str, list[str]] = field(default_factory=dict)  # reason -> component refs/purls
+    not_comparable: list[tuple[str, str]] = field(default_factory=list)  # (component, reason)
+
+    def add_uncovered(self, reason: str, what: str) -> None:
+        self.not_covered.setdefault(reason, []).append(what)
+
+
+@dataclass
+class ScanResult:
+    target: str
+    database: DbStatus
+    components: int
+    findings: list[Finding]
+    suppressed: list[Finding]
+    coverage: Coverage
+    notes: list[str] = field(default_factory=list)
+
+    def failing(self, threshold: Severity | None, *, only_fixed: bool = False,
+                unknown_meets: bool = True) -> list[Finding]:
+        """Findings at or above ``threshold`` (None: none fail), honouring ``only_fixed``."""
+        if threshold is None:
+            return []
+        return [f for f in self.findings
+                if f.severity.meets(threshold, unknown_meets=unknown_meets) and (f.state == "fixed" or not only_fixed)]
+
+    def visible(self, *, only_fixed: bool = False) -> list[Finding]:
+        return [f for f in self.findings if f.state == "fixed" or not only_fixed]
+
+    def as_dict(self, *, only_fixed: bool = False) -> dict[str, Any]:
+        st = self.database
+        return {
+            "target": self.target,
+            "database": {"path": st.path, "snapshot": st.snapshot, "data_time": st.data_time,
+                         "advisories": st.advisories},
+            "components": self.components,
+            "findings": [f.as_dict() for f in self.visible(only_fixed=only_fixed)],
+            "suppressed": [f.as_dict() for f in self.suppressed],
+            "coverage": {"checked": self.coverage.checked, "not_covered": self.coverage.not_covered,
+                         "not_comparable": [{"component": c, "reason": r} for c, r in self.coverage.not_comparable]},
+            "notes": self.notes,
+        }
+
+
+# --- reading components ------------------------------------------------------------------------
+
+_LOCATION_KEYS = ("supplychain:package:location", "syft:location:0:path", "aquasecurity:trivy:FilePath")
+_LAYER_KEYS = ("supplychain:package:layer", "syft:location:0:layerID", "aquasecurity:trivy:LayerDigest")
+
+
+def _s(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def components_from_bom(bom: Mapping[str, Any], *, source: str = "SBOM") -> list[Component]:
+    """The components of a CycloneDX JSON document (nested ones included, the root excluded)."""
+    if not isinstance(bom, Mapping) or bom.get("bomFormat") != "CycloneDX":
+        raise InputError(f"{source}: not a CycloneDX JSON SBOM (bomFormat is not 'CycloneDX')")
+    from supplychain.sbom.cdxjson import iter_components
+
+    out: list[Component] = []
+    for i, c in enumerate(iter_components(dict(bom))):
+        props: dict[str, str] = {}
+        for p in c.get("properties") or []:
+            if isinstance(p, Mapping) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str):
+                props.setdefault(p["name"], p["value"])
+        location = next((props[k] for k in _LOCATION_KEYS if k in props), None)
+        layer = next((props[k] for k in _LAYER_KEYS if k in props), None)
+        ev = c.get("evidence")
+        if location is None and isinstance(ev, Mapping):
+            occ = ev.get("occurrences")
+            if isinstance(occ, list) and occ and isinstance(occ[0], Mapping):
+                location = _s(occ[0].get("location"))
+        name = _s(c.get("name")) or ""
+        group = _s(c.get("group"))
+        out.append(Component(
+            ref=_s(c.get("bom-ref")) or f"#{i}",
+            name=f"{group}/{name}" if group else name,
+            version=_s(c.get("version")),
+            purl=_s(c.get("purl")),
+            type=_s(c.get("type")) or "library",
+            location=location,
+            layer=layer,
+        ))
+    return out
+
+
+# --- purl -> ecosystem ---------------------------------------------------------------------------
+
+_DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13", "forky": "14",
+                     "stretch": "9", "jessie": "8"}
+
+
+@dataclass(frozen=True)
+class Query:
+    ecosystems: tuple[str, ...]
+    packages: tuple[str, ...]
+    version: str
+    coverage_key: str
+
+
+def _release(distro: str | None, prefixes: tuple[str, ...]) -> str | None:
+    if not distro:
+        return None
+    d = distro.lower()
+    for p in prefixes:
+        if d.startswith(p + "-"):
+            d = d[len(p) + 1:]
+            break
+    return d or None
+
+
+def query_for(purl_text: str, version: str | None, db_ecosystems: Iterable[str]) -> Query | str:
+    """The database query for a component, or a reason why it cannot be checked."""
+    from packageurl import PackageURL
+
+    try:
+        purl = PackageURL.from_string(purl_text)
+    except ValueError:
+        return "purl not parseable"
+    q: dict[str, str] = {k: str(v) for k, v in (purl.qualifiers or {}).items()} if isinstance(purl.qualifiers, dict) else {}
+    ver = purl.version or version
+    if not ver:
+        return "no version"
+    t = purl.type
+    if t == "composer":
+        name = f"{purl.namespace}/{purl.name}" if purl.namespace else purl.name
+        return Query(("Packagist",), (name.lower(),), ver, "Packagist")
+    if t == "pypi":
+        return Query(("PyPI",), (normalize_package_name("PyPI", purl.name),), ver, "PyPI")
+    if t == "npm":
+        name = f"{purl.namespace}/{purl.name}" if purl.namespace else purl.name
+        return Query(("npm",), (name,), ver, "npm")
+    if t == "deb":
+        ns = (purl.namespace or "debian").lower()
+        upstream = q.get("upstream")
+        src_name, _, src_version = (upstream or "").partition("@")
+        pkg = src_name or purl.name
+        v = src_version or ver
+        if ns == "debian":
+            rel = _release(q.get("distro"), ("debian",))
+            if rel is None:
+                return "Debian package without a distro qualifier (release unknown)"
+            rel = _DEBIAN_CODENAMES.get(rel, rel).split(".", 1)[0]
+            return Query((f"Debian:{rel}",), (pkg,), v, f"Debian:{rel}")
+        if ns == "ubuntu":
+            rel = _release(q.get("distro"), ("ubuntu",))
+            if rel is None:
+                return "Ubuntu package without a distro qualifier (release unknown)"
+            ubuntu = tuple(e for e in db_ecosystems if e == f"Ubuntu:{rel}" or e.startswith(f"Ubuntu:{rel}:"))
+            return Query(ubuntu or (f"Ubuntu:{rel}",), (pkg,), v, f"Ubuntu:{rel}")
+        return f"deb packages of {ns} (no advisory ecosystem known)"
+    if t == "apk":
+        ns = (purl.namespace or "alpine").lower()
+        if ns != "alpine":
+            return f"apk packages of {ns} (no advisory ecosystem known)"
+        rel = _release(q.get("distro"), ("alpine",))
+        if rel is None:
+            return "Alpine package without a distro qualifier (release unknown)"
+        m = re.match(r"v?(\d+)\.(\d+)", rel)
+        if not m:
+            if rel.startswith("edge") or rel.endswith("_alpha") or "_" in rel:
+                return f"Alpine {rel} (no advisory ecosystem for this release)"
+            return f"Alpine release {rel!r} not understood"
+        eco = f"Alpine:v{m.group(1)}.{m.group(2)}"
+        origin = q.get("upstream") or q.get("origin") or purl.name
+        return Query((eco,), (origin.split("@", 1)[0],), ver, eco)
+    if t == "rpm":
+        distro = (q.get("distro") or "").lower()
+        m = re.match(r"([a-z][a-z-]*?)-?(\d+)(?:\.(\d+))?", distro)
+        if not m:
+            return "RPM package without a distro qualifier (release unknown)"
+        did, major, minor = m.group(1), m.group(2), m.group(3)
+        epoch = q.get("epoch")
+        v = f"{epoch}:{ver}" if epoch and epoch != "0" else ver
+        names = [purl.name]
+        src = q.get("upstream")
+        if src:
+            sm = re.match(r"(.+)-[^-]+-[^-]+\.src\.rpm$", src)
+            if sm and sm.group(1) not in names:
+                names.append(sm.group(1))
+        dbe = list(db_ecosystems)
+        if did in ("almalinux", "alma"):
+            ecos: tuple[str, ...] = (f"AlmaLinux:{major}",)
+        elif did in ("rocky", "rockylinux"):
+            ecos = (f"Rocky Linux:{major}",)
+        elif did in ("rhel", "redhat", "centos"):
+            ecos = tuple(e for e in dbe if e.startswith("Red Hat:") and f"enterprise_linux:{major}" in e)
+            if not ecos:
+                return f"Red Hat Enterprise Linux {major}"
+        elif did in ("sles", "sled", "suse"):
+            sp = f" SP{minor}" if minor and minor != "0" else ""
+            ecos = tuple(e for e in dbe if e.startswith("SUSE:") and e.endswith(f" {major}{sp}"))
+            if not ecos:
+                return f"SUSE Linux Enterprise {major}{sp}"
+        elif did.startswith("opensuse"):
+            ecos = (f"openSUSE:Leap {major}.{minor or 0}",)
+        else:
+            return f"rpm packages of {did} (no advisory ecosystem known)"
+        return Query(ecos, tuple(names), v, ecos[0])
+    return f"{t} packages"
+
+
+# --- scanning ------------------------------------------------------------------------------------
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per vulnerability per component: records that alias each other merge."""
+    merged: list[Finding] = []
+    for f in findings:
+        target = next((m for m in merged if m.component is f.component and m.all_ids & f.all_ids), None)
+        if target is None:
+            merged.append(f)
+            continue
+        target.aliases = sorted((set(target.aliases) | set(f.aliases) | {f.id}) - {target.id})
+        target.advisory_ids = sorted(set(target.advisory_ids) | set(f.advisory_ids))
+        target.fixed_versions = list(dict.fromkeys([*target.fixed_versions, *f.fixed_versions]))
+        if target.state != "fixed" and f.state == "fixed":
+            target.state = "fixed"
+        if f.severity > target.severity:
+            target.severity, target.severity_source, target.cvss = f.severity, f.severity_source, f.cvss
+        target.references = list(dict.fromkeys([*target.references, *f.references]))
+        target.summary = target.summary or f.summary
+    return merged
+
+
+def _primary(ids: Sequence[str]) -> int:
+    return 1 if ids[0].startswith("FriendsOfPHP:") else 0
+
+
+def scan_components(components: Sequence[Component], db: Database, *, target: str = "SBOM") -> ScanResult:
+    """Match ``components`` against ``db``. VEX is applied afterwards (see supplychain.vuln.vex)."""
+    ecosystems = db.ecosystems()
+    coverage = Coverage()
+    findings: list[Finding] = []
+    notes: list[str] = []
+    cache: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for comp in components:
+        if comp.type in ("container", "operating-system", "file", "application") and not comp.purl:
+            continue
+        label = comp.purl or comp.ref
+        if not comp.purl:
+            coverage.add_uncovered("no purl (package cannot be identified)", label)
+            continue
+        q = query_for(comp.purl, comp.version, ecosystems)
+        if isinstance(q, str):
+            coverage.add_uncovered(q, label)
+            continue
+        present = [e for e in q.ecosystems if e in ecosystems]
+        if not present:
+            coverage.add_uncovered(f"{q.coverage_key}: no advisories for it in the database", label)
+            continue
+        if comparator_for(present[0]) is None:
+            coverage.add_uncovered(f"{present[0]}: no version ordering implemented", label)
+            continue
+        if present[0] == "Packagist":
+            try:
+                if is_composer_branch(composer_normalize(q.version)):
+                    coverage.not_comparable.append((label, f"{q.version} is a branch, not a release"))
+                    continue
+            except BadVersion as exc:
+                coverage.not_comparable.append((label, str(exc)))
+                continue
+        coverage.checked[q.coverage_key] = coverage.checked.get(q.coverage_key, 0) + 1
+        comp_findings: list[Finding] = []
+        bad: str | None = None
+        for eco in present:
+            for pkg in q.packages:
+                key = (eco, pkg)
+                if key not in cache:
+                    cache[key] = db.lookup(eco, pkg)
+                for adv, aff in cache[key]:
+                    try:
+                        m = affected_match(eco, q.version, aff)
+                    except BadVersion as exc:
+                        bad = str(exc)
+                        break
+                    if m is None:
+                        continue
+                    for n in m.notes:
+                        notes.append(f"{adv['id']}: {n}")
+                    sev, cv, src = rate(aff.get("sev") or adv.get("severity") or [], adv.get("db_severity"))
+                    comp_findings.append(Finding(
+                        id=adv["id"], aliases=list(adv.get("aliases") or []), component=comp, ecosystem=eco,
+                        package=pkg, installed_version=q.version, fixed_versions=m.fixed, state=m.state,
+                        severity=sev, severity_source=src, cvss=cv, summary=adv.get("summary"),
+                        references=list(adv.get("references") or []), advisory_ids=[adv["id"]],
+                    ))
+        if bad is not None:
+            coverage.not_comparable.append((label, bad))
+            coverage.checked[q.coverage_key] -= 1
+            continue
+        comp_findings.sort(key=lambda f: (_primary([f.id]), f.id))
+        findings.extend(_merge(comp_findings))
+    findings.sort(key=lambda f: (-int(f.severity), f.component.name, f.id))
+    return ScanResult(target=target, database=db.status(), components=len(components), findings=findings,
+                      suppressed=[], coverage=coverage, notes=sorted(set(notes)))
+
+
+def scan_sbom(bom: Mapping[str, Any] | Sequence[Component], db: Database, *, target: str = "SBOM") -> ScanResult:
+    """Scan a CycloneDX JSON document (parsed) or a list of :class:`Component` against ``db``."""
+    comps = components_from_bom(bom, source=target) if isinstance(bom, Mapping) else list(bom)
+    return scan_components(comps, db, target=target)
