@@ -104,7 +104,7 @@ def _signer(entry: Any, i: int, path: str | Path, base: Path) -> SignerEntry:
                 raw = read_bytes(key_path, what="public key")
                 key = cs.load_public_key(raw, name=name, path=str(key_path))
         except InputError as exc:
-            raise InputError(f"{where}: {exc.message}", hint=exc.hint) from exc
+            raise exc.with_prefix(where) from exc
         rule = SignerRule(name=name, keys=(key,))
     else:
         if not (entry.get("issuer") or entry.get("issuer_regexp")):
@@ -115,7 +115,7 @@ def _signer(entry: Any, i: int, path: str | Path, base: Path) -> SignerEntry:
             _compile(rule.identity_regexp)
             _compile(rule.issuer_regexp)
         except InputError as exc:
-            raise InputError(f"{where}: {exc.message}", hint=exc.hint) from exc
+            raise exc.with_prefix(where) from exc
     return SignerEntry(image_globs(entry.get("images")), rule)
 
 
@@ -130,7 +130,7 @@ def gate_policy(policy: Policy, path: str | Path) -> GatePolicy:
         try:
             types = tuple(at.predicate_type_for(str(t)) for t in entry["require"])
         except InputError as exc:
-            raise InputError(f"{path}: attestations[{i}].require: {exc.message}", hint=exc.hint) from exc
+            raise exc.with_prefix(f"{path}: attestations[{i}].require") from exc
         gp.attestations.append(AttestationRequirement(image_globs(entry.get("images")), types))
     sb = sections.get("sbom")
     if sb:
