@@ -12,6 +12,12 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+# independent version-ordering references for tests/vuln: dpkg (always there), python3-apt,
+# python3-rpm (rpm.labelCompare), PHP with Composer's own composer/semver
+/usr/bin/python3 -c "import apt_pkg" >/dev/null 2>&1 || missing+=(python3-apt)
+/usr/bin/python3 -c "import rpm" >/dev/null 2>&1 || missing+=(python3-rpm)
+command -v php >/dev/null 2>&1 || missing+=(php-cli)
+[ -f /usr/share/php/Composer/Semver/autoload.php ] || missing+=(php-composer-semver)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         echo "setup: installing Debian ${missing[*]}"
