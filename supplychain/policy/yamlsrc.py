@@ -13,11 +13,22 @@ Hostile input is refused with :class:`~supplychain.errors.InputError` (exit 2):
   expanded is computed without expanding anything, and refused above :data:`MAX_EXPANDED_NODES`;
 * recursive aliases, and nesting deeper than :data:`MAX_DEPTH` (libyaml's own composer
   recurses in C and would crash the process).
+
+Values are what ``kubectl apply`` reads (go-yaml v2 through sigs.k8s.io/yaml): merge keys
+(``<<``) are applied in document order, so a merge *after* an explicit key overrides it, and
+within ``<<: [*a, *b]`` the earlier map wins; a duplicated key keeps its last value; timestamps
+stay strings; ``!!binary`` is decoded. Where the other deployers' reader (go-yaml v3:
+``kubectl kustomize``, ``docker compose``) reads something else -- an explicit key overriding a
+merged one, a duplicated key (an error there), a merge of a non-mapping -- the document is
+*ambiguous*: the loader keeps kubectl apply's value and records the place and the reason in
+``problems`` of the document's root :class:`YMap` (see :func:`problems_of`), which the checkers
+turn into a refusal (SC-GATE-007).
 """
 
 from __future__ import annotations
 
-import datetime
+import base64
+import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +60,16 @@ class Pos:
     style: str | None = None  # '', "'", '"', '|', '>' for scalars
 
 
+Problem = tuple[int, int, str]  # line, column, what is ambiguous
+
+
 class YMap(dict[Any, Any]):
     """A mapping that remembers positions: ``pos`` of itself, ``key_pos[k]``, ``val_pos[k]``."""
 
     pos: Pos
     key_pos: dict[Any, Pos]
     val_pos: dict[Any, Pos]
+    problems: list[Problem]  # set on a document root only (see problems_of)
 
     def where(self, key: Any) -> Pos:
         """Position of the value for ``key`` (or of the key, or of the map itself)."""
@@ -64,11 +79,18 @@ class YMap(dict[Any, Any]):
         return self.key_pos.get(key) or self.pos
 
 
+def problems_of(doc: Any) -> list[Problem]:
+    """Ambiguities found while loading ``doc`` (a document root), in source order."""
+    found: list[Problem] = getattr(doc, "problems", None) or []
+    return found
+
+
 class YSeq(list[Any]):
     """A sequence that remembers ``pos`` of itself and ``item_pos[i]`` of every item."""
 
     pos: Pos
     item_pos: list[Pos]
+    problems: list[Problem]
 
     def where(self, index: int) -> Pos:
         return self.item_pos[index] if 0 <= index < len(self.item_pos) else self.pos
@@ -101,6 +123,10 @@ _START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
+class _BadScalar(Exception):
+    pass
+
+
 def _scalar(event: Any) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
@@ -121,23 +147,29 @@ def _scalar(event: Any) -> Any:
             return _constructor.construct_yaml_bool(node)
         if tag == "tag:yaml.org,2002:float":
             return _constructor.construct_yaml_float(node)
-        if tag == "tag:yaml.org,2002:timestamp":
-            value: datetime.date = _constructor.construct_yaml_timestamp(node)
-            return value
     except (ValueError, TypeError, yaml.YAMLError):
         return event.value
-    return event.value  # unknown tags (!Ref, !!binary, ...): keep the text
+    if tag == "tag:yaml.org,2002:binary":  # go-yaml decodes it: the value is the decoded text
+        try:
+            return base64.b64decode("".join(event.value.split()), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError) as exc:
+            raise _BadScalar(f"!!binary value is not base64 of UTF-8 text ({exc})") from exc
+    # timestamps stay strings (go-yaml v2 decodes them into strings for interface{}), and
+    # unknown tags (!Ref, !foo, ...) keep the text, as both go-yaml versions do
+    return event.value
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "key", "key_pos", "merges", "size")
+    __slots__ = ("anchor", "container", "key", "key_pos", "merges", "order", "size")
 
     def __init__(self, container: YMap | YSeq, anchor: str | None) -> None:
         self.container = container
         self.anchor = anchor
         self.key: Any = _NO_KEY
         self.key_pos: Pos | None = None
-        self.merges: list[YMap] = []
+        # merge keys, each with the explicit keys set before it (kubectl apply's order matters)
+        self.merges: list[tuple[list[YMap], int]] = []
+        self.order: list[Any] = []  # explicit keys in document order (kept only once a merge is seen)
         self.size = 1
 
 
@@ -146,15 +178,57 @@ def _event_pos(event: Any, raw: str | None = None, style: str | None = None) -> 
     return Pos(mark.line + 1, mark.column + 1, raw, style)
 
 
-def _finish_map(frame: _Frame) -> None:
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    return bool(a == b)
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (YMap, YSeq)) else f"a {type(value).__name__[1:].lower()}"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _finish_map(frame: _Frame, problems: list[Problem]) -> None:
+    """Apply merge keys: the map gets kubectl apply's values (go-yaml v2: in document order, a
+    sequence's earlier maps winning); every key where the YAML-spec reading of go-yaml v3
+    (kubectl kustomize, docker compose: explicit keys win, earlier merges win) differs is a problem."""
     mapping = frame.container
     assert isinstance(mapping, YMap)
-    for merged in frame.merges:  # explicit keys win over merged ones; earlier merges win
-        for k, v in merged.items():
-            if k not in mapping:
-                mapping[k] = v
-                mapping.key_pos[k] = merged.key_pos.get(k, merged.pos)
-                mapping.val_pos[k] = merged.val_pos.get(k, merged.pos)
+    explicit = dict(mapping)
+    key_pos, val_pos = dict(mapping.key_pos), dict(mapping.val_pos)
+    # the spec's reading: explicit keys, then merged keys not set explicitly (earlier merge wins)
+    spec: dict[Any, Any] = dict(explicit)
+    for maps, _n in frame.merges:
+        for merged in maps:
+            for k, v in merged.items():
+                spec.setdefault(k, v)
+    # kubectl apply's reading: everything in document order, later wins
+    v2: dict[Any, Any] = {}
+    pos_k: dict[Any, Pos] = {}
+    pos_v: dict[Any, Pos] = {}
+    done = 0
+    for maps, n in [*frame.merges, ([], len(frame.order))]:
+        for k in frame.order[done:n]:
+            v2[k], pos_k[k], pos_v[k] = explicit[k], key_pos[k], val_pos[k]
+        done = n
+        for merged in reversed(maps):
+            for k, v in merged.items():
+                v2[k] = v
+                pos_k[k] = merged.key_pos.get(k, merged.pos)
+                pos_v[k] = merged.val_pos.get(k, merged.pos)
+    for k, v in v2.items():
+        if not _same(v, spec.get(k)):
+            where = pos_v[k]
+            problems.append((where.line, where.column,
+                             f"key {k!r} is ambiguous: a merge key (<<) and an explicit key disagree; "
+                             f"kubectl apply reads {_show(v)}, kubectl kustomize and docker compose read "
+                             f"{_show(spec.get(k))}"))
+    mapping.clear()
+    mapping.update(v2)
+    mapping.key_pos, mapping.val_pos = pos_k, pos_v
 
 
 def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
@@ -165,6 +239,7 @@ def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
     expanded size, the nesting depth and recursive aliases are checked as the events arrive.
     """
     stack: list[_Frame] = []
+    problems: list[Problem] = []
     anchors: dict[str, tuple[Any, int]] = {}
     open_anchors: set[str] = set()
     root: Any = None
@@ -191,12 +266,29 @@ def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
             key = frame.key
             frame.key = _NO_KEY
             if key is _MERGE_KEY:
+                maps: list[YMap] = []
                 if isinstance(value, YMap):
-                    frame.merges.append(value)
-                elif isinstance(value, YSeq):
-                    frame.merges.extend(v for v in value if isinstance(v, YMap))
+                    maps.append(value)
+                elif isinstance(value, YSeq) and all(isinstance(v, YMap) for v in value):
+                    maps.extend(value)
+                else:
+                    problems.append((pos.line, pos.column, "a merge key (<<) needs a mapping or a "
+                                     "sequence of mappings; kubectl and docker compose refuse this"))
+                if not frame.merges:
+                    frame.order = list(container)
+                frame.merges.append((maps, len(frame.order)))
                 return
             assert isinstance(container, YMap) and frame.key_pos is not None
+            if key in container:
+                kp = frame.key_pos
+                problems.append((kp.line, kp.column,
+                                 f"key {key!r} is duplicated (first at line {container.key_pos[key].line}); "
+                                 "kubectl apply takes the last value, kubectl kustomize and docker compose "
+                                 "refuse the file"))
+                if frame.merges:
+                    frame.order.remove(key)
+            if frame.merges:
+                frame.order.append(key)
             container[key] = value
             container.key_pos[key] = frame.key_pos
             container.val_pos[key] = pos
@@ -206,7 +298,12 @@ def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
         cls = type(event)
         if cls is yaml.ScalarEvent:
             distinct += 1
-            value = _scalar(event)
+            try:
+                value = _scalar(event)
+            except _BadScalar as exc:
+                mark = event.start_mark
+                problems.append((mark.line + 1, mark.column + 1, str(exc)))
+                value = event.value
             pos = _event_pos(event, event.value, event.style or "")
             add(value, pos, 1)
             if event.anchor:
@@ -229,8 +326,8 @@ def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
                 open_anchors.add(event.anchor)
         elif cls in _END:
             frame = stack.pop()
-            if isinstance(frame.container, YMap):
-                _finish_map(frame)
+            if isinstance(frame.container, YMap) and frame.merges:
+                _finish_map(frame, problems)
             if frame.size > MAX_EXPANDED_NODES and frame.size > 4 * distinct:
                 raise InputError(
                     f"{source}:{frame.container.pos.line}: YAML aliases expand to more than "
@@ -254,9 +351,12 @@ def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
             anchors.clear()
             open_anchors.clear()
             root, have_root, distinct = None, False, 0
+            problems = []
             doc_line = event.start_mark.line + 1
         elif cls is yaml.DocumentEndEvent:
             if have_root and root is not None:
+                if problems and isinstance(root, (YMap, YSeq)):
+                    root.problems = sorted(problems)
                 yield root, doc_line
 
 
