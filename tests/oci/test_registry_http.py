@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from supplychain.errors import NetworkError, RegistryError, VerificationError
+from supplychain.errors import InputError, NetworkError, RegistryError, VerificationError
 from supplychain.oci.auth import CredentialStore
 from supplychain.oci.descriptor import Descriptor
 from supplychain.oci.registry import RegistryAuthError, RegistryClient, parse_challenge
@@ -262,7 +262,7 @@ def test_basic_auth_from_docker_config(servers: State, tmp_path: Path) -> None:
     inline = json.dumps({"auths": {host: {"username": "bob", "password": "pw"}}})
     assert _client({"DOCKER_AUTH_CONFIG": inline}).get_manifest(f"{host}/basic/app:1")[2] == MANIFEST_DIGEST
     cfg.write_text("{not json")
-    with pytest.raises(Exception, match="not valid JSON"):
+    with pytest.raises(InputError, match="not valid JSON"):
         _client(paths=[cfg]).get_manifest(f"{host}/basic/app:1")
 
 
