@@ -192,6 +192,7 @@ def _package(entry: Mapping[str, Any], *, version: str | None, dev: bool) -> Pac
     shasum = _str(dist.get("shasum"))
     if shasum and _SHA1_RE.match(shasum):
         hashes["SHA-1"] = shasum.lower()
+    authors = _authors(entry.get("authors"))
     return Package(
         name=short,
         version=version,
@@ -203,7 +204,8 @@ def _package(entry: Mapping[str, Any], *, version: str | None, dev: bool) -> Pac
         licenses=licenses,
         license_expression=expression,
         hashes=hashes,
-        authors=_authors(entry.get("authors")),
+        authors=authors,
+        supplier=next((n for n, _ in authors if n), None),  # the first author (NTIA supplier)
         external_refs=_external_refs(entry),
         properties=props,
         scope="excluded" if dev else None,

@@ -265,30 +265,38 @@ def test_npm_nesting_scopes_and_lock() -> None:
 # --- ML models -------------------------------------------------------------------------------------
 
 
+MODELS = Path(__file__).resolve().parent.parent / "sbom" / "data" / "models"
+
+
 def test_models(tmp_path: Path) -> None:
     from supplychain.oci.fs import DirectoryTree
+    from supplychain.sbom.catalogers import union_analyze
 
+    weights = (MODELS / "tiny.pt").read_bytes()  # a real torch.save() zip
+    gguf = b"GGUF\x03\x00\x00\x00" + bytes(16)
     (tmp_path / "models/bert").mkdir(parents=True)
     (tmp_path / "models/bert/config.json").write_text("{}")
-    (tmp_path / "models/bert/pytorch_model.bin").write_bytes(b"weights" * 1000)
-    (tmp_path / "models/llm.gguf").write_bytes(b"GGUF....")
+    (tmp_path / "models/bert/pytorch_model.bin").write_bytes(weights)
+    (tmp_path / "models/llm.gguf").write_bytes(gguf)
+    (tmp_path / "models/fake.safetensors").write_bytes(b"weights" * 1000)  # named like one, is not
     (tmp_path / "firmware").mkdir()
     (tmp_path / "firmware/blob.bin").write_bytes(b"not a model")
     cat = ModelCataloger()
-    tree = DirectoryTree(tmp_path, cat.wants)
+    tree = DirectoryTree(tmp_path, cat.wants, analyze=union_analyze([cat]))
     assert all(e.data is None for e in tree.files.values())  # weights are hashed, never held
     packages = cat.catalog(tree, CatalogContext())
     got = {p.location: p for p in packages}
     assert set(got) == {"/models/bert/pytorch_model.bin", "/models/llm.gguf"}
-    assert got["/models/llm.gguf"].hashes == {"SHA-256": hashlib.sha256(b"GGUF....").hexdigest()}
+    assert got["/models/llm.gguf"].hashes == {"SHA-256": hashlib.sha256(gguf).hexdigest()}
+    assert got["/models/bert/pytorch_model.bin"].hashes == {"SHA-256": hashlib.sha256(weights).hexdigest()}
     assert got["/models/llm.gguf"].type == "machine-learning-model"
+    assert ("supplychain:model:format", "pytorch") in got["/models/bert/pytorch_model.bin"].properties
 
 
 def test_union_select() -> None:
     select = union_select(default_catalogers())
     assert select("/var/lib/dpkg/status") == Want.CONTENT
-    assert select("/models/x.safetensors") == Want.DIGEST
-    assert select("/app/config.json") == Want.DIGEST
+    assert select("/models/x.safetensors") == Want.SKIP  # read by the model analyzer, never kept
     assert select("/app/node_modules/a/package.json") == Want.CONTENT
     assert select("/usr/bin/bash") == Want.SKIP
 

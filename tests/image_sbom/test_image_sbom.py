@@ -52,7 +52,11 @@ Depends: libc6
 STATUS_UPPER = STATUS_BASE.split(b"\nPackage: nginx")[0] + b"\n"
 
 SITE = "/opt/venv/lib/python3.11/site-packages"
-WEIGHTS = b"\x00\x01weights" * 4096
+# a real torch.save() checkpoint (torch 2.13.0; see tests/sbom/data/models/README.md): models are
+# recognised by content, and a model-named text file is not one
+WEIGHTS = (Path(__file__).resolve().parent.parent / "sbom" / "data" / "models" / "tiny.pt").read_bytes()
+_HEADER = b'{"__metadata__":{"format":"pt"}}'
+SAFETENSORS = len(_HEADER).to_bytes(8, "little") + _HEADER
 
 
 def _pj(name: str, version: str, **kw: Any) -> File:
@@ -84,7 +88,8 @@ def _layers() -> list[list[Any]]:
         File("/app/vendor/composer/installed.json", json.dumps(installed).encode()),
         File("/models/bert/config.json", b"{}"),
         File("/models/bert/pytorch_model.bin", WEIGHTS),
-        File("/opt/old/model.safetensors", b"old weights"),
+        File("/opt/old/model.safetensors", SAFETENSORS),
+        File(f"{SITE}/distutils-precedence.pth", b"import os; var = 'SETUPTOOLS_USE_DISTUTILS'\n"),
     ]
     upper = [
         File("/var/lib/dpkg/status", STATUS_UPPER),
@@ -137,7 +142,7 @@ def _check(doc: dict[str, Any], image: Any, *, uncompressed: bool = False) -> No
     assert {("requests", "2.32.3"), ("idna", "3.10"), ("express", "4.21.1"), ("app", "1.0.0"),
             ("monolog/monolog", "3.7.0"), ("psr/log", "3.0.2")} <= names
     # deleted in the upper layer: never reported
-    for gone in ("nginx", "PyYAML", "left-pad", "model.safetensors"):
+    for gone in ("nginx", "PyYAML", "left-pad", "model.safetensors", "distutils-precedence.pth"):
         assert not any(n == gone for n, _ in names), gone
     libc = comps[("libc6", "2.36-9+deb12u4")]
     assert libc["purl"] == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc"

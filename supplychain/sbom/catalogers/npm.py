@@ -132,6 +132,12 @@ def _package(doc: dict[str, Any], name: str, version: str, location: str, layer:
     if resolved and resolved.startswith(("http://", "https://")):
         refs.append(ExternalRef("distribution", resolved))
     desc = doc.get("description")
+    authors = _author(doc.get("author"))
+    maintainers = doc.get("maintainers")
+    for m in maintainers if isinstance(maintainers, list) else []:
+        for contact in _author(m):
+            if contact not in authors:
+                authors.append(contact)
     return Package(
         name=base,
         group=scope,
@@ -142,7 +148,8 @@ def _package(doc: dict[str, Any], name: str, version: str, location: str, layer:
         licenses=licenses,
         license_expression=expression,
         hashes=_integrity(doc.get("integrity")),
-        authors=_author(doc.get("author")),
+        authors=authors,
+        supplier=next((n for n, _ in authors if n), None),  # the author publishes it (NTIA supplier)
         external_refs=refs,
         location=location,
         layer=layer,

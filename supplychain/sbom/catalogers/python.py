@@ -116,6 +116,35 @@ def licenses_of(meta: dict[str, list[str]]) -> tuple[list[str], str | None]:
     return out, None
 
 
+def _contacts(names: str, emails: str) -> list[tuple[str | None, str | None]]:
+    """Core-metadata people: ``Author`` plus ``Author-email``, which may itself hold
+    ``Name <addr>, Other <addr2>`` (PEP 621 tools write only that)."""
+    from email.utils import getaddresses
+
+    out: list[tuple[str | None, str | None]] = []
+    parsed = [(n.strip(), e.strip()) for n, e in getaddresses([emails])] if emails else []
+    parsed = [(n, e) for n, e in parsed if n or "@" in e]
+    if names and names.upper() not in ("UNKNOWN", "NONE") and "\n" not in names:
+        if len(parsed) == 1 and not parsed[0][0]:
+            return [(names, parsed[0][1])]
+        out.append((names, None))
+    for n, e in parsed:
+        contact = (n or None, e or None)
+        if contact not in out:
+            out.append(contact)
+    return out
+
+
+def people(meta: dict[str, list[str]]) -> list[tuple[str | None, str | None]]:
+    """Authors (or, without any, maintainers) as (name, email) pairs."""
+    def first(key: str) -> str:
+        return (meta.get(key) or [""])[0].strip()
+
+    return _contacts(first("author"), first("author-email")) or _contacts(
+        first("maintainer"), first("maintainer-email")
+    )
+
+
 def _is_metadata(path: str) -> bool:
     return path.endswith(".dist-info/METADATA") or path.endswith(".egg-info/PKG-INFO") or path.endswith(".egg-info")
 
@@ -165,8 +194,7 @@ class PythonCataloger:
                 if cleaned:
                     kind = "vcs" if label.strip().lower() in ("source", "source code", "repository", "code") else "website"
                     refs.append(ExternalRef(kind, cleaned, comment=label.strip() or None))
-            author = (meta.get("author") or [""])[0].strip() or None
-            email = (meta.get("author-email") or [""])[0].strip() or None
+            authors = people(meta)
             pkg = Package(
                 name=name,
                 version=version,
@@ -175,7 +203,8 @@ class PythonCataloger:
                 description=(meta.get("summary") or [""])[0].strip() or None,
                 licenses=licenses,
                 license_expression=expression,
-                authors=[(author, email)] if author or email else [],
+                authors=authors,
+                supplier=next((n for n, _ in authors if n), None),  # the author publishes it (NTIA)
                 external_refs=refs,
                 location=path,
                 layer=entry.layer,
