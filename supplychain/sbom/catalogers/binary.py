@@ -63,7 +63,7 @@ RULES: tuple[tuple[Rule, Kind], ...] = (
     (Rule("libphp", re.compile(r"^libphp[0-9.]*\.so$"), tuple(_PHP), php_modules=True),
      Kind("libphp", (("php", "php"),))),
     (Rule("php-ext", re.compile(r"^[A-Za-z0-9_]+\.so$"), (), php_modules=True), Kind("php-ext", ())),
-    (Rule("node", re.compile(r"^node$"), (_r(rb"node\.js/v" + _V + rb"\d+\.\d+\.\d+)"),)),
+    (Rule("node", re.compile(r"^(?:node|libnode\.so(?:\.[0-9]+)*)$"), (_r(rb"node\.js/v" + _V + rb"\d+\.\d+\.\d+)"),)),
      Kind("node", (("nodejs", "node.js"),))),
     (Rule("python", re.compile(r"^(?:python(\d+(\.\d+)*)?|libpython\d+\.\d+[a-z]?\.so(\.[0-9.]+)?)$"),
           (_r(rb"\x00" + _V + rb"[23]\.\d{1,2}\.\d{1,2}(?:(?:a|b|rc)\d{1,2})?\+?)\x00"),)),

@@ -404,7 +404,17 @@ _SEMVER = re.compile(rb"\x00(?=[v0-9])(?P<version>v?\d+\.\d+\.\d+(?:-[0-9A-Za-z-
                      rb"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)\x00")
 
 
+LDFLAGS_VERSION = (  # syft's patterns for a version set with -X in -ldflags
+    re.compile(r"\.(?:[gG]it)?(?:[bB]uild)?[vV]ersion=(?:\S+/)*(?P<version>v?\d+.\d+.\d+[-\w]*)"),
+    re.compile(r"\.[tT]ag=(?:\S+/)*(?P<version>v?\d+.\d+.\d+[-\w]*)"),
+)
+
+
 def _main_version_unknown(modinfo: str) -> bool:
+    """No stamped main module version and none in -ldflags: worth searching the strings."""
+    for line in modinfo.split("\n"):
+        if line.startswith("build\t-ldflags=") and any(p.search(line) for p in LDFLAGS_VERSION):
+            return False
     for line in modinfo.split("\n"):
         if line.startswith("mod\t"):
             parts = line.split("\t")

@@ -12,9 +12,10 @@ module info yields (read in the one layer pass by ``elf.ExecutableAnalyzer``):
 
 Build settings (``GOOS``, ``GOARCH``, ``-ldflags``, ``vcs.revision``, ...) are properties of the main
 module. Binaries built without module support (GOPATH mode, as Debian builds many) have no module
-lines: the package path is reported as the main module; its version, when the build did not stamp
-one, is guessed as syft does, from the first C-string semantic version in ``.rodata``
-(``supplychain:go:build:supplychain-version-source`` = ``contents`` says so). Unlike the binary
+lines: the package path is reported as the main module. A main module version the build did not
+stamp (``(devel)``) is found as syft finds it: ``-X ...version=1.2.3`` in ``-ldflags``, else the first
+C-string semantic version in ``.rodata``, else a pseudo-version from ``vcs.revision``/``vcs.time``;
+``supplychain:go:build:supplychain-version-source`` (``ldflags``, ``contents``, ``vcs``) says which. Unlike the binary
 classifiers, Go modules are reported for binaries an OS package owns too: the package
 database does not say which module versions were compiled in.
 """
@@ -29,6 +30,7 @@ from supplychain.oci.fs import FileTree, Want
 from supplychain.sbom.catalogers._util import make_purl
 from supplychain.sbom.catalogers.base import CatalogContext
 from supplychain.sbom.catalogers.binary import EXEC_ANALYZER, cpe_for, exec_facts
+from supplychain.sbom.catalogers.elf import LDFLAGS_VERSION
 from supplychain.sbom.package import Package
 
 
@@ -70,6 +72,25 @@ def parse_modinfo(go_version: str, modinfo: str) -> BuildInfo:
             k, _, v = "\t".join(parts[1:]).partition("=")
             info.settings.append((k, v))
     return info
+
+
+def main_version(info: BuildInfo, guessed: str | None) -> tuple[str | None, str]:
+    """A version for a ``(devel)`` main module, the way syft finds one: a ``-X ...version=1.2.3``
+    in ``-ldflags``, else a semantic version in the binary's strings, else a pseudo-version from
+    ``vcs.revision`` and ``vcs.time``. Returns (version, how it was found)."""
+    settings = dict(info.settings)
+    for pat in LDFLAGS_VERSION:
+        m = pat.search(settings.get("-ldflags", ""))
+        if m:
+            v = m.group("version")
+            return (v if v.startswith("v") else "v" + v), "ldflags"
+    if guessed:
+        return guessed, "contents"
+    rev, when = settings.get("vcs.revision", ""), settings.get("vcs.time", "")
+    ts = "".join(c for c in when if c.isdigit())[:14]
+    if len(rev) >= 12 and len(ts) == 14:
+        return f"v0.0.0-{ts}-{rev[:12]}", "vcs"
+    return None, ""
 
 
 def golang_purl(path: str, version: str | None) -> str:
@@ -115,9 +136,11 @@ class GoCataloger:
             guessed = facts.go.get("guess")
             if info.main is None and info.path:  # GOPATH build: the package path is all there is
                 info.main = Module(info.path, "(devel)")
-            if info.main is not None and info.main.version in ("", "(devel)") and guessed:
-                info.main.version = guessed
-                info.settings.append(("supplychain-version-source", "contents"))
+            if info.main is not None and info.main.version in ("", "(devel)"):
+                version, source = main_version(info, guessed)
+                if version:
+                    info.main.version = version
+                    info.settings.append(("supplychain-version-source", source))
             out.extend(self._packages(info, path, entry.layer))
         return out
 
