@@ -203,11 +203,17 @@ def test_gate_sarif(scene: dict[str, Any]) -> None:
     sarif = json.loads(out.read_text())
     assert sarif["version"] == "2.1.0"
     schema_file = Path(__file__).resolve().parents[1] / "policy" / "data" / "sarif-2.1.0-rtm.5.json"
-    if schema_file.is_file():
-        import jsonschema
+    import jsonschema
 
-        validator = jsonschema.Draft4Validator(json.loads(schema_file.read_text()))
-        assert [e.message for e in validator.iter_errors(sarif)] == []
+    validator = jsonschema.Draft4Validator(json.loads(schema_file.read_text()))
+    assert [e.message for e in validator.iter_errors(sarif)] == []
+    driver = sarif["runs"][0]["tool"]["driver"]
+    for rule in driver["rules"]:  # full metadata for every rule, as policy check has
+        assert rule["fullDescription"]["text"] and rule["helpUri"].startswith("https://") and rule["help"]["text"]
+    for res in sarif["runs"][0]["results"]:
+        assert res["partialFingerprints"]["primaryLocationLineHash"]
+        assert driver["rules"][res["ruleIndex"]]["id"] == res["ruleId"]
+    assert sarif["runs"][0]["properties"]["decision"] == "fail"
     rules = {res["ruleId"] for res in sarif["runs"][0]["results"]}
     assert rules == {"SC-GATE-001", "SC-GATE-002", "SC-IMG-001", "SC-IMG-002"}
     for res in sarif["runs"][0]["results"]:

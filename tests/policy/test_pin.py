@@ -14,8 +14,8 @@ pytestmark = pytest.mark.registry
 
 @pytest.fixture(scope="module")
 def pushed(registry):  # type: ignore[no-untyped-def]
-    imagebuild = pytest.importorskip("tests.imagebuild")
     from supplychain.oci.registry import RegistryClient
+    from tests import imagebuild
 
     client = RegistryClient()
     digests = {}
