@@ -102,16 +102,23 @@ class CredentialStore:
                     self._configs.append((p, doc))
         return self._configs
 
-    def get(self, host: str) -> Credentials | None:
+    def get(self, host: str, *, named_only: bool = False) -> Credentials | None:
+        """Credentials for ``host``. ``named_only``: only credentials configured for that very
+        host (for a host a download was redirected to): the environment's username and password
+        without ``SUPPLYCHAIN_REGISTRY_HOST`` are meant for the registries the user names, never
+        for object storage or a CDN."""
         host = host.lower()
-        if host not in self._cache:
-            self._cache[host] = self._find(host)
-        return self._cache[host]
+        key = ("named:" if named_only else "") + host
+        if key not in self._cache:
+            self._cache[key] = self._find(host, named_only)
+        return self._cache[key]
 
-    def _find(self, host: str) -> Credentials | None:
+    def _find(self, host: str, named_only: bool = False) -> Credentials | None:
         user = self.env.get("SUPPLYCHAIN_REGISTRY_USERNAME")
         pw = self.env.get("SUPPLYCHAIN_REGISTRY_PASSWORD")
         only = self.env.get("SUPPLYCHAIN_REGISTRY_HOST")
+        if named_only and not only:
+            user = None
         if user and pw is not None and (not only or _host_of(only) == host
                                         or (_is_hub(host) and _is_hub(_host_of(only)))):
             return Credentials(user, pw, source="SUPPLYCHAIN_REGISTRY_USERNAME/PASSWORD")

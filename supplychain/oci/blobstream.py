@@ -64,6 +64,8 @@ class RawStream:
             try:
                 with deadline.using(self._watch):
                     data = self._read_some(n)
+                if self._watch.expired:  # cut short by the deadline
+                    raise self._deadline_error()
                 if data or self._size is None or self._offset >= self._size:
                     return data
                 raise NetworkError(f"{self._what}: download ended after {self._offset} of {self._size} bytes")
@@ -72,14 +74,17 @@ class RawStream:
             except Exception as exc:
                 self._resp.close()
                 if self._watch.expired and time.monotonic() - started >= self._seconds * 0.99:
-                    raise NetworkError(
-                        f"{self._what}: {self._host} did not deliver the blob within the {self._seconds:g} s "
-                        f"deadline per read", hint="raise the limit with SUPPLYCHAIN_REGISTRY_TIMEOUT") from exc
+                    raise self._deadline_error() from exc
                 if self._reopen is None or self._retries <= 0:
                     raise NetworkError(f"{self._what}: connection to {self._host} dropped while reading "
                                        f"the blob ({describe(exc)})") from exc
                 self._retries -= 1
                 self._resume()
+
+    def _deadline_error(self) -> NetworkError:
+        return NetworkError(f"{self._what}: {self._host} did not deliver the blob within the {self._seconds:g} s "
+                            "deadline per read (1 MiB)",
+                            hint="a stalled or very slow registry; raise the limit with SUPPLYCHAIN_REGISTRY_TIMEOUT")
 
     def _read_some(self, n: int) -> bytes:
         while True:

@@ -63,7 +63,7 @@ class AuthTransport(Transport):
         """Credentials of ``host``: the registry's own for its API host, else the host's own."""
         if host == self.api_host(registry):
             return self.credentials.get(registry)
-        return self.credentials.get(host)
+        return self.credentials.get(host, named_only=True)
 
     def cached_auth(self, registry: str, scope: str, what: str) -> str | None:
         host = self.api_host(registry)
@@ -134,25 +134,50 @@ class AuthTransport(Transport):
     def request(self, method: str, registry: str, url: str, scope: str, what: str, *,
                 headers: dict[str, str] | None = None, data: Any = None,
                 params: dict[str, str] | None = None) -> requests.Response:
-        """An authenticated request: answers one 401 challenge of the host that sent it."""
-        host = self.api_host(registry)
+        """An authenticated request: answers one 401 challenge of each host that sends one (the
+        registry, then perhaps the host a download was redirected to), each with its own
+        credentials."""
         auth = self.cached_auth(registry, scope, what)
         resp = self.send(method, url, what, headers=headers, data=data, authorization=auth, params=params)
-        if resp.status_code != 401:
-            return resp
-        final = resp.url or url
-        asker = urlsplit(final).netloc
-        challenge = resp.headers.get("WWW-Authenticate", "")
-        resp.close()
-        own = asker == host
-        who = registry if own else f"{asker} (redirected to from {registry})"
+        answered: set[str] = set()
+        while resp.status_code == 401:
+            final = resp.url or url
+            asker = urlsplit(final).netloc
+            challenge = resp.headers.get("WWW-Authenticate", "")
+            resp.close()
+            own = asker == self.api_host(registry)
+            who = registry if own else f"{asker} (redirected to from {registry})"
+            hint = LOGIN_HINT.format(host=registry if own else asker)
+            creds = self._creds_for(registry, asker)
+            if asker in answered:
+                raise RegistryAuthError(
+                    f"{what}: {who} refused the "
+                    + (f"credentials from {creds.source}" if creds else "anonymous token") + " (HTTP 401)",
+                    hint=hint,
+                )
+            answered.add(asker)
+            auth = self._answer(registry, asker, challenge, scope, what, who, hint, creds)
+            if not replayable(data):
+                raise RegistryAuthError(f"{what}: {who} asked for authentication during a streamed upload")
+            if own:
+                resp = self.send(method, url, what, headers=headers, data=data, authorization=auth, params=params)
+            else:  # straight to the redirect target, with its own credentials only
+                resp = self.send(method, final, what, headers=headers, data=data, authorization=auth)
+        return resp
+
+    def _answer(self, registry: str, asker: str, challenge: str, scope: str, what: str, who: str, hint: str,
+                creds: Credentials | None) -> str:
+        """The Authorization value that answers ``asker``'s challenge."""
+        own = asker == self.api_host(registry)
         scheme, cparams = parse_challenge(challenge)
-        creds = self._creds_for(registry, asker)
-        hint = LOGIN_HINT.format(host=registry if own else asker)
         if scheme == "bearer":
             if own:
                 with self._lock:
-                    self.auth.bearer[host] = cparams
+                    self.auth.bearer[asker] = cparams
+            else:
+                tok = self.auth.tokens.get((asker, scope))
+                if tok is not None and tok[1] > time.monotonic():
+                    return f"Bearer {tok[0]}"
             token_scope = scope
             extra = cparams.get("scope")
             if extra and extra not in scope.split(" "):
@@ -160,30 +185,13 @@ class AuthTransport(Transport):
             token = self.fetch_token(registry, asker, cparams, token_scope, what)
             with self._lock:
                 self.auth.tokens[(asker, scope)] = self.auth.tokens[(asker, token_scope)]
-            auth = f"Bearer {token}"
-        elif scheme == "basic":
+            return f"Bearer {token}"
+        if scheme == "basic":
             if creds is None or creds.username is None or creds.password is None:
                 raise RegistryAuthError(f"{what}: {who} requires authentication (HTTP 401)", hint=hint)
             if own:
                 with self._lock:
-                    self.auth.basic.add(host)
-            auth = basic_auth_header(creds.username, creds.password)
-        else:
-            shown = "".join(ch for ch in challenge if ch.isprintable())[:120]
-            raise RegistryAuthError(f"{what}: {who} answered 401 with an unsupported challenge {shown!r}")
-        if not replayable(data):
-            raise RegistryAuthError(f"{what}: {who} asked for authentication during a streamed upload")
-        if own:
-            resp = self.send(method, url, what, headers=headers, data=data, authorization=auth, params=params)
-        else:  # straight to the redirect target, with its own credentials only
-            resp = self.send(method, final, what, headers=headers, data=data, authorization=auth)
-        if resp.status_code == 401:
-            resp.close()
-            raise RegistryAuthError(
-                f"{what}: {who} refused the "
-                + (f"credentials from {creds.source}" if creds else "anonymous token") + " (HTTP 401)",
-                hint=hint,
-            )
-        return resp
-
-
+                    self.auth.basic.add(asker)
+            return basic_auth_header(creds.username, creds.password)
+        shown = "".join(ch for ch in challenge if ch.isprintable())[:120]
+        raise RegistryAuthError(f"{what}: {who} answered 401 with an unsupported challenge {shown!r}")

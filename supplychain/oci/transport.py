@@ -203,6 +203,9 @@ class Transport:
                     attempt += 1
                     continue
                 raise self.network_error(exc, what, host) from exc
+            if w is not None and w.expired:  # headers cut short by the deadline
+                resp.close()
+                raise self.deadline_error(what, host)
             if resp.status_code in RETRY_STATUSES and retry and attempt < self.max_retries and replayable(cur_data):
                 retry_after = resp.headers.get("Retry-After")
                 resp.close()
@@ -243,6 +246,9 @@ class Transport:
             raise self.network_error(exc, what, host, reading=True) from exc
         finally:
             resp.close()
+        w = deadline.current()
+        if w is not None and w.expired:  # a body cut short by the deadline
+            raise self.deadline_error(what, host)
         if len(data) > limit:
             raise RegistryError(f"{what}: {host} sent more than the {limit} bytes allowed for the {kind}")
         return data
