@@ -13,7 +13,8 @@ Modules, one concern each:
 * :mod:`.result` -- typed results :class:`ImageDecision`, :class:`GateResult` and their decisions;
 * :mod:`.report` -- the result as the policy layer's report model (text / JSON / SARIF);
 * :mod:`.run` -- :func:`run_gate`;
-* :mod:`.workflows` -- cross-domain workflows (attest an image's own SBOM, model SBOM packages).
+* :mod:`.workflows` -- cross-domain workflows (attest an image, with its own SBOM if asked);
+  :mod:`.model_sbom` -- SBOM packages of an ML model, hashed as its signature hashes it.
 
 Attributes are imported lazily, so ``from supplychain.gate import register`` stays cheap.
 """
