@@ -1,9 +1,9 @@
 """Policy files: loading, validation with line-numbered errors, and the packaged default.
 
 The schema is ``policy.schema.json`` next to this module (copied to ``policies/`` for editors).
-It is validated here by a small interpreter of the JSON Schema keywords the schema uses, because
-importing ``jsonschema`` costs ~2 s (its format checkers), far more than checking 1,000 files;
-the test-suite cross-checks the schema and the shipped policies with ``jsonschema`` itself.
+It is checked by :mod:`.schema` (jsonschema-rs, errors in the loader's words with paths that
+become ``file:line:column`` here); the test-suite cross-checks the schema and the shipped
+policies with ``jsonschema`` itself.
 
 Extension points for other layers (the deploy gate); nothing here knows those layers:
 
@@ -20,7 +20,6 @@ import copy
 import datetime
 import fnmatch
 import json
-import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -30,6 +29,8 @@ from typing import Any
 from supplychain.errors import InputError
 from supplychain.policy.findings import RULES, Severity
 from supplychain.policy.images import normalize_glob
+from supplychain.policy.schema import Path_, schema_errors
+from supplychain.policy.schema import describe as _describe
 from supplychain.policy.yamlsrc import Pos, YMap, YSeq, load_one, read_text
 
 POLICY_MAX_SIZE = 1024 * 1024
@@ -73,116 +74,6 @@ def policy_schema() -> dict[str, Any]:
     return copy.deepcopy(_schema())
 
 
-# --- a small JSON Schema interpreter (the keywords policy.schema.json uses) ----------------------
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
-    "integer": (int,), "number": (int, float), "null": (type(None),),
-}
-
-
-def _is_type(value: Any, name: str) -> bool:
-    if name in ("integer", "number") and isinstance(value, bool):
-        return False
-    if name == "string" and isinstance(value, datetime.date):
-        return True  # YAML dates are strings with format "date" for the schema
-    return isinstance(value, _TYPES[name])
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "empty (null)"
-    return f"{type(value).__name__} {value!r}"
-
-
-Path_ = tuple[Any, ...]
-
-
-def _validate(value: Any, schema: dict[str, Any], path: Path_, errors: list[tuple[Path_, str]]) -> None:
-    if "type" in schema:
-        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(_is_type(value, t) for t in types):
-            errors.append((path, f"must be {' or '.join(types)}, not {_describe(value)}"))
-            return
-    if "enum" in schema and value not in schema["enum"]:
-        allowed = ", ".join(json.dumps(v) for v in schema["enum"])
-        errors.append((path, f"must be one of {allowed}, not {_describe(value)}"))
-        return
-    if "const" in schema and value != schema["const"]:
-        errors.append((path, f"must be {json.dumps(schema['const'])}"))
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            errors.append((path, "must not be empty"))
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            errors.append((path, f"{value!r} does not match {schema['pattern']}"))
-        if schema.get("format") == "date":
-            try:
-                datetime.date.fromisoformat(value)
-            except ValueError:
-                errors.append((path, f"{value!r} is not a date (YYYY-MM-DD)"))
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            errors.append((path, f"must be at least {schema['minimum']}"))
-        if "maximum" in schema and value > schema["maximum"]:
-            errors.append((path, f"must be at most {schema['maximum']}"))
-    if isinstance(value, list):
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            errors.append((path, f"must have at least {schema['minItems']} item(s)"))
-        if "items" in schema:
-            for i, item in enumerate(value):
-                _validate(item, schema["items"], (*path, i), errors)
-    if isinstance(value, dict):
-        for req in schema.get("required", ()):
-            if req not in value:
-                errors.append((path, f"missing required key {req!r}"))
-        props: dict[str, Any] = schema.get("properties", {})
-        additional = schema.get("additionalProperties", True)
-        names = schema.get("propertyNames")
-        for key, item in value.items():
-            if names is not None:
-                sub: list[tuple[Path_, str]] = []
-                _validate(key, names, (*path, key), sub)
-                if sub:
-                    errors.append(((*path, key), f"invalid key {key!r}: {sub[0][1]}"))
-                    continue
-            if key in props:
-                _validate(item, props[key], (*path, key), errors)
-            elif additional is False:
-                known = ", ".join(sorted(props))
-                errors.append(((*path, key), f"unknown key {key!r} (expected one of: {known})"))
-            elif isinstance(additional, dict):
-                _validate(item, additional, (*path, key), errors)
-    for keyword in ("anyOf", "oneOf"):
-        if keyword in schema:
-            branches = schema[keyword]
-            results: list[list[tuple[Path_, str]]] = []
-            for branch in branches:
-                sub = []
-                _validate(value, branch, path, sub)
-                results.append(sub)
-            ok = sum(1 for r in results if not r)
-            if ok == 0 or (keyword == "oneOf" and ok > 1):
-                if all(set(b) <= {"required"} for b in branches):
-                    keys = " or ".join(repr(b["required"][0]) for b in branches)
-                    errors.append((path, f"needs at least one of {keys}"))
-                else:
-                    # a branch of the value's own type explains best; else the description
-                    typed = [r for b, r in zip(branches, results, strict=True)
-                             if "type" in b and _is_type(value, b["type"]) if isinstance(b["type"], str)]
-                    desc = schema.get("description")
-                    if len(typed) == 1:
-                        errors.extend(typed[0])
-                    elif desc:
-                        errors.append((path, f"must be {desc}, not {_describe(value)}"))
-                    else:
-                        best: list[tuple[Path_, str]] = min(results, key=len)
-                        errors.extend(best)
-
-
 def _locate(root: Any, path: Path_) -> Pos | None:
     node = root
     pos: Pos | None = getattr(root, "pos", None)
@@ -213,8 +104,7 @@ def validate_document(doc: Any, source: str) -> None:
     if not isinstance(doc, dict):
         raise InputError(f"{source}: a policy must be a YAML mapping, not {_describe(doc)}",
                          hint="start from policies/default.yaml")
-    errors: list[tuple[Path_, str]] = []
-    _validate(doc, _schema(), (), errors)
+    errors = schema_errors(doc, _schema())
     if errors:
         lines = []
         for path, msg in errors[:20]:
