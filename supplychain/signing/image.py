@@ -486,16 +486,8 @@ def _add_referrer(client: Any, ref: Reference, subject_digest: str, descriptor: 
     ``subject`` is indexed); otherwise add it to the ``sha256-<hex>`` referrers tag index."""
     from supplychain.oci.descriptor import Descriptor
 
-    for _attempt in range(4):
-        listed = client.referrers(ref, subject_digest)
-        if any(d.digest == descriptor["digest"] for d in listed):
-            return
-        # read-modify-write of the tag index: a concurrent writer may replace it between our read
-        # and write, so check again and re-add until the entry is there
-        client.add_referrer_to_tag_index(ref, subject_digest, Descriptor.from_dict(descriptor))
-    if not any(d.digest == descriptor["digest"] for d in client.referrers(ref, subject_digest)):
-        raise RegistryError(f"{ref.name}: could not list referrer {descriptor['digest']} in the referrers "
-                            f"tag index of {subject_digest} (concurrent writers?)", hint="retry")
+    # the oci layer updates the tag index only from a valid read, conditionally, and confirms it
+    client.add_referrer(ref, subject_digest, Descriptor.from_dict(descriptor))
 
 
 def parse_image_reference(text: str) -> Reference:
