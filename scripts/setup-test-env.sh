@@ -18,6 +18,11 @@ command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 /usr/bin/python3 -c "import rpm" >/dev/null 2>&1 || missing+=(python3-rpm)
 command -v php >/dev/null 2>&1 || missing+=(php-cli)
 [ -f /usr/share/php/Composer/Semver/autoload.php ] || missing+=(php-composer-semver)
+# real binaries and archives for the binary / Go / Java / Ruby catalogers (tests/image_sbom/realfiles.py)
+for pkg in nginx-light redis-server busybox apache2-bin postgresql-client binutils libcommons-lang3-java \
+           libcommons-cli-java libcommons-io-java ruby-rack ruby-rack-test; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         echo "setup: installing Debian ${missing[*]}"
