@@ -112,12 +112,19 @@ def check_document(doc: YMap, col: Collector) -> None:
 
 
 def _check_object(doc: YMap, col: Collector) -> None:
+    kind = doc.get("kind")
     if is_list(doc):  # kubectl applies the items of any list object, not the object itself
         for item in doc["items"]:
             if isinstance(item, YMap) and (is_manifest(item) or is_list(item)):
                 _check_object(item, col)
-        return
-    kind = doc.get("kind")
+        if isinstance(kind, str) and kind.endswith("List"):
+            return
+        # kubectl kustomize unwraps only kinds named *List and keeps this object too: judge both
+        pos = doc.where_key("items")
+        refuse(col, pos.line, pos.column,
+               f"a {kind} with a list `items` is ambiguous: kubectl apply deploys only its items, "
+               "kubectl kustomize deploys the object and its items",
+               fix="move the items into their own documents", context="ambiguous list")
     meta = doc.get("metadata")
     name = meta.get("name") if isinstance(meta, YMap) else None
     obj = f"{kind}/{name or '?'}"

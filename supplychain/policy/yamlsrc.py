@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,16 +125,83 @@ _START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
+_V2_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_V2_FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+_V2_NULL = frozenset({"", "~", "null", "Null", "NULL"})
+_V2_SPECIAL_FLOAT = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf,
+                     "+.Inf": math.inf, "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf,
+                     "-.INF": -math.inf, ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan}
+_V2_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_GO_INT_RE = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
+_TIMESTAMP_RE = re.compile(
+    r"^[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?"
+    r"(?:(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)?$")
+
+
 class _BadScalar(Exception):
     pass
 
 
-def _scalar(event: Any) -> Any:
+class _Disagree(Exception):
+    """A plain scalar go-yaml v2 (kubectl apply) and v3 (kustomize, compose) read differently."""
+
+    def __init__(self, value: Any, why: str) -> None:
+        super().__init__(why)
+        self.value = value
+
+
+def _go_int(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-")
+    if body[:2] in ("0x", "0X"):
+        return sign * int(body[2:], 16)
+    if body[:2] in ("0o", "0O"):
+        return sign * int(body[2:], 8)
+    if body[:2] in ("0b", "0B"):
+        return sign * int(body[2:], 2)
+    if len(body) > 1 and body.startswith("0"):
+        return sign * int(body[1:], 8)
+    return sign * int(body)
+
+
+def _plain_v2(text: str) -> Any:
+    """An untagged plain scalar as go-yaml v2 resolves it (YAML 1.1 booleans, Go number syntax,
+    no sexagesimal numbers, timestamps kept as text)."""
+    if text in _V2_NULL:
+        return None
+    if text in _V2_TRUE or text in _V2_FALSE:
+        truth = text in _V2_TRUE
+        if text.lower() not in ("true", "false"):
+            raise _Disagree(truth, f"{text!r} is the boolean {str(truth).lower()} for kubectl apply but the "
+                                   "string " + repr(text) + " for kubectl kustomize and docker compose")
+        return truth
+    if text in _V2_SPECIAL_FLOAT:
+        return _V2_SPECIAL_FLOAT[text]
+    if text[:1] in "+-.0123456789":
+        plain = text.replace("_", "")
+        if _GO_INT_RE.match(plain):
+            value = _go_int(plain)
+            if -(2 ** 63) <= value < 2 ** 64:
+                return value
+        if _V2_FLOAT_RE.match(plain):
+            return float(plain)
+        if _TIMESTAMP_RE.match(text):
+            raise _Disagree(text, f"{text!r} is the text {text!r} for kubectl apply but a timestamp, "
+                                  "rewritten as RFC 3339, for kubectl kustomize")
+    return text
+
+
+def _scalar(event: Any, kubectl: bool) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
-        if event.style:  # quoted or block scalars are always strings
+        if event.style or tag == "!":  # quoted, block or '!'-tagged scalars are always strings
             return event.value
+        if kubectl:
+            return _MERGE_KEY if event.value == "<<" else _plain_v2(event.value)
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == "tag:yaml.org,2002:timestamp":
+            return event.value
     if tag == _STR:
         return event.value
     if tag == _MERGE:
@@ -231,7 +300,32 @@ def _finish_map(frame: _Frame, problems: list[Problem]) -> None:
     mapping.key_pos, mapping.val_pos = pos_k, pos_v
 
 
-def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
+def _live(root: Any, pending: dict[tuple[int, int], str]) -> list[Problem]:
+    """The pending scalar disagreements whose values are part of the final document."""
+    out: list[Problem] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, YMap):
+            positions = [*node.key_pos.values(), *node.val_pos.values()]
+            stack.extend(v for v in node.values() if isinstance(v, (YMap, YSeq)))
+        elif isinstance(node, YSeq):
+            positions = list(node.item_pos)
+            stack.extend(v for v in node if isinstance(v, (YMap, YSeq)))
+        else:
+            continue
+        for pos in positions:
+            why = pending.get((pos.line, pos.column))
+            if why is not None:
+                out.append((pos.line, pos.column, why))
+    return sorted(set(out))
+
+
+def _documents(text: str, source: str, kubectl: bool) -> Iterator[tuple[Any, int]]:
     """Build YMap/YSeq trees straight from libyaml's event stream, iteratively.
 
     No recursion anywhere (libyaml's own composer recurses in C and crashes on deeply nested
@@ -240,6 +334,7 @@ def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
     """
     stack: list[_Frame] = []
     problems: list[Problem] = []
+    pending: dict[tuple[int, int], str] = {}
     anchors: dict[str, tuple[Any, int]] = {}
     open_anchors: set[str] = set()
     root: Any = None
@@ -299,7 +394,11 @@ def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
         if cls is yaml.ScalarEvent:
             distinct += 1
             try:
-                value = _scalar(event)
+                value = _scalar(event, kubectl)
+            except _Disagree as exc:  # a problem only if the value survives merges (see _live)
+                mark = event.start_mark
+                pending[(mark.line + 1, mark.column + 1)] = str(exc)
+                value = exc.value
             except _BadScalar as exc:
                 mark = event.start_mark
                 problems.append((mark.line + 1, mark.column + 1, str(exc)))
@@ -352,18 +451,21 @@ def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
             open_anchors.clear()
             root, have_root, distinct = None, False, 0
             problems = []
+            pending = {}
             doc_line = event.start_mark.line + 1
         elif cls is yaml.DocumentEndEvent:
             if have_root and root is not None:
+                if pending:
+                    problems.extend(_live(root, pending))
                 if problems and isinstance(root, (YMap, YSeq)):
                     root.problems = sorted(problems)
                 yield root, doc_line
 
 
-def load_all(text: str, source: str) -> Iterator[tuple[Any, int]]:
+def load_all(text: str, source: str, *, kubectl: bool = True) -> Iterator[tuple[Any, int]]:
     """Yield ``(document, first_line)`` for every document in a YAML stream."""
     try:
-        yield from _documents(text, source)
+        yield from _documents(text, source, kubectl)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -373,8 +475,11 @@ def load_all(text: str, source: str) -> Iterator[tuple[Any, int]]:
         raise InputError(f"{source}: invalid YAML: {exc}") from exc
 
 
-def load_one(text: str, source: str) -> Any:
-    """The first document of a YAML stream (None when empty)."""
-    for doc, _line in load_all(text, source):
+def load_one(text: str, source: str, *, kubectl: bool = False) -> Any:
+    """The first document of a YAML stream (None when empty).
+
+    Our own files (policies) are read with PyYAML's YAML 1.1 scalars by default; deployable files
+    go through :func:`load_all`, whose default is kubectl apply's reading."""
+    for doc, _line in load_all(text, source, kubectl=kubectl):
         return doc
     return None
