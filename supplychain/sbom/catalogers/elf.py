@@ -190,11 +190,14 @@ def _uvarint(b: bytes, i: int) -> tuple[int, int]:
 
 def _inline_strings(blob: bytes) -> tuple[str, str] | None:
     """Version and module info after a 32-byte inline-format header (Go 1.18+)."""
-    n, i = _uvarint(blob, 32)
-    if n > MAX_STRING or i + n > len(blob):
+    try:
+        n, i = _uvarint(blob, 32)
+        if n > MAX_STRING or i + n > len(blob):
+            return None
+        vers = blob[i : i + n]
+        m, j = _uvarint(blob, i + n)
+    except ValueError:
         return None
-    vers = blob[i : i + n]
-    m, j = _uvarint(blob, i + n)
     if m > MAX_STRING or j + m > len(blob):
         return None
     return vers.decode("utf-8", "replace"), blob[j : j + m].decode("utf-8", "replace")

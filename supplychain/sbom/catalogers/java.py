@@ -25,7 +25,9 @@ import hashlib
 import io
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -89,6 +91,11 @@ def parse_properties(data: str) -> dict[str, str]:
     return out
 
 
+# what zipfile raises on corrupt, encrypted or unsupported archives
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError, ValueError,
+               struct.error)
+
+
 class _Budget:
     def __init__(self) -> None:
         self.inflated = 0
@@ -115,8 +122,12 @@ def read_archive(data: bytes, path: str, depth: int = 0, budget: _Budget | None 
                     budget.inflated + info.file_size > MAX_INFLATE:
                 arc.notes.append(f"{path}!/{name}: too large or too compressed, skipped")
                 continue
-            with zf.open(info) as fh:
-                blob = fh.read(limit + 1)
+            try:
+                with zf.open(info) as fh:
+                    blob = fh.read(limit + 1)
+            except _ZIP_ERRORS as exc:
+                arc.notes.append(f"{path}!/{name}: unreadable ({type(exc).__name__}), skipped")
+                continue
             budget.inflated += len(blob)
             if len(blob) > limit:
                 arc.notes.append(f"{path}!/{name}: larger than it claims, skipped")
@@ -131,7 +142,7 @@ def read_archive(data: bytes, path: str, depth: int = 0, budget: _Budget | None 
             else:
                 try:
                     arc.nested.append(read_archive(blob, f"{path}!/{name}", depth + 1, budget))
-                except (zipfile.BadZipFile, ValueError, NotImplementedError, EOFError, OSError):
+                except _ZIP_ERRORS:
                     arc.notes.append(f"{path}!/{name}: not a readable zip archive, skipped")
     return arc
 
@@ -152,7 +163,7 @@ class JavaAnalyzer:
         data = b"".join(chunks)
         try:
             return read_archive(data, path)
-        except (zipfile.BadZipFile, ValueError, NotImplementedError, EOFError, OSError):
+        except _ZIP_ERRORS:
             return Archive(path=path, sha1=hashlib.sha1(data, usedforsecurity=False).hexdigest(),
                            notes=[f"{path}: not a readable zip archive, skipped"])
 
