@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from supplychain.cli.common import sbom_output_options
+from supplychain.cli.registryopts import registry_timeout_option
+from supplychain.cli.sbom_meta import bom_metadata, sbom_metadata_options
 
 
 @click.command(
@@ -19,6 +21,7 @@ Examples:
   supplychain sbom image oci:build/layout:v1 --output-format xml -o bom.xml
   supplychain sbom image docker-archive:app.tar --output-reproducible
   supplychain sbom image 127.0.0.1:5000/app:v1 --insecure-registry 127.0.0.1:5000
+  supplychain sbom image ./rootfs --supplier 'Example Ltd'    # an unpacked root filesystem
 
 Finds dpkg, apk and rpm packages, Composer, Python and npm packages and ML model
 files, each with the path it was found at and the layer that added it. Exit codes:
@@ -30,11 +33,16 @@ files, each with the path it was found at and the layer that added it. Exit code
 @click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST",
               help="Allow plain HTTP / unverified TLS for this registry host (repeatable). "
               "Loopback registries are always allowed over HTTP.")
+@sbom_metadata_options
+@registry_timeout_option
 @sbom_output_options
 def image(
     source: str,
     platform: str,
     insecure_registries: tuple[str, ...],
+    authors: tuple[str, ...],
+    manufacturer: str | None,
+    supplier: str | None,
     spec_version: str,
     output_format: str,
     output: str | None,
@@ -43,13 +51,25 @@ def image(
     """CycloneDX SBOM of a container image.
 
     SOURCE is a registry reference (registry/repo:tag, repo@sha256:...), oci:DIR[:TAG],
-    oci-archive:FILE[:TAG], docker-archive:FILE (docker save output) or a bare path.
+    oci-archive:FILE[:TAG], docker-archive:FILE (docker save output), a bare path, or a
+    directory holding an unpacked root filesystem (cataloged as `sbom dir` does; symbolic
+    links never leave it).
     Layers are streamed once and never extracted; deleted files (whiteouts) are honoured.
     """
     from supplychain.fileio import write_output
     from supplychain.sbom.cyclonedx import render_bom
+    from supplychain.sbom.directory import directory_bom, is_root_filesystem
     from supplychain.sbom.image import image_bom
 
+    meta = bom_metadata(authors, manufacturer, supplier)
+    if is_root_filesystem(source):
+        notes: list[str] = []
+        root, packages = directory_bom(source, on_warning=notes.append)
+        for w in notes:
+            click.echo(f"warning: {w}", err=True)
+        write_output(render_bom(root, packages, spec_version=spec_version, fmt=output_format,
+                                reproducible=output_reproducible, metadata=meta), output)
+        return
     bar: Any = None
     progress = None
     if sys.stderr.isatty():
@@ -86,5 +106,6 @@ def image(
         spec_version=spec_version,
         fmt=output_format,
         reproducible=output_reproducible,
+        metadata=meta,
     )
     write_output(data, output)

@@ -14,8 +14,10 @@ Examples:
   supplychain sbom validate bom.cdx.json
   supplychain sbom validate bom.xml --json
 
-Exit codes: 0 valid, 1 invalid (each error with its JSON pointer or XML line),
-2 unreadable or not a CycloneDX SBOM.""",
+Besides the schema, checks what the specification requires and a schema cannot
+express: every bom-ref unique, every dependencies ref / dependsOn naming a component
+or service of the BOM. Exit codes: 0 valid, 1 invalid (each error with its JSON
+pointer or XML line), 2 unreadable or not a CycloneDX SBOM.""",
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -25,9 +27,15 @@ def validate(file: str, as_json: bool) -> None:
     The format and spec version are detected from the file.
     """
     from supplychain.errors import VerificationError
-    from supplychain.sbom.validate import validate_file
+    from supplychain.fileio import read_bytes
+    from supplychain.sbom.semantic import check_bytes
+    from supplychain.sbom.validate import SchemaError, validate_file
 
     report = validate_file(file)
+    schema_errors = len(report.errors)
+    if file != "-":  # what the schema cannot say: unique bom-refs, dependencies that resolve
+        report.errors.extend(SchemaError(i.location, i.message)
+                             for i in check_bytes(read_bytes(file, what="SBOM file"), source=file))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.valid:
@@ -38,10 +46,13 @@ def validate(file: str, as_json: bool) -> None:
         if report.truncated:
             click.echo(f"(only the first {len(report.errors)} errors are listed)")
     if not report.valid:
-        n = len(report.errors)
+        n = schema_errors
+        other = len(report.errors) - schema_errors
+        parts = [f"{n}{'+' if report.truncated else ''} schema error{'s' if n != 1 else ''}"] if n else []
+        if other:
+            parts.append(f"{other} reference error{'s' if other != 1 else ''} (duplicate bom-ref or dangling dependency)")
         raise VerificationError(
-            f"{file}: not valid CycloneDX {report.spec_version} ({report.format.upper()}): "
-            f"{n}{'+' if report.truncated else ''} schema error{'s' if n != 1 else ''}"
+            f"{file}: not valid CycloneDX {report.spec_version} ({report.format.upper()}): " + ", ".join(parts)
         )
 
 
@@ -58,11 +69,14 @@ Examples:
 def inspect(file: str, as_json: bool, limit: int) -> None:
     """Summarise what an SBOM contains.
 
-    Components by type and ecosystem (purl type), licenses with counts, components lacking a
-    version / license / purl / hash, direct vs transitive dependencies of the root, and
-    dev (scope "excluded" or isDevRequirement) vs required.
+    Components by type and ecosystem (purl type), licenses grouped by SPDX id (deprecated
+    ids and Debian names normalised; other names by their first line, cut), components
+    lacking a version / license / purl / hash / supplier, direct vs transitive dependencies
+    of the root, dev (scope "excluded" or isDevRequirement) vs required, and NTIA minimum
+    element coverage (per element: how many components have it).
     """
-    from supplychain.sbom.tools import format_inspect, inspect_bom, load_bom
+    from supplychain.sbom.inspect import format_inspect, inspect_bom
+    from supplychain.sbom.tools import load_bom
 
     summary = inspect_bom(load_bom(file), limit=max(limit, 0) if not as_json else 1_000_000)
     if as_json:
@@ -77,19 +91,29 @@ def inspect(file: str, as_json: bool, limit: int) -> None:
 Examples:
   supplychain sbom diff old.cdx.json new.cdx.json
   supplychain sbom diff release-1.0.cdx.xml release-1.1.cdx.json --json
+  supplychain sbom diff prev.cdx.json next.cdx.json --fail-on added --fail-on license
 
-Components are matched by purl without version (else by group/name). Always exits 0
-when both files could be read.""",
+Components are matched by purl without version (else by group/name). Shows added and
+removed components with their purls, purl changes (same name, another package), version,
+license, hash and scope changes, and dependency edges added or removed. Exit codes: 0, or
+1 when a --fail-on kind of change is present; 2 when a file cannot be read.""",
 )
 @click.argument("old", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
-def diff(old: str, new: str, as_json: bool) -> None:
-    """Compare two SBOMs: added, removed, version-changed and license-changed components."""
-    from supplychain.sbom.tools import diff_boms, format_diff, load_bom
+@click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(["added", "removed", "license", "version"]),
+              help="Exit 1 when components were added / removed or changed license / version (repeatable).")
+def diff(old: str, new: str, as_json: bool, fail_on: tuple[str, ...]) -> None:
+    """Compare two SBOMs: what was added, removed or changed, and how the graph moved."""
+    from supplychain.errors import VerificationError
+    from supplychain.sbom.diff import diff_boms, fail_on_changes, format_diff
+    from supplychain.sbom.tools import load_bom
 
     result = diff_boms(load_bom(old), load_bom(new))
+    reasons = fail_on_changes(result, list(dict.fromkeys(fail_on)))
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps({**result, "failOn": list(dict.fromkeys(fail_on)), "failed": reasons}, indent=2))
     else:
         click.echo(format_diff(result), nl=False)
+    if reasons:
+        raise VerificationError(f"{new}: changes that --fail-on refuses: " + ", ".join(reasons))

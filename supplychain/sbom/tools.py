@@ -1,24 +1,22 @@
 """SBOM tools for auditors: read any CycloneDX JSON/XML SBOM, summarise it, compare two.
 
-* :func:`load_bom` — a CycloneDX file (JSON or XML, 1.2-1.7) as a :class:`Bom` view
-* :func:`inspect_bom` — what it contains (types, ecosystems, licenses, gaps, graph, dev)
-* :func:`diff_boms` — added / removed / version-changed / license-changed components
+* :func:`load_bom` — a CycloneDX file (JSON or XML, 1.2-1.7) as a :class:`Bom` view (here)
+* :func:`inspect_bom` / :func:`format_inspect` — what it contains (:mod:`supplychain.sbom.inspect`)
+* :func:`diff_boms` / :func:`format_diff` — what changed (:mod:`supplychain.sbom.diff`)
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from supplychain.errors import InputError
 from supplychain.fileio import parse_json, read_bytes
 from supplychain.sbom.cdxjson import iter_components, license_strings
 
-__all__ = ["Bom", "Component", "diff_boms", "inspect_bom", "load_bom", "purl_key"]
+__all__ = ["Bom", "Component", "load_bom"]
 
 DEV_PROPERTY = "cdx:composer:package:isDevRequirement"
 
@@ -35,6 +33,14 @@ class Component:
     hashes: list[str] = field(default_factory=list)
     scope: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
+    supplier: str | None = None
+    authors: list[tuple[str | None, str | None]] = field(default_factory=list)  # (name, email)
+    description: str | None = None
+    cpe: str | None = None
+    cpes: list[str] = field(default_factory=list)  # alternatives (supplychain:cpe23 / syft:cpe23)
+    external_refs: list[tuple[str, str]] = field(default_factory=list)  # (type, url)
+    # (kind "id" | "name" | "expression", value, acknowledgement "declared" | "concluded" | "")
+    license_entries: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def display(self) -> str:
@@ -65,6 +71,12 @@ class Bom:
     components: list[Component]
     dependencies: dict[str, list[str]]
     has_dependencies: bool
+    timestamp: str | None = None
+    serial: str | None = None
+    authors: list[tuple[str | None, str | None]] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)  # "name version"
+    manufacturer: str | None = None
+    supplier: str | None = None
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -81,13 +93,55 @@ def _opt(value: Any) -> str | None:
     return str(value)
 
 
+CPE_PROPERTIES = ("supplychain:cpe23", "syft:cpe23")
+
+
+def _entity_name(value: Any) -> str | None:
+    return _opt(value.get("name")) if isinstance(value, dict) else None
+
+
+def _json_license_entries(entries: Any) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    for e in _list(entries):
+        if not isinstance(e, dict):
+            continue
+        if isinstance(e.get("expression"), str) and e["expression"].strip():
+            out.append(("expression", e["expression"].strip(), _opt(e.get("acknowledgement")) or ""))
+        lic = e.get("license")
+        if isinstance(lic, dict):
+            ack = _opt(lic.get("acknowledgement")) or ""
+            if _opt(lic.get("id")):
+                out.append(("id", str(lic["id"]), ack))
+            elif _opt(lic.get("name")):
+                out.append(("name", str(lic["name"]), ack))
+    return out
+
+
+def _json_contacts(value: Any) -> list[tuple[str | None, str | None]]:
+    return [
+        (_opt(a.get("name")), _opt(a.get("email")))
+        for a in _list(value)
+        if isinstance(a, dict) and (_opt(a.get("name")) or _opt(a.get("email")))
+    ]
+
+
 def _component_from_json(c: dict[str, Any], index: int) -> Component:
     hashes = [f"{h.get('alg')}:{h.get('content')}" for h in _list(c.get("hashes")) if isinstance(h, dict)]
-    props = {
-        str(p.get("name")): str(p.get("value"))
-        for p in _list(c.get("properties"))
-        if isinstance(p, dict) and p.get("name") is not None
-    }
+    props: dict[str, str] = {}
+    cpes: list[str] = []
+    for p in _list(c.get("properties")):
+        if isinstance(p, dict) and p.get("name") is not None:
+            props[str(p.get("name"))] = str(p.get("value"))
+            if p.get("name") in CPE_PROPERTIES and _opt(p.get("value")):
+                cpes.append(str(p.get("value")))
+    authors = _json_contacts(c.get("authors"))
+    if not authors and _opt(c.get("author")):
+        authors = [(_opt(c.get("author")), None)]
+    refs = [
+        (str(r.get("type")), str(r.get("url")))
+        for r in _list(c.get("externalReferences"))
+        if isinstance(r, dict) and _opt(r.get("type")) and _opt(r.get("url"))
+    ]
     return Component(
         ref=_opt(c.get("bom-ref")) or f"#{index}",
         type=_opt(c.get("type")) or "library",
@@ -99,7 +153,23 @@ def _component_from_json(c: dict[str, Any], index: int) -> Component:
         hashes=hashes,
         scope=_opt(c.get("scope")),
         properties=props,
+        supplier=_entity_name(c.get("supplier")),
+        authors=authors,
+        description=_opt(c.get("description")),
+        cpe=_opt(c.get("cpe")),
+        cpes=cpes,
+        external_refs=refs,
+        license_entries=_json_license_entries(c.get("licenses")),
     )
+
+
+def _json_tools(tools: Any) -> list[str]:
+    items = tools.get("components") if isinstance(tools, dict) else tools
+    out = []
+    for t in _list(items):
+        if isinstance(t, dict) and _opt(t.get("name")):
+            out.append(" ".join(x for x in (_opt(t.get("name")), _opt(t.get("version"))) if x))
+    return out
 
 
 def _from_json(doc: dict[str, Any], source: str) -> Bom:
@@ -113,7 +183,15 @@ def _from_json(doc: dict[str, Any], source: str) -> Bom:
     for d in _list(doc.get("dependencies")):
         if isinstance(d, dict) and isinstance(d.get("ref"), str):
             deps.setdefault(d["ref"], []).extend(str(x) for x in _list(d.get("dependsOn")))
-    return Bom(source, "json", str(doc.get("specVersion")), root, comps, deps, has_deps)
+    return Bom(
+        source, "json", str(doc.get("specVersion")), root, comps, deps, has_deps,
+        timestamp=_opt(meta.get("timestamp")),
+        serial=_opt(doc.get("serialNumber")),
+        authors=_json_contacts(meta.get("authors")),
+        tools=_json_tools(meta.get("tools")),
+        manufacturer=_entity_name(meta.get("manufacturer")) or _entity_name(meta.get("manufacture")),
+        supplier=_entity_name(meta.get("supplier")),
+    )
 
 
 def _local(tag: Any) -> str:
@@ -132,27 +210,61 @@ def _text(el: Any, name: str) -> str | None:
     return c.text.strip() if c is not None and c.text and c.text.strip() else None
 
 
+def _xml_contacts(parent: Any) -> list[tuple[str | None, str | None]]:
+    if parent is None:
+        return []
+    out = []
+    for a in parent:
+        if _local(a.tag) in ("author", "contact"):
+            name, email = _text(a, "name"), _text(a, "email")
+            if name or email:
+                out.append((name, email))
+    return out
+
+
+def _xml_entity(el: Any, name: str) -> str | None:
+    c = _child(el, name)
+    return _text(c, "name") if c is not None else None
+
+
 def _component_from_xml(el: Any, index: int) -> Component:
     licenses: list[str] = []
+    entries: list[tuple[str, str, str]] = []
     lic_el = _child(el, "licenses")
     if lic_el is not None:
         for item in lic_el:
-            if _local(item.tag) == "expression" and item.text:
+            ack = str(item.get("acknowledgement") or "")
+            if _local(item.tag) == "expression" and item.text and item.text.strip():
                 licenses.append(item.text.strip())
+                entries.append(("expression", item.text.strip(), ack))
             elif _local(item.tag) == "license":
-                v = _text(item, "id") or _text(item, "name")
-                if v:
-                    licenses.append(v)
+                ident, name = _text(item, "id"), _text(item, "name")
+                if ident or name:
+                    licenses.append(ident or name or "")
+                    entries.append(("id", ident, ack) if ident else ("name", name or "", ack))
     hashes: list[str] = []
     h_el = _child(el, "hashes")
     if h_el is not None:
         hashes = [f"{h.get('alg')}:{(h.text or '').strip()}" for h in h_el if _local(h.tag) == "hash"]
     props: dict[str, str] = {}
+    cpes: list[str] = []
     p_el = _child(el, "properties")
     if p_el is not None:
         for p in p_el:
             if _local(p.tag) == "property" and p.get("name") is not None:
                 props[str(p.get("name"))] = (p.text or "").strip()
+                if p.get("name") in CPE_PROPERTIES and (p.text or "").strip():
+                    cpes.append((p.text or "").strip())
+    authors = _xml_contacts(_child(el, "authors"))
+    if not authors and _text(el, "author"):
+        authors = [(_text(el, "author"), None)]
+    refs: list[tuple[str, str]] = []
+    r_el = _child(el, "externalReferences")
+    if r_el is not None:
+        for r in r_el:
+            url = _text(r, "url")
+            if _local(r.tag) == "reference" and r.get("type") and url:
+                refs.append((str(r.get("type")), url))
     return Component(
         ref=str(el.get("bom-ref") or f"#{index}"),
         type=str(el.get("type") or "library"),
@@ -164,6 +276,13 @@ def _component_from_xml(el: Any, index: int) -> Component:
         hashes=hashes,
         scope=_text(el, "scope"),
         properties=props,
+        supplier=_xml_entity(el, "supplier"),
+        authors=authors,
+        description=_text(el, "description"),
+        cpe=_text(el, "cpe"),
+        cpes=cpes,
+        external_refs=refs,
+        license_entries=entries,
     )
 
 
@@ -206,7 +325,22 @@ def _from_xml(raw: bytes, source: str) -> Bom:
                 deps.setdefault(str(d.get("ref")), []).extend(
                     str(x.get("ref")) for x in d if _local(x.tag) == "dependency" and x.get("ref")
                 )
-    return Bom(source, "xml", m.group(1), root, comps, deps, dep_el is not None)
+    tools: list[str] = []
+    t_el = _child(meta, "tools") if meta is not None else None
+    if t_el is not None:
+        items = list(t_el) if _child(t_el, "components") is None else list(_child(t_el, "components"))
+        for t in items:
+            if _local(t.tag) in ("tool", "component") and _text(t, "name"):
+                tools.append(" ".join(x for x in (_text(t, "name"), _text(t, "version")) if x))
+    return Bom(
+        source, "xml", m.group(1), root, comps, deps, dep_el is not None,
+        timestamp=_text(meta, "timestamp") if meta is not None else None,
+        serial=str(root_el.get("serialNumber")) if root_el.get("serialNumber") else None,
+        authors=_xml_contacts(_child(meta, "authors")) if meta is not None else [],
+        tools=tools,
+        manufacturer=(_xml_entity(meta, "manufacturer") or _xml_entity(meta, "manufacture")) if meta is not None else None,
+        supplier=_xml_entity(meta, "supplier") if meta is not None else None,
+    )
 
 
 def load_bom(path: str | Path) -> Bom:
@@ -229,227 +363,3 @@ def _load(raw: bytes, source: str) -> Bom:
             raise InputError(f"{source}: JSON but not a CycloneDX BOM (no \"bomFormat\": \"CycloneDX\")")
         return _from_json(doc, source)
     raise InputError(f"{source}: not a CycloneDX SBOM (neither JSON nor XML)")
-
-
-# --- inspect ----------------------------------------------------------------------------------
-
-
-def _reach(start: list[str], graph: dict[str, list[str]]) -> set[str]:
-    seen: set[str] = set()
-    stack = list(start)
-    while stack:
-        n = stack.pop()
-        if n not in seen:
-            seen.add(n)
-            stack.extend(graph.get(n, []))
-    return seen
-
-
-def inspect_bom(bom: Bom, *, limit: int = 50) -> dict[str, Any]:
-    """A JSON-ready summary of ``bom``. Lists of names are cut at ``limit`` (counts are exact)."""
-    comps = bom.components
-    by_type = Counter(c.type for c in comps)
-    by_eco = Counter(c.ecosystem for c in comps)
-    licenses: Counter[str] = Counter()
-    for c in comps:
-        if c.licenses:
-            for lic in c.licenses:
-                licenses[lic] += 1
-        else:
-            licenses["(none)"] += 1
-
-    def gap(pred: Any) -> dict[str, Any]:
-        names = sorted(c.display for c in comps if pred(c))
-        return {"count": len(names), "components": names[:limit]}
-
-    missing = {
-        "version": gap(lambda c: not c.version),
-        "license": gap(lambda c: not c.licenses),
-        "purl": gap(lambda c: not c.purl),
-        "hash": gap(lambda c: not c.hashes),
-    }
-    refs = {c.ref for c in comps}
-    graph: dict[str, Any]
-    if bom.root is not None and bom.has_dependencies and bom.root.ref in bom.dependencies:
-        direct = {r for r in bom.dependencies.get(bom.root.ref, []) if r in refs}
-        reachable = _reach(sorted(direct), bom.dependencies) & refs
-        graph = {
-            "known": True,
-            "direct": len(direct),
-            "transitive": len(reachable - direct),
-            "unreachable": len(refs - reachable),
-        }
-    else:
-        graph = {"known": False, "direct": None, "transitive": None, "unreachable": None}
-    dev = sum(1 for c in comps if c.is_dev)
-    optional = sum(1 for c in comps if not c.is_dev and c.scope == "optional")
-    root = None
-    if bom.root is not None:
-        root = {"name": bom.root.display, "type": bom.root.type, "purl": bom.root.purl}
-    return {
-        "file": bom.source,
-        "format": bom.format,
-        "specVersion": bom.spec_version,
-        "root": root,
-        "components": len(comps),
-        "byType": dict(sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "byEcosystem": dict(sorted(by_eco.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "licenses": dict(sorted(licenses.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "missing": missing,
-        "dependencies": graph,
-        "scope": {"required": len(comps) - dev - optional, "optional": optional, "dev": dev},
-    }
-
-
-def format_inspect(summary: dict[str, Any], *, limit: int = 10) -> str:
-    """The summary as aligned text tables."""
-    lines: list[str] = []
-    root = summary["root"]
-    lines.append(f"SBOM       {summary['file']} (CycloneDX {summary['specVersion']}, {summary['format'].upper()})")
-    if root:
-        lines.append(f"root       {root['name']} ({root['type']})" + (f"  {root['purl']}" if root["purl"] else ""))
-    lines.append(f"components {summary['components']}")
-
-    def table(title: str, rows: list[tuple[str, str]]) -> None:
-        lines.append("")
-        lines.append(title)
-        if not rows:
-            lines.append("  (none)")
-            return
-        width = max(len(r[0]) for r in rows)
-        for k, v in rows:
-            lines.append(f"  {k.ljust(width)}  {v.rjust(6)}")
-
-    table("by type", [(k, str(v)) for k, v in summary["byType"].items()])
-    table("by ecosystem", [(k, str(v)) for k, v in summary["byEcosystem"].items()])
-    table("licenses", [(k, str(v)) for k, v in summary["licenses"].items()])
-    g = summary["dependencies"]
-    if g["known"]:
-        table(
-            "dependencies (from the root)",
-            [("direct", str(g["direct"])), ("transitive", str(g["transitive"])), ("not reachable", str(g["unreachable"]))],
-        )
-    else:
-        lines.append("")
-        lines.append("dependencies (from the root)")
-        lines.append("  unknown: the SBOM has no dependency graph for its root component")
-    s = summary["scope"]
-    table("scope", [("required", str(s["required"])), ("optional", str(s["optional"])), ("dev", str(s["dev"]))])
-    lines.append("")
-    lines.append("missing")
-    for what, gap in summary["missing"].items():
-        names = gap["components"][:limit]
-        more = gap["count"] - len(names)
-        shown = ", ".join(names) + (f", ... (+{more})" if more > 0 else "")
-        lines.append(f"  {what.ljust(8)} {str(gap['count']).rjust(6)}" + (f"  {shown}" if names else ""))
-    return "\n".join(lines) + "\n"
-
-
-# --- diff -------------------------------------------------------------------------------------
-
-
-def purl_key(purl: str) -> str | None:
-    """``pkg:type/namespace/name`` without version, qualifiers or subpath (normalised case)."""
-    if not purl.startswith("pkg:"):
-        return None
-    body = purl[4:].split("#", 1)[0].split("?", 1)[0]
-    if "@" in body:
-        # the version separator is the last '@' (namespaces such as npm scopes are %40-encoded)
-        body = body.rsplit("@", 1)[0]
-    parts = [unquote(p) for p in body.strip("/").split("/") if p]
-    if len(parts) < 2:
-        return None
-    ptype = parts[0].lower()
-    rest = parts[1:]
-    if ptype in ("composer", "npm", "deb", "apk", "rpm", "pypi", "github", "golang", "maven", "gem"):
-        rest = [r.lower() for r in rest] if ptype in ("composer", "deb", "apk", "pypi", "github") else rest
-    if ptype == "pypi":
-        rest = [re.sub(r"[-_.]+", "-", r) for r in rest]
-    return "pkg:" + ptype + "/" + "/".join(rest)
-
-
-def _key(c: Component) -> str:
-    if c.purl:
-        k = purl_key(c.purl)
-        if k:
-            return k
-    return f"name:{(c.group or '').lower()}/{c.name.lower()}"
-
-
-def _entry(c: Component) -> dict[str, Any]:
-    return {"name": c.display, "version": c.version, "purl": c.purl, "licenses": c.licenses}
-
-
-def diff_boms(old: Bom, new: Bom) -> dict[str, Any]:
-    """Components added, removed, with another version, with other licenses (matched by purl
-    without version, else group/name). A key present several times is paired by version first."""
-    old_by: dict[str, list[Component]] = {}
-    new_by: dict[str, list[Component]] = {}
-    for c in old.components:
-        old_by.setdefault(_key(c), []).append(c)
-    for c in new.components:
-        new_by.setdefault(_key(c), []).append(c)
-    added: list[dict[str, Any]] = []
-    removed: list[dict[str, Any]] = []
-    version_changed: list[dict[str, Any]] = []
-    license_changed: list[dict[str, Any]] = []
-    unchanged = 0
-    for key in sorted(set(old_by) | set(new_by)):
-        olds = sorted(old_by.get(key, []), key=lambda c: c.version or "")
-        news = sorted(new_by.get(key, []), key=lambda c: c.version or "")
-        pairs: list[tuple[Component, Component]] = []
-        for o in list(olds):
-            match = next((n for n in news if n.version == o.version), None)
-            if match is not None:
-                pairs.append((o, match))
-                olds.remove(o)
-                news.remove(match)
-        while olds and news:
-            pairs.append((olds.pop(0), news.pop(0)))
-        removed.extend(_entry(o) for o in olds)
-        added.extend(_entry(n) for n in news)
-        for o, n in pairs:
-            if o.version == n.version and sorted(o.licenses) == sorted(n.licenses):
-                unchanged += 1
-            if o.version != n.version:
-                version_changed.append(
-                    {"name": n.display, "key": key, "old": o.version, "new": n.version, "purl": n.purl}
-                )
-            if sorted(o.licenses) != sorted(n.licenses):
-                license_changed.append(
-                    {"name": n.display, "key": key, "old": o.licenses, "new": n.licenses}
-                )
-    return {
-        "old": old.source,
-        "new": new.source,
-        "added": added,
-        "removed": removed,
-        "versionChanged": version_changed,
-        "licenseChanged": license_changed,
-        "unchanged": unchanged,
-    }
-
-
-def format_diff(d: dict[str, Any]) -> str:
-    lines = [f"--- {d['old']}", f"+++ {d['new']}"]
-    lines.append(
-        f"{len(d['added'])} added, {len(d['removed'])} removed, {len(d['versionChanged'])} version changed, "
-        f"{len(d['licenseChanged'])} license changed"
-    )
-
-    def lic(x: list[str]) -> str:
-        return " AND ".join(x) if x else "(none)"
-
-    if d["added"]:
-        lines += ["", "added:"] + [f"  + {a['name']}  [{lic(a['licenses'])}]" for a in d["added"]]
-    if d["removed"]:
-        lines += ["", "removed:"] + [f"  - {r['name']}  [{lic(r['licenses'])}]" for r in d["removed"]]
-    if d["versionChanged"]:
-        lines += ["", "version changed:"] + [
-            f"  ~ {v['key'].removeprefix('pkg:')}  {v['old']} -> {v['new']}" for v in d["versionChanged"]
-        ]
-    if d["licenseChanged"]:
-        lines += ["", "license changed:"] + [
-            f"  ~ {v['name']}  {lic(v['old'])} -> {lic(v['new'])}" for v in d["licenseChanged"]
-        ]
-    return "\n".join(lines) + "\n"

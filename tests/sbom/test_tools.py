@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from supplychain.errors import InputError
 from supplychain.sbom.composer import composer_bom
 from supplychain.sbom.cyclonedx import render_bom
+from supplychain.sbom.diff import diff_boms, purl_key
+from supplychain.sbom.inspect import inspect_bom
 from supplychain.sbom.package import Package
-from supplychain.sbom.tools import diff_boms, inspect_bom, load_bom, purl_key
+from supplychain.sbom.tools import load_bom
 from supplychain.sbom.validate import validate_bytes
 from tests.conftest import FIXTURES, run_cli
 
