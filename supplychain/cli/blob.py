@@ -75,8 +75,8 @@ def verify_blob(artifact: str, bundle_path: str | None, **kwargs: Any) -> None:
     """Verify FILE (or a sha256:HEX digest) against its Sigstore bundle."""
     from supplychain.errors import InputError
     from supplychain.fileio import read_bytes
-    from supplychain.signing.bundle import MAX_BUNDLE_BYTES
-    from supplychain.signing.verify import verify_bundle
+    from supplychain.signing.formats.bundle import MAX_BUNDLE_BYTES
+    from supplychain.signing.verifier import verify_bundle
 
     try:
         exists, is_file = Path(artifact).exists(), Path(artifact).is_file()

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from supplychain.cli.registryopts import registry_timeout_option
 from supplychain.cli.signopts import (
     identity_options,
     identity_spec,
@@ -18,10 +19,10 @@ from supplychain.cli.signopts import (
 
 
 def _registry_options(func: Any) -> Any:
-    return click.option(
+    return registry_timeout_option(click.option(
         "--insecure-registry", "insecure", multiple=True, metavar="HOST",
         help="Talk plain HTTP to this registry (loopback registries are always allowed). Repeatable.",
-    )(func)
+    )(func))
 
 
 @click.command(
@@ -83,36 +84,18 @@ def attest_image(reference: str, predicate_path: str | None, predicate_type: str
     """Attach a signed in-toto attestation about the image REF's digest."""
     from supplychain.errors import InputError
     from supplychain.fileio import read_bytes
-    from supplychain.oci.reference import parse_reference
+    from supplychain.gate.workflows import attest_image as do_attest
     from supplychain.signing.attest import predicate_type_for
-    from supplychain.signing.image import RegistryView
-    from supplychain.signing.image import attest_image as do_attest
 
-    if bool(predicate_path) == sbom_from_image:
-        raise InputError("give exactly one of --predicate FILE or --sbom-from-image")
     try:
         ptype = predicate_type_for(predicate_type or "cyclonedx")
     except InputError as exc:
-        raise InputError(f"--type: {exc.message}", hint=exc.hint) from exc
-    view = RegistryView(insecure=insecure)
-    if sbom_from_image:
-        if ptype != predicate_type_for("cyclonedx"):
-            raise InputError("--sbom-from-image makes a CycloneDX SBOM: use --type cyclonedx (or leave it out)")
-        from supplychain.sbom.cyclonedx import render_bom
-        from supplychain.sbom.image import image_bom
-
-        # pin first, so the SBOM and the attestation are about the same digest
-        reference = view.resolve(parse_reference(reference)).digest_reference
-        root, packages = image_bom(reference, platform=platform, insecure_registries=insecure,
-                                   on_warning=lambda w: click.echo(f"warning: {w}", err=True))
-        predicate = render_bom(root, packages, fmt="json")
-        source = "generated SBOM"
-    else:
-        assert predicate_path is not None
-        predicate = read_bytes(predicate_path, what="predicate file")
-        source = predicate_path
-    published = do_attest(reference, predicate, ptype, signer_spec(kwargs), registry=view,
-                          detach_threshold=detach_over, source=source)
+        raise exc.with_prefix("--type") from exc
+    predicate = read_bytes(predicate_path, what="predicate file") if predicate_path else None
+    published = do_attest(reference, signer_spec(kwargs), predicate=predicate, predicate_type=ptype,
+                          sbom_from_image=sbom_from_image, source=predicate_path or "predicate", platform=platform,
+                          insecure_registries=insecure, detach_threshold=detach_over,
+                          on_warning=lambda w: click.echo(f"warning: {w}", err=True))
     extra = f", predicate stored as blob {published.detached_digest}" if published.detached_digest else ""
     click.echo(f"Attested {published.digest_reference}: {ptype} (attestation {published.referrer_digest}{extra})",
                err=True)
@@ -153,10 +136,11 @@ def verify_image(reference: str, attestations: tuple[str, ...], output_attestati
     from supplychain.errors import InputError, VerificationError
     from supplychain.fileio import atomic_write
     from supplychain.signing.attest import PREDICATE_TYPES, predicate_type_for
-    from supplychain.signing.image import RegistryView, SignerRule, VerifyOptions, render_verification
+    from supplychain.signing.image import RegistryView, VerifyOptions, render_verification
     from supplychain.signing.image import verify_image as do_verify
 
-    rule = SignerRule.from_identity_spec(identity_spec(kwargs))
+    rule = identity_spec(kwargs)
+    rule.loaded_keys()  # an unreadable --key is an input error before any registry work
     try:
         required = [predicate_type_for(t) for t in attestations]
     except InputError as exc:

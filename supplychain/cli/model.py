@@ -172,7 +172,7 @@ def verify_model(path: str, signature: str | None, certificate_chain: tuple[str,
     progress = _Progress("hashing")
     t0 = time.monotonic()
     try:
-        res = do_verify(path, identity_spec(kwargs), trust_spec(kwargs), signature=signature,
+        res = do_verify(path, identity_spec(kwargs, require=not certificate_chain), trust_spec(kwargs), signature=signature,
                         certificate_chain=certificate_chain, ignore_paths=ignore_paths,
                         ignore_git_paths=ignore_git_paths, allow_symlinks=allow_symlinks,
                         ignore_unsigned_files=ignore_unsigned_files, threads=threads, progress=progress)
@@ -212,8 +212,8 @@ def sbom_model(path: str, hash_algorithm: str, ignore_paths: tuple[str, ...], ig
                output: str | None, output_reproducible: bool) -> None:
     """CycloneDX SBOM of ML model files (a model directory or one weight file)."""
     from supplychain.fileio import write_output
+    from supplychain.gate.model_sbom import model_packages
     from supplychain.sbom.cyclonedx import render_bom
-    from supplychain.signing.model_sbom import model_packages
 
     progress = _Progress("hashing")
     try:

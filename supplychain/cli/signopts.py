@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
-from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
+from supplychain.signing.policy import SignerPolicy
+from supplychain.signing.specs import SignerSpec, TrustSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,35 +73,16 @@ def signer_options(func: F) -> F:
     )
 
 
-def identity_spec(kwargs: dict[str, Any]) -> IdentitySpec:
-    """The expected signer; contradictory options are a usage error (exit 2), never silently ignored."""
-    import re
-
-    from supplychain.errors import InputError
-
-    given = [opt for opt, name in (("--cert-identity", "cert_identity"),
-                                   ("--cert-identity-regexp", "cert_identity_regexp"),
-                                   ("--cert-oidc-issuer", "cert_oidc_issuer"),
-                                   ("--cert-oidc-issuer-regexp", "cert_oidc_issuer_regexp"))
-             if kwargs.get(name) is not None]
-    if kwargs.get("key") is not None and given:
-        raise InputError(f"give --key (key signature) or {' / '.join(given)} (keyless identity), not both")
-    for exact, regexp in (("cert_identity", "cert_identity_regexp"), ("cert_oidc_issuer", "cert_oidc_issuer_regexp")):
-        if kwargs.get(exact) is not None and kwargs.get(regexp) is not None:
-            opt = "--" + exact.replace("_", "-")
-            raise InputError(f"give {opt} or {opt}-regexp, not both")
-        rx = kwargs.get(regexp)
-        if rx is not None:
-            try:
-                re.compile(rx)
-            except re.error as exc:
-                raise InputError(f"--{regexp.replace('_', '-')}: invalid regular expression {rx!r}: {exc}") from exc
-    return IdentitySpec(
+def identity_spec(kwargs: dict[str, Any], *, require: bool = True) -> SignerPolicy:
+    """The expected signer; contradictory options are a usage error (exit 2), never silently ignored.
+    (Validation is :meth:`SignerPolicy.create`'s, shared with gate policy files.)"""
+    return SignerPolicy.create(
+        key=kwargs.get("key"),
         identity=kwargs.get("cert_identity"),
         identity_regexp=kwargs.get("cert_identity_regexp"),
         issuer=kwargs.get("cert_oidc_issuer"),
         issuer_regexp=kwargs.get("cert_oidc_issuer_regexp"),
-        key_path=kwargs.get("key"),
+        require=require,
     )
 
 

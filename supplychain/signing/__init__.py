@@ -1,10 +1,16 @@
-"""signing layer: Sigstore bundles for blobs, models and images.
+"""signing layer: Sigstore signatures for blobs, models and images.
 
-Public API (import from the submodules; this package imports nothing heavy):
+One module per concept (shaped like sigstore-python's verifier), each written once:
 
-- ``supplychain.signing.sign``: ``sign_bytes``, ``sign_file``, ``sign_digest``, ``sign_dsse``
-- ``supplychain.signing.verify``: ``verify_bundle``, ``verify_dsse_bundle``, ``VerifiedSignature``
-- ``supplychain.signing.keys``: ``generate_keypair``, ``load_private_key``, ``load_public_key``, ``key_hint``
-- ``supplychain.signing.trust``: ``load_trust``, ``TrustedRoot``
-- ``supplychain.signing.specs``: ``IdentitySpec``, ``TrustSpec``, ``SignerSpec``
+- ``dsse``: envelopes, the PAE, in-toto statements (size-capped)
+- ``x509``: certificate loading, identity (SAN incl. otherName), chains, SCTs, leaf profile
+- ``keys``: the public-key type (cosign hint), the one loader, key pairs and private keys
+- ``trust``: the trusted-root model, its loader (strict validity periods), ``TrustRoots`` cache
+- ``policy``: who may sign (``SignerPolicy``: key, exact or regex identity; any-of)
+- ``tlog``: transparency-log entries (inclusion proofs, checkpoints, promises, bodies)
+- ``verifier``: ``verify(material, policy, trust)`` and ``verify_bundle``
+- ``formats``: Sigstore bundle, cosign registry layouts, model-signing: parsing only
+- ``sign``, ``attest``, ``image``, ``model``: signing and the registry / model workflows
+
+This package imports nothing heavy.
 """

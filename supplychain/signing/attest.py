@@ -1,38 +1,39 @@
-"""in-toto statements for image attestations: predicate types, building, checking, detaching.
+"""Attestations: cosign's predicate type names, statements about an image, large predicates by reference.
 
-A statement (in-toto Statement v1) names the image by its manifest digest as subject and carries
-a predicate (an SBOM, SLSA provenance, ...). It is signed as a DSSE envelope and stored in the
-registry by :mod:`supplychain.signing.image`.
+A statement (in-toto Statement v1, parsed by :mod:`supplychain.signing.dsse`) names the image by
+its manifest digest as subject and carries a predicate (an SBOM, SLSA provenance, ...). It is signed
+as a DSSE envelope and stored in the registry by :mod:`supplychain.signing.image`.
 
-Large predicates. Rekor refuses multi-MiB entries, and a DSSE envelope is logged whole. When a
-predicate is larger than a threshold (default 1 MiB) it is *detached*: the predicate document is
-stored as its own blob (in its own OCI referrer artifact of the image) and the signed statement
-carries only a small predicate of type :data:`DETACHED_PREDICATE_TYPE` that binds the document by
-sha256 digest, size and media type (an in-toto ResourceDescriptor) and names the real predicate
-type. Verification fetches the blob, checks its digest and size against the signed descriptor and
-only then hands it out as the predicate.
+Large predicates. Rekor refuses multi-MiB entries, and a DSSE envelope is logged whole. A predicate
+larger than a threshold (default 1 MiB) is stored as its own blob next to the image and the signed
+statement is an in-toto **Reference** attestation (``https://in-toto.io/attestation/reference/v0.1``)
+whose ResourceDescriptor names the document by sha256 digest, size, media type and download
+location. Verification fetches the blob, checks digest and size against the signed descriptor and
+only then hands it out as the predicate of the type its media type names. A consumer that does not
+follow references finds no attestation of the SBOM's type and fails closed. (Our earlier private
+type ``https://supplychain.dev/attestation/detached/v1`` is still read.)
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from supplychain.errors import InputError, VerificationError
-from supplychain.signing.bundle import load_untrusted_json
+from supplychain.signing.dsse import INTOTO_PAYLOAD_TYPE, MAX_STATEMENT, STATEMENT_V1, Statement
 
-STATEMENT_V1 = "https://in-toto.io/Statement/v1"
-STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
-IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+IN_TOTO_PAYLOAD_TYPE = INTOTO_PAYLOAD_TYPE
 
+# cosign's --type names (cosign/pkg/cosign/attestation: CosignPredicateType and friends)
 PREDICATE_TYPES: dict[str, str] = {
-    "cyclonedx": "https://cyclonedx.org/bom",
+    "slsaprovenance": "https://slsa.dev/provenance/v0.2",
+    "slsaprovenance02": "https://slsa.dev/provenance/v0.2",
+    "slsaprovenance1": "https://slsa.dev/provenance/v1",
+    "link": "https://in-toto.io/Link/v1",
     "spdx": "https://spdx.dev/Document",
     "spdxjson": "https://spdx.dev/Document",
-    "slsaprovenance": "https://slsa.dev/provenance/v1",
-    "slsaprovenance1": "https://slsa.dev/provenance/v1",
-    "slsaprovenance02": "https://slsa.dev/provenance/v0.2",
+    "cyclonedx": "https://cyclonedx.org/bom",
     "vuln": "https://cosign.sigstore.dev/attestation/vuln/v1",
     "openvex": "https://openvex.dev/ns",
     "custom": "https://cosign.sigstore.dev/attestation/v1",
@@ -42,14 +43,17 @@ PREDICATE_ALIASES: dict[str, tuple[str, ...]] = {
     "https://cyclonedx.org/bom": ("https://cyclonedx.org/bom/v1.4", "https://cyclonedx.org/bom/v1.5",
                                   "https://cyclonedx.org/bom/v1.6"),
     "https://spdx.dev/Document": ("https://spdx.dev/Document/v2.3",),
+    "https://openvex.dev/ns": ("https://openvex.dev/ns/v0.2.0",),
 }
 PREDICATE_MEDIA_TYPES: dict[str, str] = {
     "https://cyclonedx.org/bom": "application/vnd.cyclonedx+json",
     "https://spdx.dev/Document": "application/spdx+json",
 }
-DETACHED_PREDICATE_TYPE = "https://supplychain.dev/attestation/detached/v1"
+REFERENCE_PREDICATE_TYPE = "https://in-toto.io/attestation/reference/v0.1"
+ATTESTER_ID = "https://supplychain.dev/attest/v1"
+DETACHED_PREDICATE_TYPE = "https://supplychain.dev/attestation/detached/v1"  # read only (older releases)
 DEFAULT_DETACH_THRESHOLD = 1024 * 1024
-MAX_STATEMENT = 16 * 1024 * 1024
+MAX_REFERENCED = 1 << 30
 
 
 def predicate_type_for(value: str) -> str:
@@ -61,7 +65,7 @@ def predicate_type_for(value: str) -> str:
         return value.strip()
     raise InputError(
         f"unknown attestation type {value!r}",
-        hint="use cyclonedx, spdx, slsaprovenance, or a predicate type URI such as https://example.com/p/v1",
+        hint="use " + ", ".join(PREDICATE_TYPES) + ", or a predicate type URI such as https://example.com/p/v1",
     )
 
 
@@ -75,7 +79,7 @@ def same_predicate_type(actual: str, wanted: str) -> bool:
 def short_type(predicate_type: str) -> str:
     for name, uri in PREDICATE_TYPES.items():
         if same_predicate_type(predicate_type, uri) and name in ("cyclonedx", "spdx", "slsaprovenance",
-                                                                 "slsaprovenance02", "vuln", "openvex"):
+                                                                 "slsaprovenance1", "link", "vuln", "openvex"):
             return name
     return predicate_type
 
@@ -92,86 +96,93 @@ def build_statement(
     }
 
 
-def detached_predicate(*, predicate_type: str, document: bytes, media_type: str, name: str) -> dict[str, Any]:
-    """The small predicate that binds a large predicate document stored as a separate blob."""
+def reference_predicate(*, document: bytes, media_type: str, name: str, download_location: str,
+                        predicate_type: str | None = None) -> dict[str, Any]:
+    """An in-toto Reference predicate naming one document (a ResourceDescriptor; its annotation
+    ``predicateType`` says what kind of predicate the document is)."""
     return {
-        "predicateType": predicate_type,
-        "resource": {
+        "attester": {"id": ATTESTER_ID},
+        "references": [{
             "name": name,
+            "downloadLocation": download_location,
             "digest": {"sha256": hashlib.sha256(document).hexdigest()},
             "mediaType": media_type,
             "size": len(document),
-        },
+            **({"annotations": {"predicateType": predicate_type}} if predicate_type else {}),
+        }],
     }
 
 
-@dataclass(frozen=True)
-class Statement:
-    """A parsed, shape-checked in-toto statement."""
+def _type_for_media(media_type: Any) -> str | None:
+    for ptype, media in PREDICATE_MEDIA_TYPES.items():
+        if media == media_type:
+            return ptype
+    return None
 
-    type: str
-    predicate_type: str
-    subjects: list[tuple[str, dict[str, str]]]
-    predicate: Any
-    raw: bytes
 
-    @property
-    def detached(self) -> dict[str, Any] | None:
-        """The signed resource descriptor when the predicate is detached, else None."""
-        if self.predicate_type != DETACHED_PREDICATE_TYPE:
-            return None
-        res = self.predicate.get("resource") if isinstance(self.predicate, dict) else None
-        if not isinstance(res, dict):
+def _reference(statement: Statement) -> tuple[dict[str, Any], str] | None:
+    """(resource descriptor, predicate type it stands for) of a reference / detached statement."""
+    pred = statement.predicate if isinstance(statement.predicate, dict) else {}
+    if statement.predicate_type == REFERENCE_PREDICATE_TYPE:
+        refs = pred.get("references")
+        if not isinstance(refs, list) or len(refs) != 1 or not isinstance(refs[0], dict):
+            raise VerificationError("reference attestation must name exactly one document")
+        ann = refs[0].get("annotations")
+        named = ann.get("predicateType") if isinstance(ann, dict) else None
+        ptype = named if isinstance(named, str) and named else _type_for_media(refs[0].get("mediaType"))
+        return refs[0], ptype or REFERENCE_PREDICATE_TYPE
+    if statement.predicate_type == DETACHED_PREDICATE_TYPE:
+        res = pred.get("resource")
+        inner = pred.get("predicateType")
+        if not isinstance(res, dict) or not isinstance(inner, str):
             raise VerificationError("detached predicate has no 'resource' descriptor")
-        return res
-
-    @property
-    def effective_type(self) -> str:
-        """The real predicate type (the inner one for a detached predicate)."""
-        if self.predicate_type == DETACHED_PREDICATE_TYPE and isinstance(self.predicate, dict):
-            inner = self.predicate.get("predicateType")
-            if isinstance(inner, str):
-                return inner
-        return self.predicate_type
-
-    def covers(self, digest: str) -> bool:
-        algo, _, hexd = digest.partition(":")
-        return any(d.get(algo) == hexd for _, d in self.subjects)
+        return res, inner
+    return None
 
 
-def parse_statement(payload: bytes) -> Statement:
-    """Parse an in-toto statement (v1 or v0.1) from a verified DSSE payload."""
-    doc = load_untrusted_json(payload, limit=MAX_STATEMENT, what="in-toto statement",
-                              not_json="DSSE payload is not a JSON in-toto statement")
-    if not isinstance(doc, dict):
-        raise VerificationError("in-toto statement is not a JSON object")
-    typ = doc.get("_type")
-    if typ not in (STATEMENT_V1, STATEMENT_V01):
-        raise VerificationError(f"unsupported in-toto statement type {typ!r}")
-    ptype = doc.get("predicateType")
-    if not isinstance(ptype, str) or not ptype:
-        raise VerificationError("in-toto statement has no predicateType")
-    subjects_raw = doc.get("subject")
-    if not isinstance(subjects_raw, list) or not subjects_raw:
-        raise VerificationError("in-toto statement has no subject")
-    subjects: list[tuple[str, dict[str, str]]] = []
-    for s in subjects_raw:
-        if not isinstance(s, dict) or not isinstance(s.get("digest"), dict):
-            raise VerificationError("in-toto statement subject has no digest")
-        digests = {str(k): str(v) for k, v in s["digest"].items() if isinstance(v, str)}
-        subjects.append((str(s.get("name", "")), digests))
-    return Statement(typ, ptype, subjects, doc.get("predicate"), payload)
+def effective_type(statement: Statement) -> str:
+    """The predicate type a statement stands for (the referenced document's, for a reference)."""
+    try:
+        ref = _reference(statement)
+    except VerificationError:
+        return statement.predicate_type
+    return ref[1] if ref else statement.predicate_type
 
 
-def check_detached_document(resource: dict[str, Any], document: bytes) -> None:
-    """Check a fetched detached predicate document against its signed descriptor."""
+def resolve_predicate(statement: Statement, fetch: Callable[[str, int], bytes]) -> bytes:
+    """The verified predicate document: in-band, or fetched by ``fetch(digest, limit)`` and checked
+    against the signed descriptor (digest and size)."""
+    import json
+
+    ref = _reference(statement)
+    if ref is None:
+        return json.dumps(statement.predicate, indent=2).encode() + b"\n"
+    resource = ref[0]
+    digest = resource.get("digest")
+    want = digest.get("sha256") if isinstance(digest, dict) else None
+    if not isinstance(want, str) or len(want) != 64 or any(c not in "0123456789abcdef" for c in want):
+        raise VerificationError("referenced document has no sha256 digest")
+    size = resource.get("size")
+    limit = size if isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= MAX_REFERENCED \
+        else MAX_STATEMENT
+    document = fetch("sha256:" + want, limit)
+    check_referenced_document(resource, document)
+    return document
+
+
+def check_referenced_document(resource: dict[str, Any], document: bytes) -> None:
+    """Check a fetched document against its signed descriptor."""
     digest = resource.get("digest")
     want = digest.get("sha256") if isinstance(digest, dict) else None
     if not isinstance(want, str):
-        raise VerificationError("detached predicate descriptor has no sha256 digest")
+        raise VerificationError("referenced document descriptor has no sha256 digest")
     got = hashlib.sha256(document).hexdigest()
     if got != want:
-        raise VerificationError(f"detached predicate document has digest sha256:{got}, the signed statement says sha256:{want}")
+        raise VerificationError(f"referenced document has digest sha256:{got}, the signed statement says "
+                                f"sha256:{want}")
     size = resource.get("size")
     if isinstance(size, int) and size != len(document):
-        raise VerificationError("detached predicate document has a different size than signed")
+        raise VerificationError("referenced document has a different size than signed")
+
+
+check_detached_document = check_referenced_document

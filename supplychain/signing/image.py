@@ -17,8 +17,6 @@ matched against the :class:`SignerRule` list.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -26,17 +24,20 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from supplychain.errors import InputError, RegistryError, SupplychainError, VerificationError
+from supplychain.errors import InputError, RegistryError, VerificationError
 from supplychain.signing import attest as at
-from supplychain.signing import cosign as cs
-from supplychain.signing.bundle import load_untrusted_json
-from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
+from supplychain.signing.dsse import Statement, parse_statement
+from supplychain.signing.formats import cosign as cs
+from supplychain.signing.keys import PublicKey
+from supplychain.signing.policy import Signer, SignerPolicy, accepts, compile_regexp
+from supplychain.signing.specs import SignerSpec, TrustSpec
+from supplychain.signing.trust import TrustRoots
+from supplychain.signing.verifier import SignedMaterial
+from supplychain.signing.wire import load_untrusted_json
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sigstore.models import TrustedRoot
-
     from supplychain.oci.reference import Reference
 
 MAX_BUNDLE = 8 * 1024 * 1024
@@ -44,174 +45,17 @@ MAX_REFERRERS = 200
 
 
 # ----------------------------------------------------------------------------------------------
-# who may have signed
+# who may have signed: supplychain.signing.policy (these names are kept for the gate)
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SignerRule:
-    """One acceptable signer: a public key, or a keyless identity (issuer + subject, exact or regex)."""
-
-    name: str
-    keys: tuple[cs.PublicKeyEntry, ...] = ()
-    identity: str | None = None
-    identity_regexp: str | None = None
-    issuer: str | None = None
-    issuer_regexp: str | None = None
-
-    @property
-    def is_key(self) -> bool:
-        return bool(self.keys)
-
-    def matches(self, info: cs.SignerInfo) -> bool:
-        if self.keys:
-            return info.kind == "key" and any(k.fingerprint == info.key_fingerprint for k in self.keys)
-        if info.kind != "keyless":
-            return False
-        if not (self.identity or self.identity_regexp) or not (self.issuer or self.issuer_regexp):
-            return False  # fail closed: a keyless rule without both expectations would accept anyone
-        return _match(info.identity, self.identity, self.identity_regexp) and _match(
-            info.issuer, self.issuer, self.issuer_regexp
-        )
-
-    def describe(self) -> str:
-        if self.keys:
-            return "key " + ", ".join(k.name for k in self.keys)
-        who = self.identity or (f"/{self.identity_regexp}/" if self.identity_regexp else "any identity")
-        iss = self.issuer or (f"/{self.issuer_regexp}/" if self.issuer_regexp else "any issuer")
-        return f"{who} from {iss}"
-
-    @classmethod
-    def from_identity_spec(cls, spec: IdentitySpec, *, name: str = "command line") -> SignerRule:
-        if spec.key_path:
-            from supplychain.fileio import read_bytes
-
-            raw = read_bytes(spec.key_path, what="public key")
-            return cls(name=name, keys=(cs.load_public_key(raw, name=str(spec.key_path), path=str(spec.key_path)),))
-        if not (spec.identity or spec.identity_regexp):
-            raise InputError(
-                "no signer given: pass --key PUBLIC.pem, or --cert-identity / --cert-identity-regexp "
-                "with --cert-oidc-issuer",
-                hint="e.g. --cert-identity release@example.com --cert-oidc-issuer https://accounts.google.com",
-            )
-        if not (spec.issuer or spec.issuer_regexp):
-            raise InputError("keyless verification needs --cert-oidc-issuer or --cert-oidc-issuer-regexp")
-        for rx in (spec.identity_regexp, spec.issuer_regexp):
-            _compile(rx)
-        return cls(
-            name=name,
-            identity=spec.identity,
-            identity_regexp=spec.identity_regexp,
-            issuer=spec.issuer,
-            issuer_regexp=spec.issuer_regexp,
-        )
+SignerRule = SignerPolicy
 
 
 def _compile(rx: str | None) -> re.Pattern[str] | None:
-    if rx is None:
-        return None
-    try:
-        return re.compile(rx)
-    except re.error as exc:
-        raise InputError(f"invalid regular expression {rx!r}: {exc}") from exc
-
-
-def _match(value: str | None, exact: str | None, regexp: str | None) -> bool:
-    if exact is not None and value != exact:
-        return False
-    if regexp is not None:
-        pattern = _compile(regexp)
-        if value is None or pattern is None or not pattern.search(value):
-            return False
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            return False  # Python's `$` also matches before a final newline; Go's (cosign's) does not
-    return True
-
-
-# ----------------------------------------------------------------------------------------------
-# trust roots (lazily loaded, once per TrustSpec per process)
-# ----------------------------------------------------------------------------------------------
-class TrustRoots:
-    """The trusted root for a TrustSpec, loaded on first use only (key-only runs never load it).
-
-    ``bundle_root()`` is the signing layer's parsed root (for Sigstore bundles);
-    ``sigstore_root()`` is sigstore-python's (for cosign v2 legacy keyless signatures).
-    """
-
-    _shared: ClassVar[dict[TrustSpec, TrustRoots]] = {}
-    _shared_lock = threading.Lock()
-
-    def __init__(self, spec: TrustSpec) -> None:
-        self.spec = spec
-        self._lock = threading.Lock()
-        self._bundle: Any = None
-        self._sigstore: Any = None
-
-    @classmethod
-    def for_spec(cls, spec: TrustSpec) -> TrustRoots:
-        with cls._shared_lock:
-            roots = cls._shared.get(spec)
-            if roots is None:
-                roots = cls._shared[spec] = cls(spec)
-            return roots
-
-    def bundle_root(self) -> Any:
-        with self._lock:
-            if self._bundle is None:
-                from supplychain.signing.trust import load_trust
-
-                self._bundle = load_trust(self.spec)
-            return self._bundle
-
-    def sigstore_root(self) -> TrustedRoot:
-        with self._lock:
-            if self._sigstore is None:
-                self._sigstore = _load_sigstore_root(self.spec)
-            root: TrustedRoot = self._sigstore
-            return root
-
-
-def _load_sigstore_root(trust: TrustSpec) -> TrustedRoot:
-    from sigstore.models import ClientTrustConfig, TrustedRoot
-
-    try:
-        if trust.trusted_root:
-            return TrustedRoot.from_file(trust.trusted_root)
-        if trust.trust_config:
-            from supplychain.fileio import read_bytes
-
-            return ClientTrustConfig.from_json(read_bytes(trust.trust_config).decode()).trusted_root
-        if trust.offline:
-            # the root sigstore-python ships, used as is: no TUF refresh, no network
-            from supplychain.signing.trust import embedded_root_path
-
-            return TrustedRoot.from_file(str(embedded_root_path(trust.staging)))
-        if trust.staging:
-            return ClientTrustConfig.staging().trusted_root
-        return ClientTrustConfig.production().trusted_root
-    except SupplychainError:
-        raise
-    except Exception as exc:
-        src = trust.trusted_root or trust.trust_config or ("staging" if trust.staging else "production")
-        raise InputError(
-            f"cannot load the Sigstore trusted root ({src}): {exc}",
-            hint="pass --trusted-root FILE for hermetic verification",
-        ) from exc
-
-
-# ----------------------------------------------------------------------------------------------
-# DSSE signing and bundle verification (the signing layer's sign_dsse / verify_bundle)
-# ----------------------------------------------------------------------------------------------
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE pre-authentication encoding."""
-    t = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+    return None if rx is None else compile_regexp(rx)
 
 
 def sign_statement(statement: bytes, signer: SignerSpec) -> bytes:
-    """Sign an in-toto statement as DSSE; return the Sigstore bundle (v0.3) JSON bytes.
-
-    With ``signer.key_path``: a bundle with a public-key hint and no transparency-log entry.
-    Keyless: sigstore-python (Fulcio certificate, Rekor entry).
-    """
+    """Sign an in-toto statement as DSSE; return the Sigstore bundle (v0.3) JSON bytes."""
     from supplychain.signing.sign import sign_dsse
 
     return sign_dsse(statement, signer)
@@ -219,113 +63,58 @@ def sign_statement(statement: bytes, signer: SignerSpec) -> bytes:
 
 @dataclass(frozen=True)
 class VerifiedBundle:
-    signer: cs.SignerInfo
+    signer: Signer
     payload_type: str
     payload: bytes
 
 
-def verify_bundle_json(
-    raw: bytes,
-    *,
-    keys: Iterable[cs.PublicKeyEntry],
-    roots: TrustRoots,
-) -> VerifiedBundle:
-    """Verify a DSSE Sigstore bundle cryptographically; return who signed it and the payload.
+def _judge(material: SignedMaterial, keys: list[PublicKey], keyless: bool, roots: TrustRoots) -> VerifiedBundle:
+    """Verify ``material`` cryptographically and say who signed it (policies are matched after).
 
-    Key-hinted bundles verify against ``keys`` (the one whose hint matches, else each in turn);
-    certificate bundles against the trusted root (chain, SCT, transparency log / timestamps) with
-    an accept-any identity policy: the caller matches :class:`SignerRule` s against the signer.
+    Keyless material is verified only when some accepted signer is keyless: a ``--key`` run
+    never loads (or downloads) a trust root because of a stranger's keyless signature.
     """
-    from supplychain.signing.verify import verify_bundle
+    from supplychain.signing.verifier import verify
 
-    doc = load_untrusted_json(raw, limit=MAX_BUNDLE, what="Sigstore bundle")
-    if not isinstance(doc, dict):
-        raise VerificationError("Sigstore bundle is not a JSON object")
-    if not isinstance(doc.get("dsseEnvelope"), dict):
-        raise VerificationError("bundle holds no DSSE envelope (message signatures are not image signatures)")
-    material = doc.get("verificationMaterial")
-    if not isinstance(material, dict):
-        raise VerificationError("bundle has no verificationMaterial")
-    from supplychain.signing.bundle import BundleFormatError
+    if material.certificate_der is not None:
+        if not keyless:
+            raise VerificationError("signed keyless (certificate), but only keys are accepted")
+        v = verify(material, policy=None, trust=roots)
+    else:
+        if not keys:
+            raise VerificationError(f"signed with a key (hint {material.public_key_hint or 'none'}), but no "
+                                    "public key is accepted")
+        if (material.tlog_entries or material.rfc3161_timestamps) and _log_checkable(roots):
+            v = verify(material, policy=None, trust=roots, keys=keys)
+        else:  # the key signature is the anchor; its signing time stays "not attested"
+            v = verify(_without_log(material), policy=None, trust=None, keys=keys)
+    return VerifiedBundle(v.signer, v.payload_type or "", v.payload or b"")
 
-    has_log = bool(material.get("tlogEntries"))
-    # trust-root problems (unreadable --trusted-root, ...) are the caller's input errors: load first
-    root = roots.bundle_root() if ("publicKey" not in material or has_log) else None
+
+def _log_checkable(roots: TrustRoots) -> bool:
+    """Can a key signature's log entries be checked without a download? (explicit or embedded root)"""
+    spec = roots.spec
+    return roots.loaded or bool(spec.trusted_root or spec.trust_config or spec.offline)
+
+
+def _without_log(material: SignedMaterial) -> SignedMaterial:
+    from dataclasses import replace
+
+    return replace(material, tlog_entries=[], rfc3161_timestamps=[])
+
+
+def verify_bundle_json(raw: bytes, *, keys: Iterable[PublicKey], roots: TrustRoots, keyless: bool = True,
+                       source: str = "bundle") -> VerifiedBundle:
+    """Verify a DSSE Sigstore bundle from a registry: who signed it, and its payload."""
+    from supplychain.signing.formats.bundle import BundleFormatError, parse_bundle
+
     try:
-        if "publicKey" in material:
-            return _verify_key_bundle(raw, doc, material, list(keys), root or roots.spec)
-        v = verify_bundle(raw, identity=IdentitySpec(identity_regexp=".*", issuer_regexp=".*"),
-                          trust=root if root is not None else roots.spec, source="bundle")
+        material = parse_bundle(raw, source=source)
     except BundleFormatError as exc:  # malformed bundle content from the registry: not verified
         raise VerificationError(str(exc)) from exc
-    return VerifiedBundle(
-        cs.SignerInfo(kind="keyless", identity=v.identity, issuer=v.issuer, time=v.signed_at,
-                      time_source="rekor" if "transparency log" in v.time_sources else
-                      ("tsa" if v.time_sources else None)),
-        v.payload_type or "",
-        v.payload or b"",
-    )
-
-
-def _verify_key_bundle(raw: bytes, doc: dict[str, Any], material: dict[str, Any],
-                       keys: list[cs.PublicKeyEntry], trust: Any) -> VerifiedBundle:
-    from supplychain.signing.verify import verify_bundle
-
-    if not keys:
-        raise VerificationError("bundle is key-signed but no public key was given")
-    hint = (material.get("publicKey") or {}).get("hint") if isinstance(material.get("publicKey"), dict) else None
-    if hint and not any(k.hint == hint for k in keys):
-        names = ", ".join(k.name for k in keys)
-        raise VerificationError(f"signed with another key (key hint {hint}), not with {names}")
-    ordered = sorted(keys, key=lambda k: k.hint != hint)
-    last: Exception | None = None
-    for entry in ordered:
-        if entry.path is None:  # an inline policy key: the DSSE signature is the trust anchor
-            if _dsse_signature_ok(doc, entry):
-                return _key_result(doc, entry, None)
-            continue
-        try:
-            v = verify_bundle(raw, identity=IdentitySpec(key_path=entry.path), trust=trust, source="bundle")
-        except VerificationError as exc:
-            last = exc
-            continue
-        return VerifiedBundle(
-            cs.SignerInfo(kind="key", key=entry.name, key_fingerprint=entry.fingerprint, time=v.signed_at,
-                          time_source="rekor" if v.signed_at else None),
-            v.payload_type or "", v.payload or b"")
-    if last is not None and len(ordered) == 1:
-        raise VerificationError(str(last))
-    raise VerificationError("DSSE signature does not verify with any of the given public keys")
-
-
-def _dsse_signature_ok(doc: dict[str, Any], entry: cs.PublicKeyEntry) -> bool:
-    env = doc["dsseEnvelope"]
-    try:
-        payload = base64.b64decode(env["payload"], validate=True)
-        ptype = str(env["payloadType"])
-        sigs = [base64.b64decode(s["sig"], validate=True) for s in env["signatures"]]
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        return False
-    data = pae(ptype, payload)
-    return any(cs.verify_raw_signature(entry.key, sig, data) for sig in sigs)
-
-
-def _key_result(doc: dict[str, Any], entry: cs.PublicKeyEntry, when: datetime | None) -> VerifiedBundle:
-    env = doc["dsseEnvelope"]
-    return VerifiedBundle(
-        cs.SignerInfo(kind="key", key=entry.name, key_fingerprint=entry.fingerprint, time=when),
-        str(env["payloadType"]), base64.b64decode(env["payload"]))
-
-
-def _verify_key_envelope(envelope: dict[str, Any], keys: list[cs.PublicKeyEntry]) -> VerifiedBundle:
-    """A bare DSSE envelope (cosign v2 ``.att`` layer) signed with one of ``keys``."""
-    if not keys:
-        raise VerificationError("attestation is key-signed but no public key was given")
-    doc = {"dsseEnvelope": envelope}
-    for entry in keys:
-        if _dsse_signature_ok(doc, entry):
-            return _key_result(doc, entry, None)
-    raise VerificationError("DSSE signature does not verify with any of the given public keys")
+    if material.envelope is None:
+        raise VerificationError("bundle holds no DSSE envelope (message signatures are not image signatures)")
+    return _judge(material, list(keys), keyless, roots)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -570,15 +359,17 @@ def attest_image(
             "layers": [{"mediaType": media, "digest": blob_digest, "size": len(predicate),
                         "annotations": {cs.TITLE_ANNOTATION: name}}],
             "subject": image.descriptor,
-            "annotations": {cs.CREATED_ANNOTATION: _now(), cs.BUNDLE_PREDICATE_ANNOTATION: predicate_type},
+            "annotations": {cs.CREATED_ANNOTATION: _now()},  # not a signed attestation: no predicate annotation
         }
         view.push_referrer(image.reference, image.digest, manifest)
         detached_digest = blob_digest
+        ref = image.reference
         statement = at.build_statement(
             subject_name=image.reference.name, digest=image.digest,
-            predicate_type=at.DETACHED_PREDICATE_TYPE,
-            predicate=at.detached_predicate(predicate_type=predicate_type, document=predicate,
-                                            media_type=media, name=name),
+            predicate_type=at.REFERENCE_PREDICATE_TYPE,
+            predicate=at.reference_predicate(
+                document=predicate, media_type=media, name=name, predicate_type=predicate_type,
+                download_location=f"https://{ref.registry}/v2/{ref.repository}/blobs/{blob_digest}"),
         )
     else:
         statement = at.build_statement(
@@ -614,11 +405,11 @@ class Finding:
     source: str  # "referrer" | "legacy .sig" | "legacy .att"
     location: str  # referrer manifest digest, or tag#layer
     predicate_type: str | None = None
-    signer: cs.SignerInfo | None = None
+    signer: Signer | None = None
     verified: bool = False  # cryptographically valid and for this digest
     trusted: bool = False  # verified and signed by an accepted signer
     reason: str | None = None
-    statement: at.Statement | None = None
+    statement: Statement | None = None
     predicate: bytes | None = None  # the verified predicate document (attestations)
 
     def as_dict(self) -> dict[str, Any]:
@@ -707,15 +498,20 @@ class ImageVerification:
 class VerifyOptions:
     """Who may sign, what to trust, what must be attested."""
 
-    signers: list[SignerRule]
+    signers: list[SignerPolicy]
     trust: TrustSpec = field(default_factory=TrustSpec)
     require_attestations: list[str] = field(default_factory=list)  # predicate type URIs
     legacy: bool | str = True  # read cosign v2 .sig / .att tags: True, False, or "auto" (only when
     # the referrers alone do not satisfy the requirements: same decision, fewer requests)
 
     @property
-    def keys(self) -> list[cs.PublicKeyEntry]:
-        return [k for rule in self.signers for k in rule.keys]
+    def keys(self) -> list[PublicKey]:
+        return [k for rule in self.signers for k in rule.loaded_keys()]
+
+    @property
+    def keyless(self) -> bool:
+        """Is some keyless signer accepted? (If not, keyless signatures are not even checked.)"""
+        return any(not rule.is_key for rule in self.signers)
 
 
 def verify_image(
@@ -752,9 +548,10 @@ def verify_image(
 
 def _check_referrer(view: RegistryView, ref: Reference, image: ResolvedImage, desc: dict[str, Any],
                     options: VerifyOptions, roots: TrustRoots) -> Finding:
-    digest = str(desc.get("digest"))
+    digest = str(desc.get("digest"))[:80]
     annotations = desc.get("annotations")
     annotated = annotations.get(cs.BUNDLE_PREDICATE_ANNOTATION) if isinstance(annotations, dict) else None
+    annotated = annotated if isinstance(annotated, str) else None
     finding = Finding(kind="attestation" if annotated and annotated != cs.SIGN_PREDICATE_TYPE else "signature",
                       source="referrer", location=digest, predicate_type=annotated)
     try:
@@ -762,34 +559,28 @@ def _check_referrer(view: RegistryView, ref: Reference, image: ResolvedImage, de
         got = view.manifest(ref, digest)
         if got is None:
             raise VerificationError(f"referrer manifest {digest} is listed but missing")
-        manifest = json.loads(got[0])
-        subject = manifest.get("subject") or {}
+        manifest = load_untrusted_json(got[0], limit=MAX_BUNDLE, what=f"referrer manifest {digest}")
+        if not isinstance(manifest, dict):
+            raise VerificationError(f"referrer manifest {digest} is not a JSON object")
+        subject_raw = manifest.get("subject")
+        subject: dict[str, Any] = subject_raw if isinstance(subject_raw, dict) else {}
         if subject.get("digest") != image.digest:
-            raise VerificationError(f"referrer {digest} is attached to {subject.get('digest')}, not {image.digest}")
-        layers = [layer for layer in manifest.get("layers") or []
-                  if str(layer.get("mediaType", "")).startswith(cs.BUNDLE_MEDIA_TYPE_PREFIX)]
+            raise VerificationError(f"referrer {digest} is attached to {str(subject.get('digest'))[:80]}, "
+                                    f"not {image.digest}")
+        layers_raw = manifest.get("layers")
+        layers = [layer for layer in (layers_raw if isinstance(layers_raw, list) else []) if isinstance(layer, dict)
+                  and str(layer.get("mediaType", "")).startswith(cs.BUNDLE_MEDIA_TYPE_PREFIX)]
         if not layers:
             raise VerificationError(f"referrer {digest} has no Sigstore bundle layer")
         bundle_raw = view.blob(ref, cs.check_digest(str(layers[0].get("digest")), what="bundle layer digest"))
-        verified = verify_bundle_json(bundle_raw, keys=options.keys, roots=roots)
+        verified = verify_bundle_json(bundle_raw, keys=options.keys, roots=roots, keyless=options.keyless,
+                                      source=f"referrer {digest}")
         _accept_statement(finding, verified, image, view, ref, options)
-        if finding.signer is not None and verified.signer.time is None:
-            created = (manifest.get("annotations") or {}).get(cs.CREATED_ANNOTATION)
-            if created:
-                finding.signer = _with_claimed_time(finding.signer, created)
     except VerificationError as exc:
         finding.reason = str(exc)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        finding.reason = f"malformed referrer {digest}: {exc}"
+    except RegistryError as exc:  # one unreachable referrer does not decide the image
+        finding.reason = f"referrer {digest} could not be fetched: {exc}"
     return finding
-
-
-def _with_claimed_time(info: cs.SignerInfo, created: str) -> cs.SignerInfo:
-    try:
-        when = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
-        return info
-    return cs.SignerInfo(info.kind, info.identity, info.issuer, info.key, info.key_fingerprint, when, "claimed")
 
 
 def _accept_statement(finding: Finding, verified: VerifiedBundle, image: ResolvedImage,
@@ -797,36 +588,30 @@ def _accept_statement(finding: Finding, verified: VerifiedBundle, image: Resolve
     """Check a verified DSSE payload is an in-toto statement about this image; fill ``finding``."""
     finding.signer = verified.signer
     if verified.payload_type != at.IN_TOTO_PAYLOAD_TYPE:
-        raise VerificationError(f"DSSE payload type {verified.payload_type!r} is not in-toto")
-    statement = at.parse_statement(verified.payload)
+        raise VerificationError(f"DSSE payload type {verified.payload_type[:100]!r} is not in-toto")
+    statement = parse_statement(verified.payload)
     finding.statement = statement
-    finding.predicate_type = statement.effective_type
+    finding.predicate_type = at.effective_type(statement)
     finding.kind = "signature" if statement.predicate_type == cs.SIGN_PREDICATE_TYPE else "attestation"
     if not statement.covers(image.digest):
-        names = ", ".join(f"{n}@{d}" for n, d in statement.subjects)
+        names = ", ".join(f"{n}@{d}" for n, d in statement.subjects)[:300]
         raise VerificationError(f"signed statement is about {names}, not {image.digest}")
     finding.verified = True
-    if not any(rule.matches(verified.signer) for rule in options.signers):
+    if not accepts(options.signers, verified.signer):
         finding.reason = f"signed by {verified.signer.describe()}, not an accepted signer"
         return
     if finding.kind == "attestation":
-        resource = statement.detached
-        if resource is not None:
-            blob_digest = "sha256:" + str((resource.get("digest") or {}).get("sha256", ""))
-            cs.check_digest(blob_digest, what="detached predicate digest")
-            size = resource.get("size")
-            limit = size if isinstance(size, int) and 0 <= size <= 1 << 30 else at.MAX_STATEMENT
-            try:
-                document = view.blob(ref, blob_digest, limit=limit)
-            except RegistryError as exc:
-                raise VerificationError(f"detached predicate {blob_digest} cannot be fetched: {exc}") from exc
-            except VerificationError as exc:
-                raise VerificationError(f"detached predicate does not match its signed digest: {exc}") from exc
-            at.check_detached_document(resource, document)
-            finding.predicate = document
-        else:
-            finding.predicate = json.dumps(statement.predicate, indent=2).encode() + b"\n"
+        finding.predicate = at.resolve_predicate(statement, lambda d, limit: _fetch_referenced(view, ref, d, limit))
     finding.trusted = True
+
+
+def _fetch_referenced(view: RegistryView, ref: Reference, digest: str, limit: int) -> bytes:
+    try:
+        return view.blob(ref, digest, limit=limit)
+    except RegistryError as exc:
+        raise VerificationError(f"referenced predicate {digest} cannot be fetched: {exc}") from exc
+    except VerificationError as exc:
+        raise VerificationError(f"referenced predicate does not match its signed digest: {exc}") from exc
 
 
 def _check_legacy(view: RegistryView, ref: Reference, image: ResolvedImage, options: VerifyOptions,
@@ -834,16 +619,20 @@ def _check_legacy(view: RegistryView, ref: Reference, image: ResolvedImage, opti
     findings: list[Finding] = []
     for suffix, kind in ((".sig", "signature"), (".att", "attestation")):
         tag = cs.digest_tag(image.digest, suffix)
-        got = view.manifest(ref, tag)
+        try:
+            got = view.manifest(ref, tag)
+        except (RegistryError, VerificationError) as exc:
+            findings.append(Finding(kind, "legacy " + suffix, tag, reason=f"{tag}: {exc}"))
+            continue
         if got is None:
             continue
         try:
-            manifest = json.loads(got[0])
-            layers = manifest.get("layers") or []
+            manifest = load_untrusted_json(got[0], limit=MAX_BUNDLE, what=f"{tag} manifest")
+            layers = manifest.get("layers") if isinstance(manifest, dict) else None
             if not isinstance(layers, list):
-                raise ValueError("layers is not a list")
-        except (ValueError, AttributeError):
-            findings.append(Finding(kind, "legacy " + suffix, tag, reason=f"{tag}: malformed manifest"))
+                raise VerificationError("layers is not a list")
+        except VerificationError as exc:
+            findings.append(Finding(kind, "legacy " + suffix, tag, reason=f"{tag}: malformed manifest ({exc})"))
             continue
         for i, layer in enumerate(layers[:MAX_REFERRERS]):
             finding = Finding(kind, "legacy " + suffix, f"{tag}#{i}")
@@ -857,45 +646,87 @@ def _check_legacy(view: RegistryView, ref: Reference, image: ResolvedImage, opti
                     raise VerificationError("layer annotations are not an object")
                 legacy = cs.LegacyLayer(str(layer.get("mediaType", "")), blob,
                                         {str(k): str(v) for k, v in ann.items()})
+                material = cs.legacy_material(legacy, source=f"{tag}#{i}")
                 if kind == "signature":
-                    needs_root = cs.CERTIFICATE_ANNOTATION in legacy.annotations
-                    info, _ = cs.verify_legacy_layer(
-                        legacy, digest=image.digest, keys=options.keys,
-                        trusted_root=roots.sigstore_root() if needs_root else None,
-                    )
+                    if material.message_signature is None:
+                        raise VerificationError("a .sig layer must hold a simple-signing signature")
+                    cs.check_simple_signing(legacy, digest=image.digest)
+                    info = _judge_message(material, legacy.payload, options, roots)
                     finding.signer = info
                     finding.predicate_type = cs.SIGN_PREDICATE_TYPE
                     finding.verified = True
-                    finding.trusted = any(rule.matches(info) for rule in options.signers)
+                    finding.trusted = accepts(options.signers, info)
                     if not finding.trusted:
                         finding.reason = f"signed by {info.describe()}, not an accepted signer"
                 else:
-                    _check_legacy_attestation(finding, legacy, image, view, ref, options, roots)
+                    if material.envelope is None:
+                        raise VerificationError(f"layer media type {legacy.media_type[:100]!r} is not a DSSE "
+                                                "envelope")
+                    _accept_statement(finding, _judge(material, options.keys, options.keyless, roots), image, view,
+                                      ref, options)
             except VerificationError as exc:
                 finding.reason = str(exc)
+            except RegistryError as exc:
+                finding.reason = f"{tag}#{i} could not be fetched: {exc}"
             findings.append(finding)
     return findings
 
 
-def _check_legacy_attestation(finding: Finding, layer: cs.LegacyLayer, image: ResolvedImage,
-                              view: RegistryView, ref: Reference, options: VerifyOptions,
-                              roots: TrustRoots) -> None:
-    """A cosign v2 ``.att`` layer: a DSSE envelope JSON blob (key-signed, or keyless with a cert)."""
-    if layer.media_type != cs.DSSE_LAYER_MEDIA_TYPE:
-        raise VerificationError(f"layer media type {layer.media_type!r} is not a DSSE envelope")
-    try:
-        envelope = json.loads(layer.payload)
-    except ValueError as exc:
-        raise VerificationError(f"attestation layer is not a DSSE envelope: {exc}") from exc
-    if not isinstance(envelope, dict):
-        raise VerificationError("attestation layer is not a DSSE envelope")
-    cert_pem = layer.annotations.get(cs.CERTIFICATE_ANNOTATION)
-    if cert_pem:
-        verified = cs.verify_legacy_dsse_keyless(layer, envelope, roots.sigstore_root())
-        result = VerifiedBundle(verified[0], verified[1], verified[2])
-    else:
-        result = _verify_key_envelope(envelope, options.keys)
-    _accept_statement(finding, result, image, view, ref, options)
+def _judge_message(material: SignedMaterial, payload: bytes, options: VerifyOptions, roots: TrustRoots) -> Signer:
+    """A legacy ``.sig`` layer: a message signature over its simple-signing payload."""
+    from supplychain.signing.verifier import Artifact, verify
+
+    art = Artifact(data=payload)
+    if material.certificate_der is not None:
+        if not options.keyless:
+            raise VerificationError("signed keyless (certificate), but only keys are accepted")
+        return verify(material, policy=None, trust=roots, artifact=art).signer
+    if not options.keys:
+        raise VerificationError("signature is key-based but no public key is accepted")
+    if material.tlog_entries and _log_checkable(roots):
+        return verify(material, policy=None, trust=roots, artifact=art, keys=options.keys).signer
+    return verify(_without_log(material), policy=None, trust=None, artifact=art, keys=options.keys).signer
+
+
+def verify_legacy_layer(layer: cs.LegacyLayer, *, digest: str, keys: list[PublicKey],
+                        trusted_root: Any = None, expected_repository: str | None = None,
+                        source: str = "signature layer") -> tuple[Signer, cs.SimpleSigning]:
+    """Verify one cosign v2 ``.sig`` layer for image ``digest``: who signed it, and its payload.
+
+    Key-signed: the signature must verify with one of ``keys`` (and its Rekor entry, when present
+    and ``trusted_root`` is given). Keyless: everything a v0.1 bundle needs, against ``trusted_root``.
+    """
+    from supplychain.signing.trust import TrustedRoot
+    from supplychain.signing.verifier import Artifact, verify
+
+    material = cs.legacy_material(layer, source=source)
+    if material.message_signature is None:
+        raise VerificationError(f"layer media type {layer.media_type[:100]!r} is not a cosign simple-signing "
+                                "signature")
+    payload = cs.check_simple_signing(layer, digest=digest, expected_repository=expected_repository)
+    root = trusted_root if isinstance(trusted_root, TrustedRoot) else None
+    if material.certificate_der is None and root is None:
+        material = _without_log(material)
+    elif material.certificate_der is None and not keys:
+        raise VerificationError("signature is key-based but no public key was given")
+    v = verify(material, policy=None, trust=root, artifact=Artifact(data=layer.payload), keys=keys)
+    return v.signer, payload
+
+
+def verify_legacy_attestation(layer: cs.LegacyLayer, *, keys: list[PublicKey], trusted_root: Any = None,
+                              source: str = "attestation layer") -> VerifiedBundle:
+    """Verify one cosign v2 ``.att`` layer (a DSSE envelope): who signed it, and its payload."""
+    from supplychain.signing.trust import TrustedRoot
+    from supplychain.signing.verifier import verify
+
+    material = cs.legacy_material(layer, source=source)
+    if material.envelope is None:
+        raise VerificationError(f"layer media type {layer.media_type[:100]!r} is not a DSSE envelope")
+    root = trusted_root if isinstance(trusted_root, TrustedRoot) else None
+    if material.certificate_der is None and root is None:
+        material = _without_log(material)
+    v = verify(material, policy=None, trust=root, keys=keys)
+    return VerifiedBundle(v.signer, v.payload_type or "", v.payload or b"")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -934,8 +765,8 @@ def _finding_line(f: Finding) -> str:
     who = f" by {f.signer.describe()}" if f.signer else ""
     when = ""
     if f.signer and f.signer.time:
-        when = f" at {f.signer.time.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        if f.signer.time_source == "claimed":
-            when += " (claimed, not verified)"
+        when = f" at {f.signer.time.strftime('%Y-%m-%dT%H:%M:%SZ')} ({f.signer.time_source})"
+    elif f.signer and f.signer.kind == "key":
+        when = "; signing time not attested"
     why = f" — {f.reason}" if f.reason and not f.trusted else ""
     return f"{mark} {what}{who}{when} [{f.source} {f.location[:19] + '…' if len(f.location) > 20 else f.location}]{why}"

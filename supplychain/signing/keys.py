@@ -1,4 +1,5 @@
-"""Signing keys: ECDSA P-256 key pairs in PEM, password-protected private keys, key hints.
+"""Keys: one public-key type (named, with cosign's hint), one loader, one signature check;
+key pairs and password-protected private keys.
 
 Only ``cryptography`` is imported here (cheap); nothing from sigstore.
 """
@@ -9,8 +10,9 @@ import base64
 import getpass
 import hashlib
 import os
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +109,137 @@ def public_key_der(key: Any) -> bytes:
 
 
 def key_hint(key: Any) -> str:
-    """The public-key hint in a key-signed bundle: base64 of sha256 over the DER SubjectPublicKeyInfo."""
+    """cosign's key id, used everywhere a key is named: base64 of sha256 over the DER public key."""
     return base64.b64encode(hashlib.sha256(public_key_der(key)).digest()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A trusted public key with a display name (its file, or a policy entry).
+
+    ``hint`` (= ``fingerprint``) is cosign's form, base64 sha256 of the DER SubjectPublicKeyInfo,
+    the one key identity every command prints and every policy compares.
+    """
+
+    name: str
+    key: Any = field(compare=False)  # cryptography public key
+    path: str | None = None
+
+    @property
+    def der(self) -> bytes:
+        return public_key_der(self.key)
+
+    @property
+    def hint(self) -> str:
+        return key_hint(self.key)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.hint
+
+    def matches_hint(self, hint: str) -> bool:
+        """A bundle's key hint names this key: cosign's form, or model_signing's (hex sha256 of the PEM)."""
+        return hint in (self.hint, hashlib.sha256(public_key_pem(self.key)).hexdigest())
+
+    def verify(self, signature: bytes, data: bytes | None, *, prehashed: tuple[str, bytes] | None = None) -> bool:
+        return verify_signature(self.key, signature, data, prehashed=prehashed)
+
+
+_HASHES = ("sha256", "sha384", "sha512")
+
+
+def hash_for_key(key: Any) -> str:
+    """The digest an ECDSA key signs with (by curve size); sha256 for RSA."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return {384: "sha384", 521: "sha512"}.get(key.curve.key_size, "sha256")
+    return "sha256"
+
+
+def _hash(name: str) -> Any:
+    from cryptography.hazmat.primitives import hashes
+
+    return {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}[name]
+
+
+def verify_signature(key: Any, signature: bytes, data: bytes | None, *,
+                     prehashed: tuple[str, bytes] | None = None, hash_name: str | None = None) -> bool:
+    """The one raw signature check: ECDSA (hash by curve unless ``hash_name``), Ed25519, RSA
+    PKCS#1 v1.5 or PSS. ``prehashed`` = (alg, digest) verifies over a digest. Never raises for a
+    bad signature or an unusable key: returns False."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+
+    try:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            if data is None:
+                return False  # Ed25519 signs the message itself, never a digest
+            key.verify(signature, data)
+            return True
+        if prehashed is not None:
+            if prehashed[0] not in _HASHES:
+                return False
+            h = _hash(prehashed[0])
+            alg: Any = utils.Prehashed(h)
+            msg = prehashed[1]
+        else:
+            if data is None:
+                return False
+            h = alg = _hash(hash_name or hash_for_key(key))
+            msg = data
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, msg, ec.ECDSA(alg))
+            return True
+        if isinstance(key, rsa.RSAPublicKey):
+            try:
+                key.verify(signature, msg, padding.PKCS1v15(), alg)
+            except InvalidSignature:
+                key.verify(signature, msg, padding.PSS(mgf=padding.MGF1(h),
+                                                       salt_length=padding.PSS.AUTO), alg)
+            return True
+    except (InvalidSignature, ValueError, TypeError, OverflowError):
+        return False
+    return False
+
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN (PUBLIC KEY|CERTIFICATE)-----.*?-----END \1-----", re.S)
+
+
+def parse_public_key(raw: bytes, *, source: str, name: str | None = None, path: str | None = None) -> PublicKey:
+    """The one public-key loader: a PEM public key or certificate (text before the PEM block is
+    skipped, as GnuTLS ``certtool`` writes a description first), or DER SubjectPublicKeyInfo."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    m = _PEM_BLOCK.search(raw)
+    try:
+        if m and m.group(1) == b"CERTIFICATE":
+            from cryptography import x509
+
+            key: Any = x509.load_pem_x509_certificate(m.group(0)).public_key()
+        elif m:
+            key = serialization.load_pem_public_key(m.group(0))
+        elif raw.lstrip().startswith(b"-----"):
+            raise ValueError("unknown PEM block")
+        else:
+            key = serialization.load_der_public_key(raw)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{source}: not a PEM public key or certificate") from exc
+    except Exception as exc:  # cryptography: unsupported algorithms raise their own types
+        raise InputError(f"{source}: unsupported public key ({type(exc).__name__})") from exc
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
+            raise InputError(f"{source}: unsupported curve {key.curve.name}")
+    elif not isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
+        raise InputError(f"{source}: unsupported public key type {type(key).__name__}")
+    return PublicKey(name=name or source, key=key, path=path)
+
+
+def load_public_key(path: str | os.PathLike[str], *, name: str | None = None) -> PublicKey:
+    """Load a public key file (see :func:`parse_public_key`)."""
+    raw = read_bytes(path, what="public key")
+    return parse_public_key(raw, source=str(path), name=name or str(path), path=str(path))
 
 
 def load_private_key(path: str | os.PathLike[str], *, password: bytes | None = None) -> Any:
@@ -140,29 +271,4 @@ def load_private_key(path: str | os.PathLike[str], *, password: bytes | None = N
     elif not isinstance(key, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
         raise InputError(f"{path}: unsupported key type {type(key).__name__}",
                          hint="use an ECDSA P-256 key from `supplychain keygen`")
-    return key
-
-
-def load_public_key(path: str | os.PathLike[str]) -> Any:
-    """Load a PEM public key (SubjectPublicKeyInfo) or the public key of a PEM certificate."""
-    raw = read_bytes(path, what="public key")
-    return parse_public_key(raw, source=str(path))
-
-
-def parse_public_key(raw: bytes, *, source: str) -> Any:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
-    try:
-        if b"BEGIN CERTIFICATE" in raw:
-            key: Any = x509.load_pem_x509_certificate(raw).public_key()
-        elif raw.lstrip().startswith(b"-----"):
-            key = serialization.load_pem_public_key(raw)
-        else:
-            key = serialization.load_der_public_key(raw)
-    except ValueError as exc:
-        raise InputError(f"{source}: not a PEM public key or certificate") from exc
-    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
-        raise InputError(f"{source}: unsupported public key type {type(key).__name__}")
     return key

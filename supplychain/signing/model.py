@@ -14,17 +14,15 @@ and its digest (see :mod:`supplychain.signing.model_manifest`). Three ways to si
 Hashing is ours (:mod:`supplychain.signing.hashing`, parallel and bounded-memory), not
 model_signing's; the digests are byte-identical to what model_signing computes.
 
-Only cheap modules are imported at the top; cryptography / pyOpenSSL / sigstore are imported
-where used, so key-based signing and verification start fast.
+The wire format is :mod:`supplychain.signing.formats.model_signing`; verification is the one
+verifier (:mod:`supplychain.signing.verifier`) for all three methods, and every expected signer
+given (key, or identity + issuer) is enforced, also for certificate-chain signatures.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,13 @@ from typing import Any
 from supplychain.errors import InputError, VerificationError
 from supplychain.fileio import atomic_write, read_bytes
 from supplychain.signing import hashing
+from supplychain.signing.dsse import pae
+from supplychain.signing.formats.model_signing import (
+    BUNDLE_MEDIA_TYPE,
+    model_key_hint,
+    parse_model_signature,
+    signature_json,
+)
 from supplychain.signing.model_manifest import (
     DEFAULT_SHARD_SIZE,
     GIT_PATHS,
@@ -45,9 +50,9 @@ from supplychain.signing.model_manifest import (
     hash_model,
     manifest_from_statement,
 )
-from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
+from supplychain.signing.policy import SignerPolicy
+from supplychain.signing.specs import SignerSpec, TrustSpec
 
-BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 DEFAULT_SIGNATURE_NAME = "model.sig"
 MAX_SIGNATURE_BYTES = 64 << 20
 
@@ -58,8 +63,6 @@ __all__ = [
     "VerifyResult",
     "default_signature_path",
     "model_key_hint",
-    "pae",
-    "read_model_signature",
     "resolve_ignore_paths",
     "sign_model",
     "verify_model",
@@ -159,31 +162,15 @@ def resolve_ignore_paths(model: Path, paths: Sequence[str]) -> list[str]:
     return out
 
 
-# --- DSSE / bundle helpers -----------------------------------------------------------------------
-
-
-def pae(payload: bytes, payload_type: str = PAYLOAD_TYPE) -> bytes:
-    """DSSE v1 pre-authentication encoding."""
-    t = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %s %d " % (len(t), t, len(payload)) + payload
-
-
-def _pae_compat(payload: bytes) -> bytes:
-    """The encoding model_signing v0.2 signed by mistake (``str(bytes)`` inside a format string)."""
-    return f"DSSEV1 {len(PAYLOAD_TYPE)} {PAYLOAD_TYPE} {len(payload)} {payload!r}".encode()
+# --- helpers ---------------------------------------------------------------------------------------
 
 
 def _curve_hash(key: Any) -> Any:
     from cryptography.hazmat.primitives import hashes
 
-    size = key.curve.key_size
-    if size == 256:
-        return hashes.SHA256()
-    if size == 384:
-        return hashes.SHA384()
-    if size == 521:
-        return hashes.SHA512()
-    raise InputError(f"unsupported elliptic curve {key.curve.name}")
+    from supplychain.signing.keys import hash_for_key
+
+    return {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}[hash_for_key(key)]
 
 
 def _require_ec(key: Any, source: str) -> None:
@@ -193,39 +180,6 @@ def _require_ec(key: Any, source: str) -> None:
     if not ok or key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
         raise InputError(f"{source}: model signatures need an ECDSA key on P-256, P-384 or P-521",
                          hint="create one with `supplychain keygen`")
-
-
-def model_key_hint(public_key: Any) -> str:
-    """model_signing's public-key hint: hex SHA-256 of the PEM SubjectPublicKeyInfo."""
-    from cryptography.hazmat.primitives import serialization
-
-    pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(pem).hexdigest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(value: Any, what: str, source: str) -> bytes:
-    if not isinstance(value, str):
-        raise VerificationError(f"{source}: {what} is missing")
-    try:
-        return base64.b64decode(value, validate=True)
-    except ValueError as exc:
-        raise VerificationError(f"{source}: {what} is not valid base64") from exc
-
-
-def _dsse_bundle(payload: bytes, signature: bytes, material: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "mediaType": BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": material,
-        "dsseEnvelope": {
-            "payload": _b64(payload),
-            "payloadType": PAYLOAD_TYPE,
-            "signatures": [{"sig": _b64(signature), "keyid": ""}],
-        },
-    }
 
 
 def _load_certs(paths: Sequence[str]) -> list[Any]:
@@ -316,9 +270,8 @@ def sign_model(
     if key is not None and signing_cert is None:
         from cryptography.hazmat.primitives.asymmetric import ec
 
-        sig = key.sign(pae(payload), ec.ECDSA(_curve_hash(key)))
-        material: dict[str, Any] = {"publicKey": {"hint": model_key_hint(key.public_key())}, "tlogEntries": []}
-        doc = json.dumps(_dsse_bundle(payload, sig, material)).encode("utf-8")
+        sig = key.sign(pae(PAYLOAD_TYPE, payload), ec.ECDSA(_curve_hash(key)))
+        doc = signature_json(payload, sig, key_hint=model_key_hint(key.public_key()))
         method = "key"
     elif key is not None:
         from cryptography.hazmat.primitives import serialization
@@ -331,10 +284,9 @@ def sign_model(
         if leaf.public_key() != key.public_key():
             raise InputError(f"{signing_cert}: the certificate's public key does not match --key {signer.key_path}")
         chain = _load_certs(certificate_chain)
-        sig = key.sign(pae(payload), ec.ECDSA(_curve_hash(key)))
-        certs = [{"rawBytes": _b64(c.public_bytes(serialization.Encoding.DER))} for c in [leaf, *chain]]
-        material = {"x509CertificateChain": {"certificates": certs}, "tlogEntries": []}
-        doc = json.dumps(_dsse_bundle(payload, sig, material)).encode("utf-8")
+        sig = key.sign(pae(PAYLOAD_TYPE, payload), ec.ECDSA(_curve_hash(key)))
+        doc = signature_json(payload, sig, chain_der=[c.public_bytes(serialization.Encoding.DER)
+                                                      for c in [leaf, *chain]])
         method = "certificate"
     else:
         assert keyless is not None
@@ -366,166 +318,9 @@ def _sign_keyless(payload: bytes, trust_config: Any, token: Any) -> bytes:
 # --- verification ---------------------------------------------------------------------------------
 
 
-def read_model_signature(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a signature file as a Sigstore bundle with a DSSE envelope (no crypto yet)."""
-    raw = read_bytes(path, what="signature", limit=MAX_SIGNATURE_BYTES)
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise VerificationError(f"{path}: not a JSON Sigstore bundle") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("dsseEnvelope"), dict):
-        raise VerificationError(f"{path}: not a Sigstore bundle with a DSSE envelope (model signature)")
-    if not isinstance(doc.get("verificationMaterial"), dict):
-        raise VerificationError(f"{path}: bundle has no verificationMaterial")
-    return doc
-
-
-def _envelope(doc: dict[str, Any], source: str) -> tuple[str, bytes, list[bytes]]:
-    env = doc["dsseEnvelope"]
-    ptype = env.get("payloadType")
-    payload = _unb64(env.get("payload"), "dsseEnvelope.payload", source)
-    sigs = env.get("signatures")
-    if not isinstance(sigs, list) or not sigs:
-        raise VerificationError(f"{source}: DSSE envelope has no signatures")
-    raw_sigs = [_unb64(s.get("sig") if isinstance(s, dict) else None, "DSSE signature", source) for s in sigs]
-    if not isinstance(ptype, str):
-        raise VerificationError(f"{source}: DSSE envelope has no payloadType")
-    return ptype, payload, raw_sigs
-
-
-def _verify_dsse_with_key(public_key: Any, payload: bytes, sigs: list[bytes], *, compat_hash: Any) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    for sig in sigs:
-        try:
-            public_key.verify(sig, pae(payload), ec.ECDSA(_curve_hash(public_key)))
-            return True
-        except InvalidSignature:
-            pass
-        try:  # signatures made by model_signing v0.2 (see _pae_compat)
-            public_key.verify(sig, _pae_compat(payload), ec.ECDSA(compat_hash))
-            return True
-        except InvalidSignature:
-            pass
-    return False
-
-
-def _load_public_key(path: str) -> Any:
-    """A PEM public key (or certificate); text before the PEM block is skipped, like
-    cryptography's PEM reader does (GnuTLS ``certtool`` writes a description first)."""
-    from supplychain.signing.keys import parse_public_key
-
-    raw = read_bytes(path, what="public key")
-    m = re.search(rb"-----BEGIN (PUBLIC KEY|CERTIFICATE)-----.*?-----END \1-----", raw, re.S)
-    if m and m.group(1) == b"PUBLIC KEY":
-        # the common case, without importing cryptography.x509 (a fifth of the start-up time)
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-        try:
-            return load_pem_public_key(m.group(0))
-        except ValueError as exc:
-            raise InputError(f"{path}: not a valid PEM public key") from exc
-    return parse_public_key(m.group(0) if m else raw, source=path)
-
-
-def _verify_key(doc: dict[str, Any], key_path: str, source: str) -> tuple[str, bytes, str, list[str]]:
-    pub = _load_public_key(key_path)
-    _require_ec(pub, key_path)
-    mat = doc["verificationMaterial"]
-    warnings: list[str] = []
-    if "publicKey" not in mat:
-        kinds = ", ".join(k for k in mat if k != "tlogEntries") or "nothing"
-        raise VerificationError(f"{source}: the signature was not made with a bare key (it carries {kinds})",
-                                hint="verify certificate signatures with --certificate-chain, keyless ones "
-                                "with --cert-identity/--cert-oidc-issuer")
-    hint = mat["publicKey"].get("hint") if isinstance(mat["publicKey"], dict) else None
-    if hint:
-        from supplychain.signing.keys import key_hint
-
-        if hint not in (model_key_hint(pub), key_hint(pub)):
-            raise VerificationError(f"{source}: key mismatch: the signature names a different public key than {key_path}")
-    else:
-        warnings.append("the signature has no public-key hint (older format); re-sign to add one")
-    ptype, payload, sigs = _envelope(doc, source)
-    if not _verify_dsse_with_key(pub, payload, sigs, compat_hash=_curve_hash(pub)):
-        raise VerificationError(f"{source}: signature does not verify with the public key {key_path}")
-    return ptype, payload, f"key sha256:{model_key_hint(pub)}", warnings
-
-
-def _verify_certificate(doc: dict[str, Any], chain_paths: Sequence[str], source: str) -> tuple[str, bytes, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-    from OpenSSL import crypto
-
-    mat = doc["verificationMaterial"]
-    ders: list[bytes] = []
-    if isinstance(mat.get("x509CertificateChain"), dict):
-        listed = mat["x509CertificateChain"].get("certificates")
-        if not isinstance(listed, list):
-            raise VerificationError(f"{source}: x509CertificateChain.certificates is not a list")
-        for c in listed:
-            ders.append(_unb64(c.get("rawBytes") if isinstance(c, dict) else None, "certificate", source))
-    elif isinstance(mat.get("certificate"), dict):
-        ders.append(_unb64(mat["certificate"].get("rawBytes"), "certificate", source))
-    if not ders:
-        raise VerificationError(f"{source}: the signature carries no certificate",
-                                hint="verify key signatures with --key")
-    try:
-        certs = [x509.load_der_x509_certificate(d) for d in ders]
-    except ValueError as exc:
-        raise VerificationError(f"{source}: a certificate in the signature is not valid DER") from exc
-    anchors = _load_certs(chain_paths)
-    if not anchors:
-        raise InputError("--certificate-chain: no certificates found")
-    store = crypto.X509Store()
-    for a in anchors:
-        store.add_cert(crypto.X509.from_cryptography(a))
-    leaf = certs[0]
-    # model_signing's rule: no timestamp in these bundles, so the chain is checked at the leaf's
-    # issuance time
-    store.set_time(leaf.not_valid_before_utc)
-    ctx = crypto.X509StoreContext(store, crypto.X509.from_cryptography(leaf),
-                                  [crypto.X509.from_cryptography(c) for c in certs[1:]])
-    try:
-        ctx.verify_certificate()
-    except crypto.X509StoreContextError as exc:
-        raise VerificationError(f"{source}: signing certificate does not chain to --certificate-chain: {exc}") from exc
-    usable = False
-    try:
-        usable = bool(leaf.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature)
-    except x509.ExtensionNotFound:
-        pass
-    if not usable:
-        try:
-            usable = ExtendedKeyUsageOID.CODE_SIGNING in leaf.extensions.get_extension_for_class(
-                x509.ExtendedKeyUsage).value
-        except x509.ExtensionNotFound:
-            pass
-    if not usable:
-        raise VerificationError(f"{source}: the signing certificate may not be used for signing (key usage)")
-    pub = leaf.public_key()
-    _require_ec(pub, source)
-    ptype, payload, sigs = _envelope(doc, source)
-    # v0.2 signatures used SHA-256 whatever the curve
-    if not _verify_dsse_with_key(pub, payload, sigs, compat_hash=hashes.SHA256()):
-        raise VerificationError(f"{source}: signature does not verify with the signing certificate's key")
-    return ptype, payload, f"certificate {leaf.subject.rfc4514_string()}"
-
-
-def _verify_keyless(raw: bytes, identity: IdentitySpec, trust: TrustSpec, source: str) -> tuple[str, bytes, str]:
-    from supplychain.signing.verify import verify_dsse_bundle
-
-    v = verify_dsse_bundle(raw, identity=identity, trust=trust, source=source)
-    if v.payload is None or v.payload_type is None:  # pragma: no cover - verify_dsse_bundle ensures both
-        raise VerificationError(f"{source}: not a DSSE bundle")
-    return v.payload_type, v.payload, f"{v.identity} (issuer {v.issuer})"
-
-
 def verify_model(
     model: str | os.PathLike[str],
-    identity: IdentitySpec,
+    identity: SignerPolicy,
     trust: TrustSpec,
     *,
     signature: str | os.PathLike[str] | None = None,
@@ -555,22 +350,44 @@ def verify_model(
         raise InputError(f"{sig_path}: no such signature", hint="pass --signature FILE")
     source = str(sig_path)
     raw = read_bytes(sig_path, what="signature", limit=MAX_SIGNATURE_BYTES)
-    doc = read_model_signature(sig_path)
-    if doc.get("mediaType") != BUNDLE_MEDIA_TYPE and not (identity.key_path is None and not certificate_chain):
-        raise VerificationError(f"{source}: unsupported bundle media type {doc.get('mediaType')!r}",
-                                hint=f"expected {BUNDLE_MEDIA_TYPE}")
+    material = parse_model_signature(raw, source=source)
     warnings: list[str] = []
-    if identity.key_path is not None and certificate_chain:
+    if identity.is_key and certificate_chain:
         raise InputError("give --key (key signature) or --certificate-chain (certificate signature), not both")
-    if identity.key_path is not None:
-        ptype, payload, signer, warnings = _verify_key(doc, identity.key_path, source)
+    if identity.is_key or certificate_chain:
+        if material.media_type != BUNDLE_MEDIA_TYPE:
+            raise VerificationError(f"{source}: unsupported bundle media type {material.media_type!r}",
+                                    hint=f"expected {BUNDLE_MEDIA_TYPE}")
+    from supplychain.signing.verifier import verify
+
+    if identity.is_key:
+        keys = identity.loaded_keys()
+        for k in keys:
+            _require_ec(k.key, k.name)
+        if material.certificate_der is not None:
+            raise VerificationError(f"{source}: the signature was not made with a bare key (it carries a "
+                                    "certificate)", hint="verify certificate signatures with --certificate-chain, "
+                                    "keyless ones with --cert-identity/--cert-oidc-issuer")
+        if not material.public_key_hint:
+            warnings.append("the signature has no public-key hint (older format); re-sign to add one")
+        v = verify(material, policy=identity, trust=trust, keys=keys)
+        signer = f"key {v.key_id}"
         method = "key"
     elif certificate_chain:
-        ptype, payload, signer = _verify_certificate(doc, certificate_chain, source)
+        anchors = _load_certs(certificate_chain)
+        if not anchors:
+            raise InputError("--certificate-chain: no certificates found")
+        if material.certificate_der is None:
+            raise VerificationError(f"{source}: the signature carries no certificate",
+                                    hint="verify key signatures with --key")
+        v = verify(material, policy=identity if identity.has_identity else None, trust=None, anchors=anchors)
+        signer = f"certificate {v.identity}"
         method = "certificate"
     else:
-        ptype, payload, signer = _verify_keyless(raw, identity, trust, source)
+        v = verify(material, policy=identity, trust=trust)
+        signer = f"{v.identity} (issuer {v.issuer})"
         method = "sigstore"
+    ptype, payload = v.payload_type or "", v.payload or b""
     if ptype != PAYLOAD_TYPE:
         raise VerificationError(f"{source}: DSSE payload type is {ptype!r}, expected {PAYLOAD_TYPE}")
     try:

@@ -15,17 +15,17 @@ from typing import Any
 
 from supplychain.errors import InputError, NetworkError, VerificationError
 from supplychain.fileio import note_input
-from supplychain.signing.bundle import INTOTO_PAYLOAD_TYPE, DsseSignature, Envelope, key_bundle_json, pae
+from supplychain.signing.dsse import INTOTO_PAYLOAD_TYPE, DsseSignature, Envelope, pae
+from supplychain.signing.formats.bundle import key_bundle_json
 from supplychain.signing.specs import SignerSpec
 
 
 def _hash_alg(key: Any) -> Any:
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
 
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {"secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}.get(key.curve.name, hashes.SHA256())
-    return hashes.SHA256()
+    from supplychain.signing.keys import hash_for_key
+
+    return {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}[hash_for_key(key)]
 
 
 def _key_sign(key: Any, data: bytes | None, *, prehashed_sha256: bytes | None = None) -> bytes:
@@ -212,15 +212,12 @@ def sign_dsse(statement: dict[str, Any] | bytes, signer: SignerSpec,
 
 def describe_bundle(raw: bytes) -> str:
     """One line about who signed a bundle we just made (no verification)."""
-    from supplychain.signing.bundle import parse_bundle
+    from supplychain.signing.formats.bundle import parse_bundle
+    from supplychain.signing.x509 import certificate_identity, load_certificate
 
     pb = parse_bundle(raw)
-    if pb.certificate_der is None:
-        return f"signed with key {pb.public_key_hint}"
-    from cryptography import x509
-
-    from supplychain.signing.verify import certificate_identity
-
-    san, issuer = certificate_identity(x509.load_der_x509_certificate(pb.certificate_der))
     logs = ", ".join(f"log index {e.log_index}" for e in pb.tlog_entries) or "no log entry"
+    if pb.certificate_der is None:
+        return f"signed with key {pb.public_key_hint}, {logs}"
+    san, issuer = certificate_identity(load_certificate(pb.certificate_der))
     return f"signed keyless as {san} (issuer {issuer}), {logs}"

@@ -1,4 +1,5 @@
-"""Plain data the CLI hands to the signing layer: who may have signed, what to trust, how to sign.
+"""Plain data the CLI hands to the signing layer: what to trust, how to sign.
+(Who may have signed: :class:`supplychain.signing.policy.SignerPolicy`.)
 
 Shared by blob, model and image signing and by the deploy gate, so every command spells the
 identity and trust options the same way.
@@ -7,21 +8,6 @@ identity and trust options the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class IdentitySpec:
-    """Who must have signed: a keyless identity (issuer + subject, exact or regex) or a public key."""
-
-    identity: str | None = None
-    identity_regexp: str | None = None
-    issuer: str | None = None
-    issuer_regexp: str | None = None
-    key_path: str | None = None  # PEM public key (key-based verification)
-
-    @property
-    def is_key(self) -> bool:
-        return self.key_path is not None
 
 
 @dataclass(frozen=True)
@@ -39,6 +25,7 @@ class SignerSpec:
     """How to sign: with a private key, or keyless with an OIDC identity token."""
 
     key_path: str | None = None  # PEM private key; password from SUPPLYCHAIN_PASSWORD or a prompt
+    tlog_upload: bool = True  # key signing: log the signature to Rekor, as cosign does
     identity_token: str | None = None
     staging: bool = False
     trust_config: str | None = None

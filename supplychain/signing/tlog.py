@@ -17,8 +17,34 @@ from datetime import UTC, datetime
 from typing import Any
 
 from supplychain.errors import VerificationError
-from supplychain.signing.bundle import Envelope, InclusionProof, TlogEntry
+from supplychain.signing.dsse import Envelope
 from supplychain.signing.trust import LogKey, TrustedRoot
+from supplychain.signing.wire import load_untrusted_json
+
+MAX_BODY = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    log_index: int
+    root_hash: bytes
+    tree_size: int
+    hashes: list[bytes]
+    checkpoint: str | None
+
+
+@dataclass(frozen=True)
+class TlogEntry:
+    """One transparency-log entry as a signature format carries it (bundle, cosign annotation)."""
+
+    log_index: int
+    log_id: bytes
+    kind: str
+    version: str
+    integrated_time: int | None
+    inclusion_promise: bytes | None
+    inclusion_proof: InclusionProof | None
+    body: bytes
 
 
 def _hash_children(left: bytes, right: bytes) -> bytes:
@@ -28,7 +54,7 @@ def _hash_children(left: bytes, right: bytes) -> bytes:
 def verify_inclusion(proof: InclusionProof, body: bytes) -> None:
     """RFC 6962 / 9162 inclusion proof of ``body`` against ``proof.root_hash``."""
     index, size = proof.log_index, proof.tree_size
-    if size <= 0 or index < 0 or index >= size:
+    if size <= 0 or index < 0 or index >= size or size >= 1 << 63:
         raise VerificationError(f"inclusion proof: log index {index} outside tree of size {size}")
     inner = (index ^ (size - 1)).bit_length()
     border = bin(index >> inner).count("1")
@@ -88,6 +114,8 @@ def parse_checkpoint(text: str) -> Checkpoint:
         parsed.append((m.group(1), raw[:4], raw[4:]))
     if not parsed:
         raise VerificationError("checkpoint: no signatures")
+    if len(lines[1]) > 19:
+        raise VerificationError("checkpoint: tree size out of range")
     return Checkpoint(origin=lines[0], size=int(lines[1]), root_hash=root, note=note.encode("utf-8"),
                       signatures=parsed)
 
@@ -149,7 +177,10 @@ def verify_entry(entry: TlogEntry, trust: TrustedRoot, *, bundle_version: tuple[
     integrated: datetime | None = None
     if entry.inclusion_promise is not None and entry.integrated_time is not None:
         verify_set(entry, log)
-        integrated = datetime.fromtimestamp(entry.integrated_time, tz=UTC)
+        try:
+            integrated = datetime.fromtimestamp(entry.integrated_time, tz=UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise VerificationError(f"log entry {entry.log_index}: integrated time out of range") from exc
         if not log.valid.contains(integrated):
             raise VerificationError(
                 f"log entry integrated at {integrated:%Y-%m-%dT%H:%M:%SZ}, outside the validity of "
@@ -167,10 +198,7 @@ def verify_entry(entry: TlogEntry, trust: TrustedRoot, *, bundle_version: tuple[
 
 
 def _load_body(entry: TlogEntry) -> dict[str, Any]:
-    try:
-        body = json.loads(entry.body)
-    except (ValueError, RecursionError) as exc:
-        raise VerificationError("log entry body is not JSON") from exc
+    body = load_untrusted_json(entry.body, limit=MAX_BODY, what="log entry body")
     if not isinstance(body, dict):
         raise VerificationError("log entry body is not a JSON object")
     if body.get("kind") != entry.kind or body.get("apiVersion") != entry.version:

@@ -1,7 +1,10 @@
-"""Sigstore trust roots: trusted_root.json, ClientTrustConfig, and the roots sigstore embeds.
+"""Sigstore trust roots: the one trusted-root model, the one loader, the one error mapping.
 
-Parsed with the stdlib and ``cryptography`` only. Validity periods are closed intervals
-(``start <= t <= end``), as protobuf-specs' TimeRange says.
+Sources: trusted_root.json, a ClientTrustConfig, or the roots sigstore-python embeds (offline)
+or refreshes over TUF. Parsed with the stdlib and ``cryptography`` only. Validity periods are
+closed intervals (``start <= t <= end``), as protobuf-specs' TimeRange says, and strict: every
+key and CA must have a ``validFor`` with a ``start``; anything else makes the root invalid
+(exit 2), never "valid forever". Every problem with a root is an InputError naming its source.
 """
 
 from __future__ import annotations
@@ -9,21 +12,23 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from supplychain.errors import InputError, NetworkError
 from supplychain.fileio import read_bytes
-from supplychain.signing.bundle import b64decode_strict
 from supplychain.signing.specs import TrustSpec
+from supplychain.signing.wire import b64decode_strict
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 CLIENT_TRUST_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json"
 PRODUCTION_TUF_URL = "https://tuf-repo-cdn.sigstore.dev"
 STAGING_TUF_URL = "https://tuf-repo-cdn.sigstage.dev"
+MAX_ROOT_BYTES = 16 * 1024 * 1024
 
 # keyDetails -> hash algorithm name (None = pure signature scheme such as Ed25519)
 _KEY_DETAILS_HASH: dict[str, str | None] = {
@@ -46,27 +51,39 @@ def parse_time(value: str, where: str) -> datetime:
         raise InputError(f"{where}: invalid timestamp {value!r}")
     frac = (m.group(2) or "")[:7]
     tz = "+00:00" if m.group(3) == "Z" else m.group(3)
-    return datetime.fromisoformat(m.group(1) + frac + tz).astimezone(UTC)
+    try:
+        return datetime.fromisoformat(m.group(1) + frac + tz).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # 2024-13-45T..., year 0, offsets past the calendar
+        raise InputError(f"{where}: impossible timestamp {value!r}") from exc
 
 
 @dataclass(frozen=True)
 class TimeRange:
-    start: datetime | None
+    start: datetime
     end: datetime | None
 
     def contains(self, t: datetime) -> bool:
-        if self.start is not None and t < self.start:
+        if t < self.start:
             return False
         return self.end is None or t <= self.end
 
 
 def _time_range(d: Any, where: str) -> TimeRange:
-    if not d:
-        return TimeRange(None, None)
+    """A required validity period: an object with ``start`` (and optionally ``end``)."""
+    if d is None:
+        raise InputError(f"{where}: missing (every key and CA needs a validity period)")
     if not isinstance(d, dict):
         raise InputError(f"{where}: expected an object")
-    start = parse_time(d["start"], where + ".start") if d.get("start") else None
-    end = parse_time(d["end"], where + ".end") if d.get("end") else None
+    if not isinstance(d.get("start"), str) or not d["start"]:
+        raise InputError(f"{where}.start: missing (a validity period without a start is not accepted)")
+    start = parse_time(d["start"], where + ".start")
+    end = None
+    if d.get("end") is not None:
+        if not isinstance(d["end"], str):
+            raise InputError(f"{where}.end: expected a timestamp string")
+        end = parse_time(d["end"], where + ".end")
+        if end < start:
+            raise InputError(f"{where}: ends before it starts")
     return TimeRange(start, end)
 
 
@@ -81,27 +98,9 @@ class LogKey:
     valid: TimeRange
 
     def verify(self, signature: bytes, data: bytes) -> bool:
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+        from supplychain.signing.keys import verify_signature
 
-        try:
-            if isinstance(self.key, ed25519.Ed25519PublicKey):
-                self.key.verify(signature, data)
-            elif isinstance(self.key, ec.EllipticCurvePublicKey):
-                self.key.verify(signature, data, ec.ECDSA(_hash(self.hash_name or "sha256")))
-            elif isinstance(self.key, rsa.RSAPublicKey):
-                self.key.verify(signature, data, padding.PKCS1v15(), _hash(self.hash_name or "sha256"))
-            else:
-                return False
-        except InvalidSignature:
-            return False
-        return True
-
-
-def _hash(name: str) -> Any:
-    from cryptography.hazmat.primitives import hashes
-
-    return {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}[name]
+        return verify_signature(self.key, signature, data, hash_name=self.hash_name or "sha256")
 
 
 @dataclass(frozen=True)
@@ -153,8 +152,8 @@ def _log_keys(items: Any, where: str) -> list[LogKey]:
         der = b64decode_strict(pk["rawBytes"], w + ".publicKey.rawBytes")
         try:
             key = serialization.load_der_public_key(der)
-        except ValueError as exc:
-            raise InputError(f"{w}: invalid public key") from exc
+        except Exception as exc:  # ValueError, UnsupportedAlgorithm
+            raise InputError(f"{w}: invalid or unsupported public key") from exc
         log_id_raw = (t.get("logId") or {}).get("keyId")
         log_id = b64decode_strict(log_id_raw, w + ".logId.keyId") if log_id_raw else hashlib.sha256(der).digest()
         out.append(LogKey(base_url=str(t.get("baseUrl", "")), log_id=log_id, key=key,
@@ -178,14 +177,18 @@ def _authorities(items: Any, where: str) -> list[CertAuthority]:
         for j, c in enumerate(chain):
             der = b64decode_strict((c or {}).get("rawBytes"), f"{w}.certChain.certificates[{j}].rawBytes")
             try:
-                certs.append(x509.load_der_x509_certificate(der))
-            except ValueError as exc:
-                raise InputError(f"{w}.certChain.certificates[{j}]: invalid certificate") from exc
+                cert = x509.load_der_x509_certificate(der)
+                _ = cert.extensions
+                cert.public_key()
+            except Exception as exc:  # ValueError, UnsupportedAlgorithm
+                raise InputError(f"{w}.certChain.certificates[{j}]: invalid or unsupported certificate") from exc
+            certs.append(cert)
+        valid = _time_range(a.get("validFor"), w + ".validFor")
         if not certs:
             continue
         subj = a.get("subject") or {}
         out.append(CertAuthority(subject=str(subj.get("commonName") or subj.get("organization") or ""),
-                                 certs=certs, valid=_time_range(a.get("validFor"), w + ".validFor")))
+                                 certs=certs, valid=valid))
     return out
 
 
@@ -210,16 +213,16 @@ def parse_trusted_root(data: Any, *, source: str) -> TrustedRoot:
             tsas=_authorities(data.get("timestampAuthorities"), "timestampAuthorities"),
         )
     except InputError as exc:
-        raise InputError(f"{source}: {exc.message}") from exc
-    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{source}: invalid trusted root: {exc.message}") from exc
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise InputError(f"{source}: malformed trusted root ({exc})") from exc
 
 
 def load_trusted_root_file(path: str | Path) -> TrustedRoot:
     from supplychain.fileio import parse_json
 
-    return parse_trusted_root(parse_json(read_bytes(path, what="trusted root"), source=str(path)),
-                              source=str(path))
+    return parse_trusted_root(parse_json(read_bytes(path, what="trusted root", limit=MAX_ROOT_BYTES),
+                                         source=str(path)), source=str(path))
 
 
 def embedded_root_path(staging: bool = False) -> Path:
@@ -255,3 +258,36 @@ def load_trust(spec: TrustSpec) -> TrustedRoot:
         raise NetworkError(f"cannot refresh the Sigstore {name} trust root over TUF: {exc}",
                            hint="use --offline to verify against the embedded root") from exc
     return parse_trusted_root(data, source=f"Sigstore {name} root (TUF)")
+
+
+class TrustRoots:
+    """The trusted root for a TrustSpec, loaded on first use only and once per process (thread-safe):
+    a run that only meets key signatures without log entries never loads (or downloads) one."""
+
+    _shared: ClassVar[dict[TrustSpec, TrustRoots]] = {}
+    _shared_lock = threading.Lock()
+
+    def __init__(self, spec: TrustSpec) -> None:
+        self.spec = spec
+        self._lock = threading.Lock()
+        self._root: TrustedRoot | None = None
+
+    @classmethod
+    def for_spec(cls, spec: TrustSpec) -> TrustRoots:
+        with cls._shared_lock:
+            roots = cls._shared.get(spec)
+            if roots is None:
+                roots = cls._shared[spec] = cls(spec)
+            return roots
+
+    @property
+    def loaded(self) -> bool:
+        return self._root is not None
+
+    def root(self) -> TrustedRoot:
+        with self._lock:
+            if self._root is None:
+                self._root = load_trust(self.spec)
+            return self._root
+
+    bundle_root = root  # the name image verification used before

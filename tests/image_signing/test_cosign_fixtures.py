@@ -15,10 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supplychain.errors import InputError, VerificationError
-from supplychain.signing import attest as at
-from supplychain.signing import cosign as cs
-from supplychain.signing.image import SignerRule, TrustRoots, verify_bundle_json
+from supplychain.signing.dsse import STATEMENT_V01, parse_statement
+from supplychain.signing.formats import cosign as cs
+from supplychain.signing.image import SignerRule, TrustRoots, verify_bundle_json, verify_legacy_layer
+from supplychain.signing.keys import PublicKey, parse_public_key
 from supplychain.signing.specs import TrustSpec
+from supplychain.signing.trust import load_trusted_root_file
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +33,11 @@ def cdir(external: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def root(cdir: Path):  # type: ignore[no-untyped-def]
-    from sigstore.models import TrustedRoot
-
-    return TrustedRoot.from_file(str(cdir / "cosign" / "trusted_root_pgi.json"))
+    return load_trusted_root_file(cdir / "cosign" / "trusted_root_pgi.json")
 
 
-def _key(cdir: Path, name: str) -> cs.PublicKeyEntry:
-    return cs.load_public_key((cdir / "containers-image" / name).read_bytes(), name=name)
+def _key(cdir: Path, name: str) -> PublicKey:
+    return parse_public_key((cdir / "containers-image" / name).read_bytes(), source=name, name=name)
 
 
 def _image(cdir: Path, name: str) -> tuple[str, list[cs.LegacyLayer]]:
@@ -51,30 +51,30 @@ def _image(cdir: Path, name: str) -> tuple[str, list[cs.LegacyLayer]]:
 def test_valid_key_signature(cdir: Path) -> None:
     digest, layers = _image(cdir, "dir-img-cosign-valid")
     assert digest == "sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00"
-    info, payload = cs.verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")],
+    info, payload = verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")],
                                            trusted_root=None)
     assert info.kind == "key" and info.key == "cosign.pub"
     assert payload.docker_reference == "192.168.64.2:5000/cosign-signed-single-sample"
     # among two keys it still verifies; with only the other key it does not
-    info, _ = cs.verify_legacy_layer(layers[0], digest=digest,
+    info, _ = verify_legacy_layer(layers[0], digest=digest,
                                      keys=[_key(cdir, "cosign2.pub"), _key(cdir, "cosign.pub")], trusted_root=None)
     assert info.key == "cosign.pub"
     with pytest.raises(VerificationError, match="does not verify"):
-        cs.verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign2.pub")], trusted_root=None)
+        verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign2.pub")], trusted_root=None)
 
 
 def test_identity_mismatch_when_repository_is_enforced(cdir: Path) -> None:
     digest, layers = _image(cdir, "dir-img-cosign-valid")
     with pytest.raises(VerificationError, match="not repository"):
-        cs.verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None,
+        verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None,
                                expected_repository="docker.io/testing/manifest")
-    cs.verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None,
+    verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None,
                            expected_repository="192.168.64.2:5000/cosign-signed-single-sample")
 
 
 def test_valid_with_tag(cdir: Path) -> None:
     digest, layers = _image(cdir, "dir-img-cosign-valid-with-tag")
-    _, payload = cs.verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")],
+    _, payload = verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")],
                                         trusted_root=None)
     assert payload.docker_reference == "192.168.64.2:5000/skopeo-signed:tag"
     assert payload.optional and payload.optional["creator"].startswith("containers/image")
@@ -85,7 +85,7 @@ def test_mixed_one_valid_signature_suffices(cdir: Path) -> None:
     results = []
     for layer in layers:
         try:
-            cs.verify_legacy_layer(layer, digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None)
+            verify_legacy_layer(layer, digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None)
             results.append(True)
         except VerificationError:
             results.append(False)
@@ -96,13 +96,13 @@ def test_modified_manifest_is_rejected(cdir: Path) -> None:
     digest, layers = _image(cdir, "dir-img-cosign-modified-manifest")
     assert digest.startswith("sha256:d9dcafdb")
     with pytest.raises(VerificationError, match="not for image digest"):
-        cs.verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None)
+        verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None)
 
 
 def test_other_attachment_is_rejected(cdir: Path) -> None:
     digest, layers = _image(cdir, "dir-img-cosign-other-attachment")
-    with pytest.raises(VerificationError, match="not a cosign simple-signing"):
-        cs.verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None)
+    with pytest.raises(VerificationError, match="neither a cosign simple-signing"):
+        verify_legacy_layer(layers[0], digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None)
 
 
 def test_unknown_key_signature(cdir: Path) -> None:
@@ -110,12 +110,12 @@ def test_unknown_key_signature(cdir: Path) -> None:
     layer = cs.parse_containers_image_signature(p.read_bytes(), source=str(p))
     digest = cs.parse_simple_signing(layer.payload).manifest_digest
     with pytest.raises(VerificationError):
-        cs.verify_legacy_layer(layer, digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None)
+        verify_legacy_layer(layer, digest=digest, keys=[_key(cdir, "cosign.pub")], trusted_root=None)
 
 
 def test_keyless_fulcio_rekor(cdir: Path, root) -> None:  # type: ignore[no-untyped-def]
     digest, layers = _image(cdir, "dir-img-cosign-fulcio-rekor-valid")
-    info, _ = cs.verify_legacy_layer(layers[0], digest=digest, keys=[], trusted_root=root)
+    info, _ = verify_legacy_layer(layers[0], digest=digest, keys=[], trusted_root=root)
     assert (info.kind, info.identity, info.issuer) == ("keyless", "mitr@redhat.com", "https://github.com/login/oauth")
     assert info.time is not None and int(info.time.timestamp()) == 1674247893
     good = SignerRule("r", identity="mitr@redhat.com", issuer="https://github.com/login/oauth")
@@ -128,11 +128,9 @@ def test_keyless_fulcio_rekor(cdir: Path, root) -> None:  # type: ignore[no-unty
 
 
 def test_keyless_rejected_without_trusted_root_or_with_wrong_rekor_key(cdir: Path, root) -> None:  # type: ignore[no-untyped-def]
-    from sigstore.models import TrustedRoot
-
     digest, layers = _image(cdir, "dir-img-cosign-fulcio-rekor-valid")
     with pytest.raises(VerificationError, match="trusted root"):
-        cs.verify_legacy_layer(layers[0], digest=digest, keys=[], trusted_root=None)
+        verify_legacy_layer(layers[0], digest=digest, keys=[], trusted_root=None)
     # a trusted root whose Rekor key is cosign.pub instead of the real log key
     data = json.loads((cdir / "cosign" / "trusted_root_pgi.json").read_text())
     import base64
@@ -143,9 +141,9 @@ def test_keyless_rejected_without_trusted_root_or_with_wrong_rekor_key(cdir: Pat
                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
     for tlog in data["tlogs"]:
         tlog["publicKey"]["rawBytes"] = base64.b64encode(der).decode()
-    wrong = TrustedRoot.from_file(_write(data))
-    with pytest.raises(VerificationError, match="Rekor"):
-        cs.verify_legacy_layer(layers[0], digest=digest, keys=[], trusted_root=wrong)
+    wrong = load_trusted_root_file(_write(data))
+    with pytest.raises(VerificationError, match="signed entry timestamp"):
+        verify_legacy_layer(layers[0], digest=digest, keys=[], trusted_root=wrong)
 
 
 def _write(data: object) -> str:
@@ -164,7 +162,7 @@ def test_tampered_keyless_payload(cdir: Path, root) -> None:  # type: ignore[no-
     doc["optional"] = {"x": 1}
     forged = cs.LegacyLayer(layer.media_type, json.dumps(doc).encode(), layer.annotations)
     with pytest.raises(VerificationError):
-        cs.verify_legacy_layer(forged, digest=digest, keys=[], trusted_root=root)
+        verify_legacy_layer(forged, digest=digest, keys=[], trusted_root=root)
 
 
 def test_oci_referrer_attestation_bundle(cdir: Path) -> None:
@@ -173,8 +171,8 @@ def test_oci_referrer_attestation_bundle(cdir: Path) -> None:
     verified = verify_bundle_json(raw, keys=[], roots=roots)
     assert verified.signer.identity == "cody@soyland.com"
     assert verified.signer.issuer == "https://github.com/login/oauth"
-    statement = at.parse_statement(verified.payload)
-    assert statement.type == at.STATEMENT_V01
+    statement = parse_statement(verified.payload)
+    assert statement.type == STATEMENT_V01
     assert statement.predicate_type == "https://cosign.sigstore.dev/attestation/v1"
     assert statement.covers("sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4")
     assert not statement.covers("sha256:" + "0" * 64)
@@ -204,7 +202,7 @@ def test_simple_signing_roundtrip() -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=400))
 def test_hostile_payloads_never_crash(data: bytes) -> None:
-    for fn in (cs.parse_simple_signing, at.parse_statement):
+    for fn in (cs.parse_simple_signing, parse_statement):
         try:
             fn(data)
         except VerificationError:
@@ -224,7 +222,7 @@ def test_hostile_payloads_never_crash(data: bytes) -> None:
                     lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c, max_size=4),
                     max_leaves=20))
 def test_hostile_json_statements(doc: object) -> None:
-    for fn in (cs.parse_simple_signing, at.parse_statement):
+    for fn in (cs.parse_simple_signing, parse_statement):
         try:
             fn(json.dumps(doc).encode())
         except VerificationError:

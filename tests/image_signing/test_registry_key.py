@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from supplychain.signing import cosign as cs
+from supplychain.signing.formats import cosign as cs
 from tests.conftest import run_cli
 from tests.image_signing.conftest import ENV, KeyPair
 

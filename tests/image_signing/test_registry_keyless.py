@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from supplychain.signing import cosign as cs
+from supplychain.signing.formats import cosign as cs
 from tests.conftest import run_cli
 from tests.image_signing.conftest import ENV
 from tests.sigstore_local import LocalSigstore, js_verify
@@ -103,8 +103,8 @@ signers:
 """)
     good = f"{registry.host}/keyless/gate@{digest}"
     bad = f"{registry.host}/keyless/gate@{evil_digest}"
-    r = run_cli("gate", good, bad, "--policy", str(policy), "--trusted-root", str(ls.trusted_root), "--offline",
-                "--json")
+    r = run_cli("gate", "--image", good, "--image", bad, "--policy", str(policy), "--trusted-root",
+                str(ls.trusted_root), "--offline", "--json")
     assert r.exit_code == 1, r.stderr
     got = {i["image"]: i["decision"] for i in json.loads(r.stdout)["images"]}
     assert got == {good: "pass", bad: "fail"}
@@ -140,7 +140,7 @@ signers:
         real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
-    result = run_gate([f"{registry.host}/keyless/offline@{digest}"], policy,
+    result = run_gate([], policy, images=[f"{registry.host}/keyless/offline@{digest}"],
                       trust=TrustSpec(trusted_root=str(ls.trusted_root), offline=True))
     assert result.passed, [d.reasons for d in result.images]
     assert seen  # the registry was asked
@@ -204,12 +204,12 @@ def test_legacy_keyless_sig_and_att_from_the_local_instance(local_sigstore: Loca
 
     base = ["verify", "image", ref, "--trusted-root", str(ls.trusted_root), "--offline"]
     v = run_cli(*base, "--cert-identity", ls.subject, "--cert-oidc-issuer", ls.issuer,
-                "--attestation", "slsaprovenance", "--json")
+                "--attestation", "slsaprovenance1", "--json")
     assert v.exit_code == 0, v.stdout + v.stderr
     doc = json.loads(v.stdout)
     assert [(s["source"], s["signer"]["identity"]) for s in doc["signatures"]] == [("legacy .sig", ls.subject)]
     assert [(a["source"], a["type"], a["trusted"]) for a in doc["attestations"]] == [
-        ("legacy .att", "slsaprovenance", True)]
+        ("legacy .att", "slsaprovenance1", True)]
     v = run_cli(*base, "--cert-identity", "https://github.com/evil/app", "--cert-oidc-issuer", ls.issuer)
     assert v.exit_code == 1
 
@@ -218,16 +218,16 @@ def test_legacy_keyless_sig_and_att_from_the_local_instance(local_sigstore: Loca
         rekor = json.loads(ann[cs.REKOR_BUNDLE_ANNOTATION])
         rekor["Payload"]["integratedTime"] -= 60
         ann[cs.REKOR_BUNDLE_ANNOTATION] = json.dumps(rekor)
-    from supplychain.signing.image import TrustRoots
-    from supplychain.signing.specs import TrustSpec
+    from supplychain.signing.image import verify_legacy_attestation, verify_legacy_layer
+    from supplychain.signing.trust import load_trusted_root_file
 
-    root = TrustRoots(TrustSpec(trusted_root=str(ls.trusted_root), offline=True)).sigstore_root()
-    with pytest.raises(Exception, match="Rekor"):
-        cs.verify_legacy_layer(cs.LegacyLayer(cs.SIMPLE_SIGNING_MEDIA_TYPE, payload, sig_ann), digest=digest,
-                               keys=[], trusted_root=root)
-    with pytest.raises(Exception, match="Rekor"):
-        cs.verify_legacy_dsse_keyless(cs.LegacyLayer(cs.DSSE_LAYER_MEDIA_TYPE, envelope, att_ann),
-                                      att_bundle["dsseEnvelope"], root)
+    root = load_trusted_root_file(ls.trusted_root)
+    with pytest.raises(Exception, match="signed entry timestamp"):
+        verify_legacy_layer(cs.LegacyLayer(cs.SIMPLE_SIGNING_MEDIA_TYPE, payload, sig_ann), digest=digest,
+                            keys=[], trusted_root=root)
+    with pytest.raises(Exception, match="signed entry timestamp"):
+        verify_legacy_attestation(cs.LegacyLayer(cs.DSSE_LAYER_MEDIA_TYPE, envelope, att_ann), keys=[],
+                                  trusted_root=root)
 
 
 def test_unreadable_trusted_root_is_bad_input(local_sigstore: LocalSigstore, push, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

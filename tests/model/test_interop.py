@@ -14,7 +14,8 @@ import pytest
 
 from supplychain.errors import VerificationError
 from supplychain.signing.model import sign_model, verify_model
-from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
+from supplychain.signing.policy import SignerPolicy as IdentitySpec
+from supplychain.signing.specs import SignerSpec, TrustSpec
 from tests.conftest import run_cli
 from tests.model.conftest import CertChain, KeyPair
 

@@ -12,7 +12,8 @@ import pytest
 
 from supplychain.errors import InputError, VerificationError
 from supplychain.signing.model import default_signature_path, sign_model, verify_model
-from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
+from supplychain.signing.policy import SignerPolicy as IdentitySpec
+from supplychain.signing.specs import SignerSpec, TrustSpec
 from tests.conftest import run_cli
 from tests.model.conftest import CertChain, KeyPair
 
@@ -66,7 +67,7 @@ def test_tamper_names_every_added_removed_changed_file(model_dir: Path, keypair:
 
 def test_wrong_key_and_forged_payload_fail(model_dir: Path, keypair: KeyPair, other_keypair: KeyPair) -> None:
     sign_model(model_dir, SignerSpec(key_path=str(keypair.private)))
-    with pytest.raises(VerificationError, match="key mismatch"):
+    with pytest.raises(VerificationError, match="signed with another key"):
         verify_model(model_dir, IdentitySpec(key_path=str(other_keypair.public)), TrustSpec())
     # a payload swapped after signing: the signature no longer verifies
     sig = model_dir / "model.sig"
@@ -79,7 +80,7 @@ def test_wrong_key_and_forged_payload_fail(model_dir: Path, keypair: KeyPair, ot
         verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
     sig.write_text("{not json")
     r = run_cli("verify", "model", str(model_dir), "--key", str(keypair.public))
-    assert r.exit_code == 1 and "not a JSON Sigstore bundle" in r.stderr
+    assert r.exit_code == 1 and "not a Sigstore bundle" in r.stderr
 
 
 def test_certificate_chain_round_trip(model_dir: Path, cert_chain: CertChain, tmp_path: Path) -> None:
@@ -261,7 +262,8 @@ def _sign_statement(stmt: dict, key_path: Path, sig: Path) -> None:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from supplychain.signing.model import model_key_hint, pae
+    from supplychain.signing.dsse import pae
+    from supplychain.signing.model import model_key_hint
 
     key = serialization.load_pem_private_key(key_path.read_bytes(), None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
@@ -269,7 +271,7 @@ def _sign_statement(stmt: dict, key_path: Path, sig: Path) -> None:
     doc = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
            "verificationMaterial": {"publicKey": {"hint": model_key_hint(key.public_key())}, "tlogEntries": []},
            "dsseEnvelope": {"payload": base64.b64encode(payload).decode(), "payloadType": "application/vnd.in-toto+json",
-                            "signatures": [{"sig": base64.b64encode(key.sign(pae(payload), ec.ECDSA(hashes.SHA256()))).decode(),
+                            "signatures": [{"sig": base64.b64encode(key.sign(pae("application/vnd.in-toto+json", payload), ec.ECDSA(hashes.SHA256()))).decode(),
                                             "keyid": ""}]}}
     sig.write_text(json.dumps(doc))
 

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from supplychain.errors import SupplychainError
-from supplychain.signing.bundle import b64decode_strict, parse_bundle
-from supplychain.signing.specs import IdentitySpec
+from supplychain.signing.formats.bundle import b64decode_strict, parse_bundle
+from supplychain.signing.policy import SignerPolicy as IdentitySpec
 from supplychain.signing.tlog import parse_checkpoint
 from supplychain.signing.trust import TrustedRoot
-from supplychain.signing.verify import verify_bundle
+from supplychain.signing.verifier import verify_bundle
 
 EMPTY_ROOT = TrustedRoot(source="empty", tlogs=[], ctlogs=[], fulcio=[], tsas=[])
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from supplychain.errors import SupplychainError, VerificationError
-from supplychain.signing.specs import IdentitySpec
+from supplychain.signing.policy import SignerPolicy as IdentitySpec
 from supplychain.signing.trust import TrustedRoot, load_trusted_root_file, parse_trusted_root
-from supplychain.signing.verify import VerifiedSignature, verify_bundle
+from supplychain.signing.verifier import VerifiedSignature, verify_bundle
 from tests.conftest import EXTERNAL
 
 BUNDLES = EXTERNAL / "sigstore-bundles"

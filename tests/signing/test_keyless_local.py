@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from supplychain.errors import VerificationError
+from supplychain.signing.policy import SignerPolicy as IdentitySpec
 from supplychain.signing.sign import sign_bytes, sign_dsse
-from supplychain.signing.specs import IdentitySpec, SignerSpec, TrustSpec
-from supplychain.signing.verify import verify_bundle, verify_dsse_bundle
+from supplychain.signing.specs import SignerSpec, TrustSpec
+from supplychain.signing.verifier import verify_bundle, verify_dsse_bundle
 from tests.conftest import run_cli
 from tests.sigstore_local import LocalSigstore, js_verify
 

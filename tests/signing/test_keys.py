@@ -12,10 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from supplychain.errors import InputError, VerificationError
 from supplychain.signing.keys import generate_keypair, key_hint, load_private_key
+from supplychain.signing.policy import SignerPolicy as IdentitySpec
 from supplychain.signing.sign import sign_bytes, sign_dsse
-from supplychain.signing.specs import IdentitySpec, SignerSpec
+from supplychain.signing.specs import SignerSpec
 from supplychain.signing.trust import TrustedRoot
-from supplychain.signing.verify import verify_bundle
+from supplychain.signing.verifier import verify_bundle
 
 NO_ROOT = TrustedRoot(source="none", tlogs=[], ctlogs=[], fulcio=[], tsas=[])
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from supplychain.errors import SupplychainError
-from supplychain.signing.specs import IdentitySpec
+from supplychain.signing.policy import SignerPolicy as IdentitySpec
 from supplychain.signing.trust import load_trusted_root_file
-from supplychain.signing.verify import verify_bundle
+from supplychain.signing.verifier import verify_bundle
 from tests.conftest import EXTERNAL
 
 CONF = EXTERNAL / "sigstore-bundles" / "conformance"

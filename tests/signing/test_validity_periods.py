@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from supplychain.errors import VerificationError
-from supplychain.signing.specs import IdentitySpec
+from supplychain.signing.policy import SignerPolicy as IdentitySpec
 from supplychain.signing.trust import parse_trusted_root
-from supplychain.signing.verify import verify_bundle
+from supplychain.signing.verifier import verify_bundle
 from tests.conftest import EXTERNAL
 
 CONF = EXTERNAL / "sigstore-bundles" / "conformance"
