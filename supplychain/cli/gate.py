@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from supplychain.cli.common import report_format_options
+from supplychain.cli.registryopts import registry_timeout_option
 from supplychain.cli.signopts import trust_options, trust_spec
 
 
@@ -50,6 +51,7 @@ embedded trust root and makes no network call except to the registries holding t
               help="Also trust images matching GLOB (repeatable).")
 @click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
               help="Talk plain HTTP to this registry (loopback registries are always allowed).")
+@registry_timeout_option
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Skip files or directories matching GLOB while walking; repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from supplychain.cli.registryopts import registry_timeout_option
+
 
 @click.command(
     "pin",
@@ -25,6 +27,7 @@ references, 2 bad input, 3 registry or network failure.""",
               help="Only report tag-only references; exit 1 when there is one. Writes nothing.")
 @click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
               help="Talk plain HTTP to this registry (loopback registries always may); repeatable.")
+@registry_timeout_option
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB; repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def pin(paths: tuple[str, ...], check_only: bool, insecure: tuple[str, ...], exclude: tuple[str, ...],
