@@ -56,10 +56,12 @@ embedded trust root and makes no network call except to the registries holding t
               help="Skip files or directories matching GLOB while walking; repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Images checked in parallel.")
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Time for all registry work of the run; an image not decided by then is undecided (exit 3).")
 @trust_options
 def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt: str | None, as_json: bool,
          output: str | None, trusted: tuple[str, ...], insecure: tuple[str, ...], exclude: tuple[str, ...],
-         workers: int, **kwargs: Any) -> None:
+         workers: int, deadline: float | None, **kwargs: Any) -> None:
     """Decide, per image and overall, whether a deployment may go ahead."""
     from supplychain.cli.common import print_warnings, report_format
     from supplychain.errors import InputError
@@ -70,7 +72,7 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
     if not paths and not images:
         raise InputError("give a PATH (or - for standard input) or --image REF", hint="see supplychain gate --help")
     result = run_gate(paths, policy_path, images=images, trust=trust_spec(kwargs), workers=workers,
-                      extra_trusted=trusted, insecure_registries=insecure, exclude=exclude)
+                      extra_trusted=trusted, insecure_registries=insecure, exclude=exclude, deadline=deadline)
     print_warnings(result.warnings)
     write_output(render_gate(result, kind), output)
     error = gate_error(result)

@@ -333,3 +333,43 @@ attestations:
     assert r.exit_code == 1, r.stdout + r.stderr
     line = next(ln for ln in r.stdout.splitlines() if "SC-GATE-002" in ln)
     assert published.detached_digest in line and "cannot be fetched" in line, r.stdout
+
+
+def test_gate_deadline_leaves_a_stalled_image_undecided(tmp_path: Path) -> None:
+    """A registry that accepts the connection and never answers: with --deadline the run ends in
+    time, the image is undecided (exit 3) and the reason names the gate's deadline."""
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)  # read nothing, answer nothing
+
+    threading.Thread(target=accept, daemon=True).start()
+    host = f"127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        policy = _signed_policy(tmp_path, host)
+        image = f"{host}/app:1.0@{DIGEST}"
+        start = time.monotonic()
+        r = run_cli("gate", "--image", image, "--policy", str(policy), "--deadline", "1.5", "--json", timeout=60)
+        took = time.monotonic() - start
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert r.exit_code == 3, (r.exit_code, r.stdout, r.stderr)
+    doc = _json(r)
+    assert doc["images"][0]["decision"] == "undecided"
+    assert "deadline of 1.5 s" in doc["undecided"][0]["reason"]
+    assert took < 20, took
+    bad = run_cli("gate", "--image", image, "--policy", str(policy), "--deadline", "0")
+    assert bad.exit_code == 2 and "--deadline" in bad.stderr
