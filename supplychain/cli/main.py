@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sbom validate": ("supplychain.cli.sbom_tools:validate", "Validate an SBOM against the CycloneDX schema."),
     "sbom inspect": ("supplychain.cli.sbom_tools:inspect", "Summarise what an SBOM contains."),
     "sbom diff": ("supplychain.cli.sbom_tools:diff", "Compare two SBOMs."),
+    "sbom dir": ("supplychain.cli.sbom_dir:sbom_dir", "CycloneDX SBOM of a directory or unpacked root filesystem."),
+    "sbom convert": ("supplychain.cli.sbom_convert:convert", "Convert a CycloneDX SBOM to SPDX 2.3 JSON."),
     "keygen": ("supplychain.cli.keys:keygen", "Create an ECDSA P-256 signing key pair."),
     "sign blob": ("supplychain.cli.blob:sign_blob", "Sign a file into a Sigstore bundle."),
     "sign model": ("supplychain.cli.model:sign_model", "Sign ML model weights (OpenSSF model-signing)."),

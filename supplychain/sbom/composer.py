@@ -205,7 +205,8 @@ def _package(entry: Mapping[str, Any], *, version: str | None, dev: bool) -> Pac
         license_expression=expression,
         hashes=hashes,
         authors=authors,
-        supplier=next((n for n, _ in authors if n), None),  # the first author (NTIA supplier)
+        # NTIA supplier: the first author, else the vendor (the namespace's owner on Packagist)
+        supplier=next((n for n, _ in authors if n), None) or group,
         external_refs=_external_refs(entry),
         properties=props,
         scope="excluded" if dev else None,
