@@ -20,7 +20,8 @@ Examples:
 
 \b
 Exit codes: 0 done (or, with --check, everything pinned), 1 --check found unpinned
-references, 2 bad input, 3 registry or network failure.""",
+references or a reference that does not parse (pin itself reports those and exits 1 too),
+2 bad input, 3 registry or network failure.""",
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--check", "check_only", is_flag=True,
@@ -55,6 +56,8 @@ def pin(paths: tuple[str, ...], check_only: bool, insecure: tuple[str, ...], exc
                 click.echo(f"{where}: not pinned: {e.reference}" + (f" ({e.reason})" if e.reason else ""))
             elif e.status == "skipped":
                 click.echo(f"{where}: skipped {e.reference}: {e.reason}")
+            elif e.status == "invalid":
+                click.echo(f"{where}: invalid {e.reference!r}: {e.reason}")
         done = report.count("already-pinned")
         if check_only:
             click.echo(f"{report.count('unpinned')} unpinned, {done} pinned by digest")
@@ -62,5 +65,9 @@ def pin(paths: tuple[str, ...], check_only: bool, insecure: tuple[str, ...], exc
             click.echo(f"{report.count('pinned')} pinned in {len(report.files_changed)} file(s), "
                        f"{done} already pinned, {report.count('skipped')} skipped")
     if check_only and report.count("unpinned"):
-        raise PolicyViolation(f"{report.count('unpinned')} image reference(s) are not pinned by digest",
+        raise PolicyViolation(f"{report.count('unpinned')} image reference(s) are not pinned by digest"
+                              + (f", {report.count('invalid')} invalid" if report.count("invalid") else ""),
                               hint="run `supplychain pin` without --check to pin them")
+    if report.count("invalid"):
+        raise PolicyViolation(f"{report.count('invalid')} image reference(s) do not parse, so they cannot be "
+                              "pinned or checked", hint="fix the references named above")

@@ -29,7 +29,7 @@ from supplychain.policy import dockerfile, render
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.dockerfile import DATASTORE_PORTS, substitute
 from supplychain.policy.secrets import secret_reason
-from supplychain.policy.unresolved import UNRESOLVED_PREFIX, refuse
+from supplychain.policy.unresolved import UNRESOLVED_PREFIX, record_image, refuse
 from supplychain.policy.yamlsrc import Pos, YMap, YSeq, problems_of, read_text
 
 _SOCKETS = ("docker.sock", "containerd.sock", "podman.sock", "crio.sock")
@@ -423,7 +423,7 @@ def judge_build(name: str, build: Any, col: Collector, project_dir: str, anchor:
             col.images.append(use)
         else:
             use.ref = None
-            col.image(use)
+            record_image(col, use)
     for f in sub.findings:
         if f.rule == "SC-GATE-007":
             if inline_pos:

@@ -19,7 +19,7 @@ from supplychain.errors import InputError
 from supplychain.policy import kubernetes, render
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.images import parse_image
-from supplychain.policy.unresolved import UNRESOLVED_PREFIX, refuse
+from supplychain.policy.unresolved import UNRESOLVED_PREFIX, record_image, refuse
 from supplychain.policy.yamlsrc import YMap, YSeq, load_all, load_one, read_text
 
 NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -186,8 +186,8 @@ def check(text: str, col: Collector) -> None:
             col.images.append(ImageUse(file=file, line=line, column=column, text=use.text, literal=False,
                                        context=use.context, unresolved=use.unresolved))
         else:
-            col.image(ImageUse(file=file, line=line, column=column, text=use.text, literal=literal,
-                               context=f"{use.context} (kustomize)"))
+            record_image(col, ImageUse(file=file, line=line, column=column, text=use.text, literal=literal,
+                                       context=f"{use.context} (kustomize)"))
     for f in tmp.findings:
         if f.rule.startswith("SC-IMG-"):
             continue  # recomputed at the source position by col.image

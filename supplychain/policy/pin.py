@@ -22,6 +22,8 @@ from supplychain.fileio import atomic_write
 from supplychain.policy.config import Policy, default_policy
 from supplychain.policy.context import ImageUse
 from supplychain.policy.engine import check_paths
+from supplychain.policy.images import parse_image
+from supplychain.policy.unresolved import UNRESOLVED_PREFIX
 from supplychain.policy.yamlsrc import decode_text
 
 Resolver = Callable[[str], str]
@@ -33,7 +35,7 @@ class PinEntry:
     line: int
     column: int | None
     reference: str
-    status: str  # "pinned" (or "unpinned" with --check), "already-pinned", "skipped"
+    status: str  # "pinned" (or "unpinned" with --check), "already-pinned", "skipped", "invalid"
     pinned: str | None = None
     reason: str | None = None
 
@@ -81,10 +83,17 @@ def pin_paths(paths: list[str], resolver: Resolver | None, *, check_only: bool =
         entry = PinEntry(use.file, use.line, use.column, use.text, "skipped")
         report.entries.append(entry)
         if use.ref is None:
-            entry.reason = "unresolvable or invalid reference"
+            # never "fine": --check fails on it, and pin reports it
+            entry.status = "invalid"
+            entry.reason = "not a valid image reference"
+            try:
+                parse_image(use.text)
+            except ValueError as exc:
+                entry.reason = f"not a valid image reference: {exc}"
             if use.unresolved:
                 entry.status = "unpinned" if check_only else "skipped"
-                entry.reason = f"uses ${{{use.unresolved}}} which has no value"
+                entry.reason = (use.unresolved if use.text.startswith(UNRESOLVED_PREFIX)
+                                else f"uses ${{{use.unresolved}}} which has no value")
             continue
         if use.ref.digest:
             entry.status = "already-pinned"

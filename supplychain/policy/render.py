@@ -28,8 +28,8 @@ class RenderUnavailable(Exception):
 
 def find_tool(name: str, env: str) -> str | None:
     override = os.environ.get(env)
-    if override:
-        return override
+    if override:  # an explicit choice: that binary or none
+        return override if os.path.isfile(override) and os.access(override, os.X_OK) else None
     for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
         candidate = os.path.join(folder, name)
         if folder and os.path.isfile(candidate) and os.access(candidate, os.X_OK):

@@ -71,3 +71,15 @@ def refuse(col: Collector, line: int, column: int | None, what: str, *, fix: str
             file=target, line=max(1, line), column=column, text=UNRESOLVED_PREFIX + what[:300],
             literal=False, context=context or "unresolvable input", unresolved=what[:300],
         ))
+
+
+def record_image(col: Collector, use: ImageUse) -> None:
+    """``col.image(use)`` for a use in another file than ``col``'s (a Dockerfile a compose service
+    builds, the source file of a rendered object): its SC-IMG findings name ``use.file``."""
+    if use.file == col.file:
+        col.image(use)
+        return
+    other = Collector(col.policy, use.file)
+    other.image(use)
+    col.images.extend(other.images)
+    col.findings.extend(other.findings)

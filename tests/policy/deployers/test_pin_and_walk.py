@@ -1,0 +1,52 @@
+"""pin --check never reports success on a reference it cannot parse; walks include JSON and kustomizations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from supplychain.policy.config import default_policy
+from supplychain.policy.engine import check_paths
+from tests.conftest import run_cli
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def test_pin_check_fails_on_an_unparsable_reference(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM Bad_Image::x\nUSER 1\n")
+    r = run_cli("pin", str(tmp_path), "--check")
+    assert r.exit_code == 1
+    assert "Bad_Image::x" in r.stdout and "do not parse" in r.stderr
+
+
+def test_pin_check_fails_on_an_unresolvable_input(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        f"  - name: a\n    image: trusted.io/a:1@{DIGEST}\n    image: evil.io/b:1@{DIGEST}\n")
+    r = run_cli("pin", str(tmp_path), "--check")
+    assert r.exit_code == 1, r.stdout
+    assert "duplicated" in r.stdout
+
+
+def test_pin_check_passes_when_everything_is_pinned(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(f"# syntax=docker/dockerfile:1@{DIGEST}\nFROM trusted.io/a:1@{DIGEST}\nUSER 1\n")
+    r = run_cli("pin", str(tmp_path), "--check")
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_directory_walk_reads_json_manifests_and_skips_other_json(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "x", "dependencies": {"image": "1"}}')
+    (tmp_path / "pod.json").write_text(
+        '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},'
+        ' "spec": {"containers": [{"name": "a", "image": "evil.io/x:1"}]}}')
+    report = check_paths([str(tmp_path)], default_policy())
+    assert [u.text for u in report.images] == ["evil.io/x:1"]
+    assert {f.kind for f in report.files} == {"kubernetes", "none"}
+
+
+def test_policy_check_cli_reports_a_refusal_as_an_error(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        f"  - name: a\n    image: docker.io/library/nginx:1@{DIGEST}\n    <<: {{image: evil.io/x:1}}\n")
+    r = run_cli("policy", "check", str(tmp_path / "pod.yaml"), "--format", "json")
+    assert r.exit_code == 1
+    assert '"SC-GATE-007"' in r.stdout
