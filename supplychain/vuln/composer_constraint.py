@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from supplychain.vuln.versions import BadVersion, composer_normalize, is_composer_branch, php_version_compare
 
-__all__ = ["ConstraintError", "parse_constraints", "satisfies"]
+__all__ = ["ConstraintError", "parse_constraints", "satisfies", "satisfies_lists", "to_lists"]
 
 _MODIFIER_TAIL = re.compile(
     r"-[._-]?(?:(stable|beta|b|rc|alpha|a|patch|pl|p)((?:[.-]?\d+)*+)?)?([.-]?dev)?$", re.I
@@ -129,20 +129,31 @@ def parse_constraints(text: str) -> tuple[tuple[Bound, ...], ...]:
     return tuple(alternatives)
 
 
-def _holds(version: str, b: Bound) -> bool:
-    v_branch, c_branch = is_composer_branch(version), is_composer_branch(b.version)
-    if b.op == "!=" and (v_branch or c_branch):
-        return version != b.version
+def _holds(version: str, op: str, bound: str) -> bool:
+    v_branch, c_branch = is_composer_branch(version), is_composer_branch(bound)
+    if op == "!=" and (v_branch or c_branch):
+        return version != bound
     if v_branch and c_branch:
-        return b.op in ("==",) and version == b.version
+        return op == "==" and version == bound
     if v_branch or c_branch:
         return False
-    r = php_version_compare(version, b.version)
-    return {"<": r < 0, "<=": r <= 0, ">": r > 0, ">=": r >= 0, "==": r == 0, "!=": r != 0}[b.op]
+    r = php_version_compare(version, bound)
+    return {"<": r < 0, "<=": r <= 0, ">": r > 0, ">=": r >= 0, "==": r == 0, "!=": r != 0}[op]
 
 
 def satisfies(version: str, constraints: str | tuple[tuple[Bound, ...], ...]) -> bool:
     """Does the installed ``version`` satisfy ``constraints`` (composer/semver ``Semver::satisfies``)?"""
     parsed = parse_constraints(constraints) if isinstance(constraints, str) else constraints
     v = composer_normalize(version)
-    return any(all(_holds(v, b) for b in alt) for alt in parsed)
+    return any(all(_holds(v, b.op, b.version) for b in alt) for alt in parsed)
+
+
+def to_lists(parsed: tuple[tuple[Bound, ...], ...]) -> list[list[list[str]]]:
+    """A parsed constraint as plain lists (stored in the database, so scans do not parse again)."""
+    return [[[b.op, b.version] for b in alt] for alt in parsed]
+
+
+def satisfies_lists(version: str, parsed: list[list[list[str]]]) -> bool:
+    """:func:`satisfies` for a constraint stored with :func:`to_lists`."""
+    v = composer_normalize(version)
+    return any(all(_holds(v, op, bound) for op, bound in alt) for alt in parsed)

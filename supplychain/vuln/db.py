@@ -142,6 +142,28 @@ class Database:
         ).fetchall()
         return [(json.loads(adv), json.loads(aff)) for adv, aff in rows]
 
+    def lookup_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]]:
+        """:meth:`lookup` for many (ecosystem, package) keys at once (one query per 500 keys)."""
+        out: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        by_eco: dict[str, list[str]] = {}
+        for eco, pkg in set(keys):
+            out[(eco, pkg)] = []
+            by_eco.setdefault(eco, []).append(pkg)
+        docs: dict[str, dict[str, Any]] = {}
+        for eco, pkgs in by_eco.items():
+            for i in range(0, len(pkgs), 500):
+                chunk = pkgs[i:i + 500]
+                rows = self.conn.execute(
+                    "SELECT f.package, a.id, a.doc, f.doc FROM affected f JOIN advisories a ON a.id = f.advisory_id "
+                    f"WHERE f.ecosystem = ? AND f.package IN ({','.join('?' * len(chunk))}) AND a.withdrawn IS NULL",
+                    (eco, *chunk),
+                ).fetchall()
+                for pkg, aid, adv, aff in rows:
+                    if aid not in docs:
+                        docs[aid] = json.loads(adv)
+                    out[(eco, pkg)].append((docs[aid], json.loads(aff)))
+        return out
+
     def status(self) -> DbStatus:
         imports = [
             ImportInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))

@@ -21,7 +21,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from supplychain.vuln.composer_constraint import ConstraintError, parse_constraints, satisfies
+from supplychain.vuln.composer_constraint import (
+    ConstraintError,
+    parse_constraints,
+    satisfies,
+    satisfies_lists,
+    to_lists,
+)
 from supplychain.vuln.versions import BadVersion, comparator_for
 
 __all__ = ["AdvisoryRecord", "AffectedEntry", "RangeMatch", "RecordError", "affected_match",
@@ -53,6 +59,7 @@ class AffectedEntry:
     ranges: list[dict[str, Any]] = field(default_factory=list)  # {"type": T, "events": [[kind, version], ...]}
     versions: list[str] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)  # Composer constraints (FriendsOfPHP)
+    parsed: list[list[list[list[str]]]] = field(default_factory=list)  # the same, parsed (to_lists)
     state: str | None = None  # "wont-fix" when the data says the vendor will not fix it
     severity: list[dict[str, str]] = field(default_factory=list)
 
@@ -64,6 +71,7 @@ class AffectedEntry:
             d["v"] = self.versions
         if self.constraints:
             d["c"] = self.constraints
+            d["cp"] = self.parsed
         if self.state:
             d["s"] = self.state
         if self.severity:
@@ -309,10 +317,11 @@ def normalize_friendsofphp(doc: Any, *, name: str, relpath: str) -> AdvisoryReco
             raise RecordError(f"{bw}.versions: empty")
         constraint = ",".join(p.strip() for p in parts if p)
         try:
-            parse_constraints(constraint)
+            parsed = parse_constraints(constraint)
         except ConstraintError as exc:
             raise RecordError(f"{bw}.versions: {exc}") from exc
         entry.constraints.append(constraint)
+        entry.parsed.append(to_lists(parsed))
     rec.modified = newest
     rec.affected.append(entry)
     return rec
@@ -347,6 +356,15 @@ def _sorted_events(events: Iterable[list[str]], cmp: Any) -> list[list[str]]:
 
 
 def _range_affects(version: str, events: list[list[str]], cmp: Any) -> tuple[bool, list[str]]:
+    if len(events) == 2 and events[0][0] == "introduced" and events[1][0] in ("fixed", "last_affected"):
+        # the common shape, already in order when introduced < the closing event
+        (_, intro), (kind, end) = events
+        if intro == "0" or cmp(intro, end) < 0:
+            opened = intro == "0" or cmp(version, intro) >= 0
+            c = cmp(version, end)
+            if kind == "fixed":
+                return (True, [end]) if opened and c < 0 else (False, [])
+            return opened and c <= 0, []
     evs = _sorted_events(events, cmp)
     affected = False
     for kind, v in evs:
@@ -388,8 +406,10 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
     listed = entry.get("v") or []
     if version in listed:
         hit = True
-    for constraint in entry.get("c") or []:
-        if satisfies(version, constraint):
+    constraints = entry.get("c") or []
+    parsed = entry.get("cp") or [None] * len(constraints)
+    for constraint, cp in zip(constraints, parsed, strict=False):
+        if satisfies_lists(version, cp) if cp is not None else satisfies(version, constraint):
             hit = True
             f = _fop_fixed(constraint)
             if f:

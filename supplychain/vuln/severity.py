@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["Cvss", "Severity", "rate"]
@@ -66,6 +67,7 @@ class Cvss:
         return {"version": self.version, "vector": self.vector, "score": self.score}
 
 
+@lru_cache(maxsize=4096)
 def _score(kind: str, vector: str) -> Cvss | None:
     import cvss as cvsslib  # type: ignore[import-untyped]
 

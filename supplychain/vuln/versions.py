@@ -373,6 +373,7 @@ def _special_form(form: str) -> int:
     return -1
 
 
+@lru_cache(maxsize=65536)
 def _php_canonicalize(v: str) -> str:
     out = [v[0]]
     lp = v[0]
@@ -402,6 +403,7 @@ def _strtol(s: str) -> int:
     return int(m.group(0)) if m else 0
 
 
+@lru_cache(maxsize=262144)
 def php_version_compare(v1: str, v2: str) -> int:
     """PHP's ``version_compare($v1, $v2)``."""
     if not v1 or not v2:
