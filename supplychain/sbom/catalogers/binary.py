@@ -38,7 +38,7 @@ DPKG_INFO = "/var/lib/dpkg/info/"
 STATUS_D = "/var/lib/dpkg/status.d/"
 APK_DBS = ("/lib/apk/db/installed", "/usr/lib/apk/db/installed")
 PHP_EXT_DIR_RE = re.compile(r"^(?:/usr/local/lib/php/extensions/[^/]+|/usr/lib/php/\d{8})/[^/]+\.so$")
-PHP_INI_RE = re.compile(r"/php/(?:[^/]+/)?conf\.d/[^/]+\.ini$")
+PHP_INI_RE = re.compile(r"/php/(?:[^/]+/){0,2}conf\.d/[^/]+\.ini$")
 _V = rb"(?P<version>"
 
 

@@ -364,12 +364,23 @@ class ExecutableAnalyzer:
         if size > BUFFER_CAP:
             facts = _stream_scan(first, chunks, rules)
         else:
-            parts = [first]
-            parts.extend(chunks)
-            data = b"".join(parts) if len(parts) > 1 else first
-            del parts
-            facts = _analyze_elf(data, rules, path)
+            facts = _analyze_elf(read_all(first, chunks, size), rules, path)
         return facts if facts else None
+
+
+def read_all(first: bytes, chunks: Iterator[bytes], size: int) -> bytes:
+    """A member's bytes in one buffer allocated once (``size`` from the tar header), so holding
+    a file costs its size, not twice its size while chunks are joined."""
+    buf = bytearray(size)
+    view = memoryview(buf)
+    pos = 0
+    for chunk in _prepend(first, chunks):
+        n = min(len(chunk), size - pos)
+        view[pos : pos + n] = chunk[:n]
+        pos += n
+    view.release()
+    del buf[pos:]
+    return buf  # type: ignore[return-value]  # a bytearray reads like bytes here (find, slices, re)
 
 
 def _analyze_elf(data: bytes, rules: list[Rule], path: str) -> ExecFacts:
@@ -385,7 +396,7 @@ def _analyze_elf(data: bytes, rules: list[Rule], path: str) -> ExecFacts:
             facts.go["guess"] = guess
     dep = elf.section(".dep-v0")
     if dep:
-        facts.dep_v0 = dep
+        facts.dep_v0 = bytes(dep)
     if rules:
         # version strings live in read-only data; search it (or the whole file without sections)
         regions = [elf.section(n, len(data)) for n in (".rodata", ".data", ".data.rel.ro")]

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from supplychain.oci.fs import FileTree, Want
 from supplychain.sbom.catalogers._util import make_purl, make_refs_unique, text
 from supplychain.sbom.catalogers.base import CatalogContext
+from supplychain.sbom.catalogers.elf import read_all
 from supplychain.sbom.package import Package
 
 SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi", ".par", ".sar", ".nar", ".kar")
@@ -160,7 +161,7 @@ class JavaAnalyzer:
                 h.update(chunk)
             return Archive(path=path, sha1=h.hexdigest(), notes=[f"{path}: larger than {MAX_ARCHIVE} bytes, "
                                                                   "only hashed"])
-        data = b"".join(chunks)
+        data = read_all(next(chunks, b""), chunks, size)
         try:
             return read_archive(data, path)
         except _ZIP_ERRORS:
