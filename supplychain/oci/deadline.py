@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -72,8 +73,12 @@ class Watch:
         return float("inf") if exp is None else exp - time.monotonic()
 
     def register(self, sock: socket.socket | None) -> None:
+        """``sock`` now serves this operation (a pooled connection serves one at a time: the
+        operation that used it before no longer owns it)."""
         if sock is None:
             return
+        with _OWNERS_LOCK:
+            _OWNERS[sock] = self
         with self._lock:
             if any(s is sock for s in self._socks):
                 return
@@ -88,9 +93,15 @@ class Watch:
                 return False
             self.expired = True
             socks = list(self._socks)
-        for s in socks:
+        with _OWNERS_LOCK:
+            mine = [s for s in socks if _OWNERS.get(s) is self]
+        for s in mine:
             _shutdown(s)
         return True
+
+
+_OWNERS: weakref.WeakKeyDictionary[socket.socket, Watch] = weakref.WeakKeyDictionary()
+_OWNERS_LOCK = threading.Lock()
 
 
 def _shutdown(sock: socket.socket) -> None:
