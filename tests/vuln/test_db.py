@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from supplychain.errors import InputError, NetworkError, PolicyViolation
-from supplychain.vuln.db import open_db
+from supplychain.vuln.db import Database, open_db
 from supplychain.vuln.service import check_db_age, import_sources, parse_age
 from tests.vuln.conftest import osv_zip
 
@@ -34,21 +35,22 @@ def counts(path: Path) -> tuple[int, int, int]:
         c.close()
 
 
-@pytest.mark.slow
-def test_import_real_databases_and_status(vulns: Path, distro_zips: dict[str, Path], tmp_path: Path) -> None:
-    path = tmp_path / "v.db"
-    with open_db(path, create=True) as db:
-        infos = import_sources(db, [str(vulns / "friendsofphp-security-advisories"),
-                                    str(vulns / "pypa-advisory-database"), str(distro_zips["alpine"])])
-        st = db.status()
-    assert [i.records for i in infos[:2]] == [1592, 2661]  # SOURCES.md: the whole databases
-    assert infos[1].withdrawn == 10
-    assert all(i.sha256.startswith("sha256:") and len(i.sha256) == 71 for i in infos)
+def test_import_real_databases_and_status(full_db: Database, vulns: Path, tmp_path: Path) -> None:
+    st = full_db.status()
+    fop, pypa, deb, alp = st.imports
+    assert deb.kind == "zip" and deb.ecosystems == ["Debian:10", "Debian:11", "Debian:12", "Debian:13"]  # the session database: four sources imported in one transaction
+    assert (fop.records, pypa.records) == (1592, 2661)  # SOURCES.md: the whole databases
+    assert pypa.withdrawn == 10 and fop.withdrawn == 0
+    assert fop.kind == "directory" and alp.kind == "zip" and alp.records == 11
+    assert all(i.sha256.startswith("sha256:") and len(i.sha256) == 71 for i in st.imports)
+    assert fop.data_time == "2026-08-05T23:53:11Z"  # the newest branch time in the tree
     assert st.ecosystems["Packagist"] == 1592
     assert st.ecosystems["PyPI"] == 2661 - 10  # withdrawn records are not counted or matched
-    assert any(e.startswith("Alpine:v3.") for e in st.ecosystems)
+    assert st.ecosystems["Debian:12"] >= 1 and any(e.startswith("Alpine:v3.") for e in st.ecosystems)
     assert st.snapshot.startswith("sha256:")
     # idempotent: the same data again changes no advisory, only the import log
+    path = tmp_path / "copy.db"
+    shutil.copyfile(full_db.path, path)
     before = counts(path)
     with open_db(path) as db:
         import_sources(db, [str(vulns / "friendsofphp-security-advisories")])
@@ -56,6 +58,7 @@ def test_import_real_databases_and_status(vulns: Path, distro_zips: dict[str, Pa
     after = counts(path)
     assert after[:2] == before[:2] and after[2] == before[2] + 1
     assert st2.advisories == st.advisories and st2.snapshot != st.snapshot
+    assert st2.imports[-1].sha256 == fop.sha256
 
 
 def test_import_osv_zip_from_loopback_http(distro_zips: dict[str, Path], http_files: Any, tmp_path: Path,

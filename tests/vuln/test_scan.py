@@ -312,3 +312,23 @@ def test_library_renderers_with_suppressions(full_db: Database) -> None:
     assert ov["statements"][0]["status"] == "not_affected"
     assert ov["statements"][0]["products"][0]["subcomponents"][0]["@id"] == FLY
     assert json.loads(render_sarif(res))["runs"][0]["results"] == []
+
+
+def test_lean_purl_reader_agrees_with_packageurl(external: Path) -> None:
+    """The scan's purl reader against packageurl-python on every purl of real SBOMs."""
+    from packageurl import PackageURL
+
+    from supplychain.vuln.match import parse_purl
+
+    purls: set[str] = {"pkg:npm/%40babel/core@7.0.0", "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&"
+                       "distro=debian-12&upstream=openssl%403.0.11-1~deb12u2", "pkg:rpm/redhat/openssl@1.1.1k-7.el8?"
+                       "epoch=1&arch=x86_64&distro=rhel-8.9", "pkg:golang/github.com/a/b@v1.2.3#sub/dir"}
+    for f in (external / "composer").rglob("*.json"):
+        if f.name.startswith("bom."):
+            purls |= set(re.findall(r'"purl": "([^"]+)"', f.read_text()))
+    assert len(purls) > 100
+    for p in sorted(purls):
+        a, b = parse_purl(p), PackageURL.from_string(p)
+        assert a is not None
+        assert (a.type, a.namespace, a.name, a.version, a.qualifiers) == (
+            b.type, b.namespace, b.name, b.version, dict(b.qualifiers or {})), p
