@@ -17,7 +17,21 @@ from supplychain.errors import RegistryError
 
 
 class RegistryNotFound(RegistryError):
-    """The registry answered 404 for a manifest, blob or repository."""
+    """The registry answered 404 for a manifest, blob or repository. ``codes``: the error codes
+    of its distribution error body; :attr:`says_unknown` tells a registry that says the thing
+    does not exist from a bare 404 (a proxy, a CDN, a misrouted request)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, codes: list[str] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.codes = list(codes or [])
+
+    @property
+    def says_unknown(self) -> bool:
+        return bool(UNKNOWN_CODES.intersection(self.codes))
+
+
+# distribution error codes saying "no such manifest/blob/repository" (NOT_FOUND: Harbor)
+UNKNOWN_CODES = frozenset({"MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "NAME_UNKNOWN", "NOT_FOUND"})
 
 
 class RegistryAuthError(RegistryError):

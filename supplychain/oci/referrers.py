@@ -3,7 +3,7 @@
 
 The tag index is shared state that other signers update too, so it is only ever changed from a
 successful read of a valid index: a 404 means "no index yet" only when the registry says so in
-the distribution error format (``MANIFEST_UNKNOWN``); the write is conditional (``If-Match`` with
+the distribution error format (``MANIFEST_UNKNOWN``, or Harbor's ``NOT_FOUND``); the write is conditional (``If-Match`` with
 the ETag the read gave, where the registry supports it) and is read back to confirm. Anything
 else fails without writing, so one spurious answer can never replace 17 signatures with 1.
 """
@@ -106,7 +106,7 @@ def read_tag_index(client: RegistryClient, ref: Reference
     ans = client._fetch("GET", ref.registry, url, client._scope(ref.repository), what, limit=MAX_INDEX,
                         kind="referrers tag index", headers={"Accept": ", ".join(INDEX_TYPES)})
     if ans.status == 404:
-        if "MANIFEST_UNKNOWN" in ans.error_codes():
+        if {"MANIFEST_UNKNOWN", "NOT_FOUND"}.intersection(ans.error_codes()):  # NOT_FOUND: Harbor
             return None
         raise RegistryError(f"{what}: {ref.registry} answered HTTP 404 without saying MANIFEST_UNKNOWN"
                             f"{ans.detail()}; cannot tell whether the referrers tag index exists")

@@ -120,7 +120,7 @@ class RegistryClient:
     def _fail(ans: Answer, what: str) -> RegistryError:
         detail = ans.detail()
         if ans.status == 404:
-            return RegistryNotFound(f"{what}: not found (HTTP 404){detail}")
+            return RegistryNotFound(f"{what}: not found (HTTP 404){detail}", codes=ans.error_codes())
         if ans.status == 412:
             return RegistryPreconditionFailed(f"{what}: changed since it was read (HTTP 412){detail}")
         if ans.status in (401, 403):

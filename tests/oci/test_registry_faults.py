@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from supplychain.errors import NetworkError, RegistryError, VerificationError
-from supplychain.oci.answer import RegistryAuthError, retry_after_seconds
+from supplychain.oci.answer import RegistryAuthError, RegistryNotFound, retry_after_seconds
 from supplychain.oci.auth import CredentialStore
 from supplychain.oci.descriptor import (
     EMPTY_JSON_DIGEST,
@@ -351,3 +351,15 @@ def test_manifest_rewritten_to_another_digest_is_not_trusted(proxy: FaultProxy) 
     with pytest.raises(VerificationError, match="Docker-Content-Digest"):
         _client().get_manifest(_ref(proxy))
 
+
+
+def test_not_found_tells_a_registry_answer_from_a_bare_404(proxy: FaultProxy) -> None:
+    """Callers that treat "not found" as "absent" (legacy signature tags) can tell the registry's
+    MANIFEST_UNKNOWN from a 404 a proxy or CDN made up."""
+    with pytest.raises(RegistryNotFound) as exc:
+        _client().get_manifest(_ref(proxy, "no-such-tag"))
+    assert exc.value.says_unknown and exc.value.codes == ["MANIFEST_UNKNOWN"]
+    proxy.add("status", method="GET", path=MANIFEST_PATH, status=404, body=b"<html>not here</html>")
+    with pytest.raises(RegistryNotFound) as exc:
+        _client().get_manifest(_ref(proxy))
+    assert not exc.value.says_unknown and exc.value.exit_code == 3
