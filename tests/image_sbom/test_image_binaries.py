@@ -53,7 +53,7 @@ def test_runtimes_built_from_source_are_classified(built: tuple[Path, Expected, 
         assert c["version"] == version, (name, c["version"], version)
         assert c["purl"] == f"pkg:generic/{name}@{version}"
         if not name.startswith("php-ext-"):
-            assert c.get("cpe", "").startswith("cpe:2.3:a:") and _props(c, "supplychain:cpe"), c
+            assert c.get("cpe", "").startswith("cpe:2.3:a:") and _props(c, "supplychain:cpe23"), c
     if "php-cli" in exp.binaries:
         php = generic[("php-cli", "/usr/local/bin/php")]
         builtin = _props(php, "supplychain:php:builtin-extensions")[0].split(",")

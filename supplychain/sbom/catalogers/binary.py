@@ -15,8 +15,9 @@ the version the extension reports), and which of them ``conf.d/docker-php-ext-*.
 
 A file owned by an OS package (dpkg ``info/*.list`` and distroless ``status.d/*.md5sums``, the apk
 database, the rpm database) is not reported: the OS package already is. purls are
-``pkg:generic/<name>@<version>`` (no ecosystem type exists for these), with a CPE for
-vulnerability matching (``supplychain:cpe`` property and the component's ``cpe``).
+``pkg:generic/<name>@<version>`` (no ecosystem type exists for these), with CPE candidates for
+vulnerability matching in NVD's vendor:product spelling (``php:php``, ``nodejs:node.js``,
+``f5:nginx``) as ``supplychain:cpe23`` properties, the property ``supplychain.sbom.cpe`` uses.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from supplychain.sbom.catalogers.apk import parse_installed
 from supplychain.sbom.catalogers.base import CatalogContext
 from supplychain.sbom.catalogers.elf import ExecFacts, ExecutableAnalyzer, Rule
 from supplychain.sbom.catalogers.rpm import DB_PATHS, HeaderError, _files, parse_header, read_blobs
+from supplychain.sbom.cpe import format_cpe
 from supplychain.sbom.package import Package
 
+# the property supplychain.sbom.cpe writes its CPE candidates to; ours carry NVD's vendor:product
+CPE_PROPERTY = "supplychain:cpe23"
 DPKG_INFO = "/var/lib/dpkg/info/"
 STATUS_D = "/var/lib/dpkg/status.d/"
 APK_DBS = ("/lib/apk/db/installed", "/usr/lib/apk/db/installed")
@@ -110,10 +114,7 @@ EXEC_ANALYZER = _Analyzer([rule for rule, _ in RULES], _extra_paths)
 
 
 def cpe_for(vendor: str, product: str, version: str) -> str:
-    def esc(v: str) -> str:
-        return re.sub(r"([^A-Za-z0-9_.\-])", r"\\\1", v)
-
-    return f"cpe:2.3:a:{esc(vendor)}:{esc(product)}:{esc(version)}:*:*:*:*:*:*:*"
+    return format_cpe(vendor, product, version)
 
 
 def exec_facts(entry: FileEntry) -> ExecFacts | None:
@@ -251,7 +252,7 @@ class BinaryCataloger:
                 if facts.php_api:
                     props.append(("supplychain:php:module-api", facts.php_api))
                 cpes = [cpe_for(v, p, version) for v, p in kind.cpes]
-                props.extend(("supplychain:cpe", c) for c in cpes)
+                props.extend((CPE_PROPERTY, c) for c in cpes)
                 out.append(Package(
                     name=kind.name, version=version, purl=make_purl("generic", None, kind.name, version),
                     type="application", ecosystem="binary", properties=props, location=path,

@@ -29,7 +29,7 @@ from packageurl import PackageURL
 from supplychain.oci.fs import FileTree, Want
 from supplychain.sbom.catalogers._util import make_purl
 from supplychain.sbom.catalogers.base import CatalogContext
-from supplychain.sbom.catalogers.binary import EXEC_ANALYZER, cpe_for, exec_facts
+from supplychain.sbom.catalogers.binary import CPE_PROPERTY, EXEC_ANALYZER, cpe_for, exec_facts
 from supplychain.sbom.catalogers.elf import LDFLAGS_VERSION
 from supplychain.sbom.package import Package
 
@@ -160,7 +160,7 @@ class GoCataloger:
             purl = make_purl("golang", None, "stdlib", std)
             deps.append(Package(
                 name="stdlib", version=info.go_version.split(" ", 1)[0], purl=purl, ecosystem="golang",
-                properties=[("supplychain:cpe", cpe_for("golang", "go", std))],
+                properties=[(CPE_PROPERTY, cpe_for("golang", "go", std))],
                 location=path, layer=layer, bom_ref=f"{purl}#{path}",
             ))
         if info.main is not None:
