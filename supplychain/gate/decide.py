@@ -11,6 +11,12 @@ webhook or a vulnerability check calls it the same way)::
     d = decide_image("ghcr.io/acme/app@sha256:...", gp, registry=RegistryView(), trust=TrustSpec())
     d.decision   # Decision.PASS / FAIL / UNDECIDED;  d.findings, d.waived, d.verification
 
+More checks per image (vulnerabilities, image contents) plug in with :func:`register_image_check`:
+a function ``(decision, gate_policy, verification)`` called once the image is resolved and its
+signatures verified, which records findings with :func:`add_finding` (its rules registered with
+``register_rule``, its policy section with ``register_section``, both from an explicit
+registration function, as :func:`supplychain.gate.rules.register` does).
+
 Registry failures never become a yes or a no: a registry that cannot be read (network, persistent
 5xx / 429, an HTML page, a failing token service, a deadline) makes the image *undecided*
 (``d.undecided`` says why); an image the registry says does not exist fails (SC-GATE-006).
@@ -32,10 +38,25 @@ from supplychain.policy.images import parse_image
 from supplychain.policy.report.model import Waived
 from supplychain.policy.waivers import find_waiver
 from supplychain.signing import attest as at
-from supplychain.signing.image import RegistryView, VerifyOptions, parse_image_reference, verify_image
+from supplychain.signing.image import (
+    ImageVerification,
+    RegistryView,
+    VerifyOptions,
+    parse_image_reference,
+    verify_image,
+)
 from supplychain.signing.specs import TrustSpec
 
 COMMAND_LINE = "<command line>"
+
+ImageCheck = Callable[[ImageDecision, GatePolicy, ImageVerification], None]
+_IMAGE_CHECKS: list[ImageCheck] = []
+
+
+def register_image_check(check: ImageCheck) -> None:
+    """Run ``check`` for every resolved image (idempotent; call it from a registration function)."""
+    if check not in _IMAGE_CHECKS:
+        _IMAGE_CHECKS.append(check)
 
 
 def reference_findings(gp: GatePolicy, text: str, location: Location) -> list[Finding]:
@@ -84,6 +105,15 @@ def _waive(d: ImageDecision, gp: GatePolicy, day: datetime.date, files: Callable
         else:
             d.waived.append(Waived(f, w.reason, w.expires))
     d.findings = kept
+
+
+def add_finding(d: ImageDecision, gp: GatePolicy, rule_id: str, message: str, *, undecided: bool = False) -> None:
+    """Record a finding of ``rule_id`` on the image, at the policy's severity (none when the policy
+    turns the rule off or the gate's scope leaves it out). ``undecided``: the finding says the check
+    could not look (its severity is never lowered below error, and the image is undecided)."""
+    if undecided and d.undecided is None:
+        d.undecided = message
+    _add(d, gp, rule_id, message, undecided=undecided)
 
 
 def _add(d: ImageDecision, gp: GatePolicy, rule_id: str, message: str, *, undecided: bool = False) -> None:
@@ -153,6 +183,8 @@ def _verify(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
             if sbom.trusted and sbom.predicate is not None and sbom.predicate_type \
                     and at.same_predicate_type(sbom.predicate_type, cdx):
                 check_image_sbom(d, sbom.predicate, gp)
+    for check in list(_IMAGE_CHECKS):
+        check(d, gp, verification)
 
 
 def check_image_sbom(d: ImageDecision, document: bytes, gp: GatePolicy) -> None:

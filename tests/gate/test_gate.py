@@ -372,3 +372,34 @@ def test_double_star_images_glob_means_every_image(scene: dict[str, Any], regist
     policy.write_text(text.replace(f'images: ["{registry.host}/gate/**"]\n    key:', 'images: "**"\n    key:'))
     r = run_cli("gate", "--image", im["good"], "--policy", str(policy))
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_image_checks_plug_into_decide_image(scene: dict[str, Any]) -> None:
+    """A later check (vulnerabilities, image contents) registered with register_image_check runs for
+    every resolved image with its verification, and its findings decide like the gate's own."""
+    from supplychain.gate import decide as decide_module
+    from supplychain.gate import decide_image, load_gate_policy
+    from supplychain.oci.registry import RegistryClient
+    from supplychain.policy.report import Decision
+    from supplychain.signing.image import ImageVerification, RegistryView
+    from supplychain.signing.specs import TrustSpec
+
+    seen: list[str] = []
+
+    def check(d: Any, gp: Any, verification: ImageVerification) -> None:
+        assert verification.signed
+        seen.append(d.image)
+        decide_module.add_finding(d, gp, "SC-GATE-003", "test check: denied by a later scanner")
+
+    gp = load_gate_policy(scene["policy"])
+    view = RegistryView(RegistryClient())
+    decide_module.register_image_check(check)
+    decide_module.register_image_check(check)  # idempotent
+    try:
+        d = decide_image(scene["images"]["good"], gp, registry=view, trust=TrustSpec())
+    finally:
+        decide_module._IMAGE_CHECKS.remove(check)
+    assert seen == [scene["images"]["good"]]
+    assert d.decision is Decision.FAIL and [f.rule for f in d.findings] == ["SC-GATE-003"]
+    again = decide_image(scene["images"]["good"], gp, registry=view, trust=TrustSpec())
+    assert again.decision is Decision.PASS and seen == [scene["images"]["good"]]
