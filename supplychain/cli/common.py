@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-if TYPE_CHECKING:
-    from supplychain.policy.report.model import OutputFormat
+from supplychain.vocab import CYCLONEDX_OUTPUT_VERSIONS, OutputFormat, SbomFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SPEC_VERSIONS = ("1.4", "1.5", "1.6")
+SPEC_VERSIONS = CYCLONEDX_OUTPUT_VERSIONS
 
 
 def sbom_output_options(func: F) -> F:
@@ -27,7 +26,7 @@ def sbom_output_options(func: F) -> F:
         ),
         click.option(
             "--output-format",
-            type=click.Choice(["json", "xml"]),
+            type=click.Choice([f.value for f in SbomFormat]),
             default="json",
             show_default=True,
             help="CycloneDX serialization.",
@@ -52,7 +51,7 @@ def sbom_output_options(func: F) -> F:
     return func
 
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = tuple(f.value for f in OutputFormat)
 
 
 def report_format_options(func: F) -> F:
@@ -66,7 +65,6 @@ def report_format_options(func: F) -> F:
 def report_format(fmt: str | None, as_json: bool) -> OutputFormat:
     """The chosen format; --json with another --format is a usage error."""
     from supplychain.errors import InputError
-    from supplychain.policy.report.model import OutputFormat
 
     if as_json and fmt not in (None, "json"):
         raise InputError(f"give --json or --format {fmt}, not both")

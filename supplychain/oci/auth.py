@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from supplychain.errors import InputError
+from supplychain.vocab import DOCKER_HUB_ALIASES, DOCKER_HUB_AUTH_KEY
 
-HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
-HUB_SERVER_URL = "https://index.docker.io/v1/"
+HUB_HOSTS = DOCKER_HUB_ALIASES
+HUB_SERVER_URL = DOCKER_HUB_AUTH_KEY
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,8 @@ import re
 from dataclasses import dataclass, replace
 
 from supplychain.errors import InputError
-
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_API = "registry-1.docker.io"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+from supplychain.vocab import DOCKER_HUB, DOCKER_HUB_API
+from supplychain.vocab import DOCKER_HUB_ALIASES as _HUB_ALIASES
 
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")

@@ -30,6 +30,7 @@ from supplychain.errors import NetworkError, RegistryError
 from supplychain.oci import deadline
 from supplychain.oci.answer import TRANSIENT, Answer, describe, refused, retry_after_seconds
 from supplychain.oci.auth import CredentialStore
+from supplychain.vocab import DOCKER_HUB, DOCKER_HUB_API
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
@@ -98,7 +99,7 @@ class Transport:
 
     @staticmethod
     def api_host(registry: str) -> str:
-        return "registry-1.docker.io" if registry == "docker.io" else registry
+        return DOCKER_HUB_API if registry == DOCKER_HUB else registry
 
     def is_insecure(self, host: str) -> bool:
         """``host`` (with or without port) was named in ``insecure_registries``."""

@@ -17,9 +17,8 @@ from functools import lru_cache
 
 from supplychain.errors import InputError
 from supplychain.oci.reference import parse_reference
-
-DOCKER_HUB = "docker.io"
-_HUB_ALIASES = {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", "docker.io"}
+from supplychain.vocab import DOCKER_HUB
+from supplychain.vocab import DOCKER_HUB_ALIASES as _HUB_ALIASES
 
 
 @dataclass(frozen=True, slots=True)

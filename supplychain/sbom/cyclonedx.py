@@ -35,6 +35,7 @@ from supplychain.errors import InputError
 from supplychain.sbom.cpe import cpe_candidates
 from supplychain.sbom.licenses import _schema_dir, classify_license, is_spdx_expression, spdx_id
 from supplychain.sbom.package import ExternalRef, Package
+from supplychain.vocab import CYCLONEDX_OUTPUT_VERSIONS
 
 __all__ = [
     "SPEC_VERSIONS",
@@ -47,7 +48,7 @@ __all__ = [
     "spdx_id",
 ]
 
-SPEC_VERSIONS = ("1.4", "1.5", "1.6")
+SPEC_VERSIONS = CYCLONEDX_OUTPUT_VERSIONS
 CPE_PROPERTY = "supplychain:cpe23"
 
 # --- what each spec version allows (checked against the schemas in tests) -------------------

@@ -34,6 +34,7 @@ from typing import Any
 
 from supplychain.errors import InputError
 from supplychain.fileio import parse_json, read_bytes
+from supplychain.vocab import CYCLONEDX_JSON_VERSIONS, CYCLONEDX_XML_VERSIONS
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -46,8 +47,8 @@ __all__ = [
     "validate_file",
 ]
 
-SUPPORTED_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")  # JSON (CycloneDX JSON starts at 1.2)
-SUPPORTED_XML_VERSIONS = ("1.0", "1.1", *SUPPORTED_VERSIONS)
+SUPPORTED_VERSIONS = CYCLONEDX_JSON_VERSIONS  # CycloneDX JSON starts at 1.2
+SUPPORTED_XML_VERSIONS = CYCLONEDX_XML_VERSIONS
 _MAX_ERRORS = 1000
 
 

@@ -8,14 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from supplychain.policy.findings import Finding, Severity
-
-
-class OutputFormat(StrEnum):
-    """Report formats (``--format``): human text, JSON, SARIF 2.1.0."""
-
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
+from supplychain.vocab import OutputFormat as OutputFormat  # re-exported (defined once in supplychain.vocab)
 
 
 class Decision(StrEnum):
