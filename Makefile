@@ -49,7 +49,7 @@ typecheck: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
-test: setup-test lint typecheck pytest
+test: lock-check setup-test lint typecheck pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python scripts/lock.py check requirements-bench.lock
@@ -62,7 +62,7 @@ bench: $(VENV)/.installed-test
 # the others are constrained to its versions, so CI tests exactly what the image ships.
 # `make lock` keeps the current pins where they still fit; `make lock-upgrade` takes the newest.
 LOCKENV  ?= .lockenv
-LOCKS    := requirements.lock requirements-test.lock requirements-bench.lock
+LOCKS    := requirements.lock requirements-test.lock requirements-bench.lock requirements-build.lock
 COMPILE   = $(LOCKENV)/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe \
             --no-emit-index-url --no-emit-find-links $(LOCKFLAGS)
 
@@ -73,6 +73,7 @@ lock:
 	sed -n 's/^\([A-Za-z0-9._-]*==[^ ]*\).*/\1/p' requirements-bench.lock > $(LOCKENV)/constraints.txt
 	$(COMPILE) -c $(LOCKENV)/constraints.txt --extra test -o requirements-test.lock pyproject.toml
 	$(COMPILE) -c $(LOCKENV)/constraints.txt -o requirements.lock pyproject.toml
+	$(COMPILE) --only-build-deps --build-deps-for wheel -o requirements-build.lock pyproject.toml
 	$(PYTHON) scripts/lock.py stamp --from $(LOCKENV)/pyproject.compiled.toml $(LOCKS)
 	$(PYTHON) scripts/lock.py check $(LOCKS)
 

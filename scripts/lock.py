@@ -6,7 +6,8 @@
     python3 scripts/lock.py check requirements.lock ...   before installing (`make example/test`)
 
 Each lock covers the runtime dependencies plus some extras (requirements.lock: none,
-requirements-test.lock: test, requirements-bench.lock: test and bench). `stamp` writes a line
+requirements-test.lock: test, requirements-bench.lock: test and bench); requirements-build.lock
+covers [build-system] requires (setuptools, wheel: the container image builds our wheel). `stamp` writes a line
 ``# pyproject-deps-sha256: <digest>`` over exactly those declarations (and requires-python);
 `check` fails, naming the lock and what differs, when pyproject.toml declares something the lock
 was not made from, or a declared package is not pinned in it. Regenerate with `make lock`.
@@ -21,7 +22,9 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BUILD = "build-system"  # requirements-build.lock: what builds our wheel (the container image)
 EXTRAS = {
+    "requirements-build.lock": (BUILD,),
     "requirements.lock": (),
     "requirements-test.lock": ("test",),
     "requirements-bench.lock": ("test", "bench"),
@@ -35,7 +38,10 @@ def _norm(name: str) -> str:
 
 
 def declared(extras: tuple[str, ...], pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
-    project = tomllib.loads(pyproject.read_text("utf-8"))["project"]
+    data = tomllib.loads(pyproject.read_text("utf-8"))
+    if extras == (BUILD,):
+        return sorted(" ".join(r.split()) for r in data.get("build-system", {}).get("requires", []))
+    project = data["project"]
     reqs = list(project.get("dependencies", []))
     optional = project.get("optional-dependencies", {})
     for extra in extras:
@@ -69,11 +75,11 @@ def check(lock: Path) -> list[str]:
     problems = []
     found = next((ln[len(STAMP):].strip() for ln in text.splitlines() if ln.startswith(STAMP)), None)
     if found != digest(extras):
-        problems.append(f"{lock.name} was not made from the dependencies pyproject.toml declares now"
-                        f" (runtime{''.join(' + ' + e for e in extras)})")
+        what = "build-system requires" if extras == (BUILD,) else "runtime" + "".join(" + " + e for e in extras)
+        problems.append(f"{lock.name} was not made from the dependencies pyproject.toml declares now ({what})")
     pinned = {_norm(m.group(1)) for ln in text.splitlines()
               if "==" in ln and not ln.startswith("#") and (m := _NAME.match(ln))}
-    for req in declared(extras)[1:]:
+    for req in declared(extras)[0 if extras == (BUILD,) else 1:]:
         m = _NAME.match(req)
         if m and _norm(m.group(1)) not in pinned:
             problems.append(f"{lock.name} does not pin {m.group(1)} (declared in pyproject.toml)")
