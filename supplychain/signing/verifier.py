@@ -321,7 +321,11 @@ def verify(m: SignedMaterial, *, policy: SignerPolicy | None, trust: TrustSpec |
     log_times: list[datetime] = []
     for entry in m.tlog_entries:
         assert root is not None
-        res = tlog.verify_entry(entry, root, bundle_version=m.version, has_timestamps=bool(tsa_times))
+        # a certificate needs a verified time (promise or timestamp); a key signature is anchored by
+        # the key, and its entry's inclusion proof alone is enough (sigstore-conformance
+        # intoto-canonical-log-entry)
+        res = tlog.verify_entry(entry, root, bundle_version=m.version,
+                                has_timestamps=bool(tsa_times) or cert is None)
         if res.integrated_time is not None:
             log_times.append(res.integrated_time)
         else:
