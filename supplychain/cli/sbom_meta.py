@@ -30,19 +30,25 @@ def sbom_metadata_options(func: F) -> F:
 
 def bom_metadata(authors: tuple[str, ...], manufacturer: str | None, supplier: str | None) -> BomMetadata:
     """The option values as :class:`BomMetadata` (``Name <email>`` split; a bare e-mail is an e-mail)."""
-    from email.utils import parseaddr
+    import re
 
     from supplychain.errors import InputError
     from supplychain.sbom.cyclonedx import BomMetadata
 
     people: list[tuple[str | None, str | None]] = []
     for a in authors:
-        if not a.strip():
+        text = a.strip()
+        if not text:
             raise InputError("--author: empty value", hint="give a name, optionally with '<email>'")
-        name, email = parseaddr(a) if "<" in a or "@" in a else (a.strip(), "")
-        if "<" in a and not email:
+        m = re.fullmatch(r"(.*?)\s*<([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)>", text)
+        if m:
+            people.append((m.group(1).strip() or None, m.group(2)))
+        elif "<" in text or ">" in text:
             raise InputError(f"--author {a!r}: cannot read the e-mail address", hint="write 'Name <user@example.com>'")
-        people.append((name.strip() or None, email.strip() or None))
+        elif re.fullmatch(r"[^\s@]+@[^\s@]+\.[^\s@]+", text):
+            people.append((None, text))
+        else:
+            people.append((text, None))
     for opt, value in (("--manufacturer", manufacturer), ("--supplier", supplier)):
         if value is not None and not value.strip():
             raise InputError(f"{opt}: empty value")

@@ -135,13 +135,11 @@ def render_xml(root: Prepared, comps: list[Prepared], doc: Document) -> bytes:
         out.append("        </component>")
         out.append("      </components>")
     out.append("    </tools>")
-    if doc.manufacturer and spec == "1.6":
-        _entity_xml("manufacturer", doc.manufacturer, "    ", out)
     if doc.authors:
         _contacts_xml("authors", "author", doc.authors, "    ", out)
     _component_xml(root, spec, out, ind="    ")
-    if doc.manufacturer and spec != "1.6":
-        _entity_xml("manufacture", doc.manufacturer, "    ", out)
+    if doc.manufacturer:  # the XSD puts manufacturer (1.6) after component, unlike the JSON schema
+        _entity_xml("manufacturer" if spec == "1.6" else "manufacture", doc.manufacturer, "    ", out)
     if doc.supplier:
         _entity_xml("supplier", doc.supplier, "    ", out)
     if doc.properties:
