@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES, REPO, run_cli
-from tests.imagebuild import File, Symlink, build_image, write_oci_layout
+from tests.imagebuild import File, build_image, write_oci_layout
 from tests.sbom.schemacheck import stock_json_errors, xml_errors
 
 JS_DIR = REPO / "tests" / "js"
