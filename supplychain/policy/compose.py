@@ -125,11 +125,17 @@ def _variables(value: Any) -> set[str]:
     return out
 
 
-def unresolved_constructs(doc: YMap, project_dir: str) -> list[tuple[Pos, str]]:
-    """What our reader cannot resolve exactly as `docker compose up` does (empty: read it directly)."""
-    out: list[tuple[Pos, str]] = []
+_NESTED_RE = re.compile(r"\$\{[^}]*\$")
+
+
+def unresolved_constructs(doc: YMap, project_dir: str) -> list[tuple[Pos, str, bool]]:
+    """What our reader does not resolve exactly as `docker compose up` does: (where, what, must),
+    ``must`` False for variables our reader would resolve from their defaults (exact only while
+    neither the environment nor a .env file sets them and the syntax is the simple one); empty: read
+    the file directly."""
+    out: list[tuple[Pos, str, bool]] = []
     if "include" in doc:
-        out.append((doc.where_key("include"), "`include` (other compose files merged in)"))
+        out.append((doc.where_key("include"), "`include` (other compose files merged in)", True))
     services = doc.get("services")
     if not isinstance(services, YMap):
         return out
@@ -138,7 +144,7 @@ def unresolved_constructs(doc: YMap, project_dir: str) -> list[tuple[Pos, str]]:
         if not isinstance(svc, YMap):
             continue
         if "extends" in svc:
-            out.append((svc.where_key("extends"), f"`extends` in service {name!r}"))
+            out.append((svc.where_key("extends"), f"`extends` in service {name!r}", True))
         for key in ("image", "build", "platform"):
             if key not in svc:
                 continue
@@ -146,12 +152,54 @@ def unresolved_constructs(doc: YMap, project_dir: str) -> list[tuple[Pos, str]]:
             if not names:
                 continue
             set_here = sorted(n for n in names if n in os.environ)
-            if set_here or dotenv:
+            nested = any(_NESTED_RE.search(v) for v in _strings(svc[key]))
+            if set_here or dotenv or nested:
                 why = (f"${{{set_here[0]}}} is set in the environment" if set_here
+                       else "a nested ${...} default" if nested
                        else "a .env file in the project directory may set " +
                        ", ".join(f"${{{n}}}" for n in sorted(names)))
-                out.append((svc.where(key), f"service {name!r} {key} interpolates variables ({why})"))
+                out.append((svc.where(key), f"service {name!r} {key} interpolates variables ({why})", True))
+            else:
+                out.append((svc.where(key), f"service {name!r} {key} interpolates variables", False))
     return out
+
+
+def _strings(value: Any) -> list[str]:
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            out.append(v.replace("$$", ""))
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
+def _models(doc: Any, col: Collector, where: Pos, rendered: bool) -> None:
+    """AI models compose pulls as OCI artifacts: top-level ``models.<name>.model`` and services'
+    ``provider: {type: model, options: {model: ...}}``."""
+    found: list[tuple[str, Pos, str]] = []
+    models = doc.get("models") if isinstance(doc, dict) else None
+    if isinstance(models, dict):
+        for name, m in models.items():
+            if isinstance(m, dict) and isinstance(m.get("model"), str):
+                pos = m.where("model") if isinstance(m, YMap) else where
+                found.append((m["model"], pos, f"models.{name}.model"))
+    services = doc.get("services") if isinstance(doc, dict) else None
+    if isinstance(services, dict):
+        for name, svc in services.items():
+            prov = svc.get("provider") if isinstance(svc, dict) else None
+            opts = prov.get("options") if isinstance(prov, dict) and prov.get("type") == "model" else None
+            if isinstance(opts, dict) and isinstance(opts.get("model"), str):
+                pos = opts.where("model") if isinstance(opts, YMap) else where
+                found.append((opts["model"], pos, f"services.{name}.provider.options.model"))
+    for text, pos, ctx in found:
+        value = text if rendered else _interp(text)[0]
+        col.image(ImageUse(file=col.file, line=pos.line, column=None, text=value, literal=False,
+                           context=f"{ctx} (model, an OCI artifact)"))
 
 
 def _render_files(path: str) -> list[str]:
@@ -179,8 +227,12 @@ def check_document(doc: YMap, col: Collector) -> None:
     project_dir = os.path.dirname(col.file) or "."
     todo = unresolved_constructs(doc, project_dir)
     rendered = False
-    if todo:
-        rendered = _check_rendered(doc, col, todo, project_dir)
+    if todo and render.docker_compose() is not None:
+        rendered = _check_rendered(doc, col, [(p, w) for p, w, _must in todo], project_dir)
+    elif any(must for _p, _w, must in todo):
+        _check_rendered(doc, col, [(p, w) for p, w, must in todo if must], project_dir)
+    if not rendered:
+        _models(doc, col, doc.pos, rendered=False)
     for name, svc in services.items():
         if not isinstance(svc, YMap):
             continue
@@ -212,6 +264,7 @@ def _check_rendered(doc: YMap, col: Collector, todo: list[tuple[Pos, str]], proj
         return False
     services = doc.get("services")
     assert isinstance(services, YMap)
+    _models(model, col, Pos(1, 1), rendered=True)
     for name, svc in sorted(model["services"].items()):
         if not isinstance(svc, dict):
             continue

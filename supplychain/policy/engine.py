@@ -293,7 +293,7 @@ def check_paths(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = 
         result = check_stdin(policy, build_args)
         report.files.append(result)
         raw.extend(result.findings)
-    for path, kind, explicit in manifests.plan(iter_files(paths, exclude)):
+    for path, kind, explicit in manifests.plan(iter_files(paths, exclude), paths, exclude):
         key = os.path.realpath(path)
         if key in seen:
             continue

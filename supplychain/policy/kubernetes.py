@@ -15,7 +15,7 @@ reads it, see :mod:`.yamlsrc`):
   ``stepTemplate``, Argo Workflows ``container`` / ``script``, operators' ``spec.image``, ...),
   and image volumes (``volumes[].image.reference``): each is an image reference the gate judges.
 
-``metadata`` and ``status`` are not searched, nor the ``data`` of ConfigMaps and Secrets. A
+``metadata`` and ``status`` are not searched, nor the ``data`` of (core ``v1``) ConfigMaps and Secrets. A
 container ``image`` that is not a string, and a document the deployers read ambiguously, are
 refused (SC-GATE-007).
 """
@@ -64,7 +64,7 @@ def _walk(doc: YMap) -> list[tuple[YMap, str, bool]]:
     """Mappings of interest in document order: (map, path, is_pod_spec); pod specs, and maps
     with an ``image`` key."""
     out: list[tuple[YMap, str, bool]] = []
-    skip_data = doc.get("kind") in _DATA_KINDS
+    skip_data = doc.get("kind") in _DATA_KINDS and doc.get("apiVersion") == "v1"  # not a CRD of that name
     stack: list[tuple[Any, str]] = [(doc, "")]
     while stack:
         node, path = stack.pop()
@@ -134,6 +134,8 @@ def _check_object(doc: YMap, col: Collector) -> None:
             for _key, _i, c in iter_containers(node):
                 containers.add(id(c))
             _check_pod(obj, node, col)
+            if "image" in node and id(node) not in containers:  # a CRD's own image beside its pod spec
+                _other_image(obj, path, node, col)
         elif id(node) not in containers:
             _other_image(obj, path, node, col)
 

@@ -69,6 +69,8 @@ def _json_docs(text: str, source: str) -> Iterator[tuple[Any, int, list[Problem]
         decoder_problems = []
         try:
             value, end = decoder.raw_decode(text, idx)
+        except RecursionError as exc:
+            raise InputError(f"{source}:{line}: JSON nested too deeply; refusing to load") from exc
         except ValueError as exc:
             raise InputError(f"{source}:{text.count(chr(10), 0, getattr(exc, 'pos', idx)) + 1}: invalid JSON: "
                              f"{getattr(exc, 'msg', exc)}") from exc
@@ -140,9 +142,53 @@ def check_text(text: str, kind: str, col: Collector) -> str:
     return check_json(text, col)
 
 
-def plan(files: Iterable[tuple[str, str | None, bool]]) -> Iterator[tuple[str, str | None, bool]]:
-    """The engine's walk, minus walked files a walked kustomization consumes."""
+_PREFILTER = (b"apiVersion", b"\\", b"!!binary")
+
+
+def _deployable_in_skipped(root: str, exclude: tuple[str, ...]) -> Iterator[str]:
+    """Manifests under directories the walk skips for speed (``vendor``, ``node_modules``, ...):
+    ``kubectl apply -R -f DIR`` reads them, so the gate must too. Only ``.yaml``/``.yml``/``.json``
+    files that can be manifests (they mention apiVersion, or use escapes/tags that could spell it)."""
+    from supplychain.policy.engine import SKIP_DIRS, _excluded
+    from supplychain.policy.yamlsrc import MAX_FILE_SIZE
+
+    for top, dirs, _files in os.walk(root):
+        skipped = sorted(d for d in dirs if d in SKIP_DIRS and d not in (".git", ".hg", ".svn"))
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for d in skipped:
+            start = os.path.join(top, d)
+            if _excluded(start, exclude):
+                continue
+            for sub, subdirs, files in os.walk(start):
+                subdirs[:] = sorted(x for x in subdirs if not _excluded(os.path.join(sub, x), exclude))
+                for f in sorted(files):
+                    if not f.lower().endswith((".yaml", ".yml", ".json")):
+                        continue
+                    full = os.path.join(sub, f)
+                    if _excluded(full, exclude):
+                        continue
+                    try:
+                        with open(full, "rb") as fh:
+                            head = fh.read(MAX_FILE_SIZE + 1)
+                    except OSError:
+                        yield full  # let the engine report it
+                        continue
+                    if len(head) > MAX_FILE_SIZE or any(m in head for m in _PREFILTER):
+                        yield full
+
+
+def plan(files: Iterable[tuple[str, str | None, bool]], paths: Iterable[str] = (),
+         exclude: tuple[str, ...] = ()) -> Iterator[tuple[str, str | None, bool]]:
+    """The engine's walk, plus manifests in the directories it skips for speed (see
+    :func:`_deployable_in_skipped`), minus walked files a walked kustomization consumes."""
+    from pathlib import Path
+
+    from supplychain.policy.engine import detect_kind_by_name
+
     items = list(files)
+    for p in paths:
+        if os.path.isdir(p):
+            items.extend((f, detect_kind_by_name(Path(f)), False) for f in _deployable_in_skipped(p, exclude))
     consumed: set[str] = set()
     for path, kind, _explicit in items:
         if kind == KUSTOMIZATION:

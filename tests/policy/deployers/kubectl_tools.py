@@ -51,7 +51,7 @@ def apply_objects(path: Path) -> tuple[bool, list[dict[str, Any]], str]:
     """What ``kubectl apply -f PATH`` would send: (ok, objects, stderr)."""
     tool = kubectl()
     assert tool is not None
-    proc = subprocess.run([tool, "annotate", "--local", "-f", str(path), "supplychain-test=1", "-o", "json"],
+    proc = subprocess.run([tool, "annotate", "--local", "-R", "-f", str(path), "supplychain-test=1", "-o", "json"],
                           capture_output=True, text=True, check=False, timeout=60)
     if proc.returncode != 0:
         return False, [], proc.stderr

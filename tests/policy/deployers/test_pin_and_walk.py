@@ -50,3 +50,22 @@ def test_policy_check_cli_reports_a_refusal_as_an_error(tmp_path: Path) -> None:
     r = run_cli("policy", "check", str(tmp_path / "pod.yaml"), "--format", "json")
     assert r.exit_code == 1
     assert '"SC-GATE-007"' in r.stdout
+
+
+def test_deeply_nested_json_is_an_input_error_not_a_crash(tmp_path: Path) -> None:
+    p = tmp_path / "deep.json"
+    p.write_text("[" * 100_000 + "]" * 100_000)
+    r = run_cli("policy", "check", str(p))
+    assert r.exit_code == 2 and "nested too deeply" in r.stderr
+
+
+def test_skipped_directories_still_yield_their_manifests_but_not_other_files(tmp_path: Path) -> None:
+    nm = tmp_path / "node_modules" / "pkg"
+    nm.mkdir(parents=True)
+    (nm / "package.json").write_text('{"name": "pkg"}')
+    (nm / "README.yaml").write_text("title: nothing to deploy\n")
+    (nm / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                                 "spec: {containers: [{name: a, image: evil.io/x:1}]}\n")
+    report = check_paths([str(tmp_path)], default_policy())
+    assert [u.text for u in report.images] == ["evil.io/x:1"]
+    assert [f.path.rsplit("/", 1)[-1] for f in report.files] == ["pod.yaml"]
