@@ -64,14 +64,12 @@ class Image:
         self.path = path  # the layout directory or archive file, for local sources
         self.kind = src.kind
         self._src = src
-        self.requested_platform = platform
         self.reference = reference
         self.index_digest: str | None = None
-        self.index_media_type: str | None = None
         data, media_type, digest = src.top()
         media_type = media_type or sniff_media_type(data)
         if media_type in INDEX_TYPES:
-            self.index_digest, self.index_media_type = digest or None, media_type
+            self.index_digest = digest or None
             index = parse_json_blob(data, f"{source}: image index")
             entries = index.get("manifests") if isinstance(index, dict) else None
             if not isinstance(entries, list):

@@ -91,11 +91,6 @@ class Reference:
         validate_digest(digest)
         return replace(self, digest=digest, tag=self.tag if keep_tag else None)
 
-    def with_tag(self, tag: str) -> Reference:
-        if not _TAG.match(tag):
-            raise InputError(f"invalid tag {tag!r}")
-        return replace(self, tag=tag, digest=None)
-
     def familiar(self) -> str:
         """The short form docker prints (``alpine:3.19``, ``user/app``, ``ghcr.io/o/r:1``)."""
         repo = self.repository
@@ -165,12 +160,3 @@ def parse_reference(text: str, *, default_tag: str | None = "latest") -> Referen
     if tag is None and digest is None:
         tag = default_tag
     return Reference(registry=registry, repository=path, tag=tag, digest=digest)
-
-
-def looks_like_reference(text: str) -> bool:
-    """True when ``text`` parses as an image reference."""
-    try:
-        parse_reference(text)
-    except InputError:
-        return False
-    return True

@@ -105,8 +105,3 @@ def glob_match(glob: str, ref: ImageRef) -> bool:
 
 def is_trusted(ref: ImageRef, globs: Iterable[str]) -> bool:
     return any(glob_match(g, ref) for g in globs)
-
-
-def validate_glob(glob: str) -> None:
-    if not glob or any(c.isspace() for c in glob):
-        raise InputError(f"invalid image glob {glob!r}: empty or contains whitespace")

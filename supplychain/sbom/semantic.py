@@ -24,10 +24,6 @@ class SemanticIssue:
     message: str
 
 
-def _esc(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def _json_refs(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """(pointer to the bom-ref, value) of every component and service, nested ones included."""
     meta = doc.get("metadata")
