@@ -160,6 +160,8 @@ def scan(target: str, db_path: str | None, kind: str, fmt: str | None, as_json: 
         click.echo(f"warning: {w}", err=True)
     if statements:
         apply_vex(result, statements, target_ids=tgt.ids)
+    if only_fixed:
+        result.findings = result.visible(only_fixed=True)
     data: Any
     if fmt == "table":
         data = out.render_table(result, only_fixed=only_fixed)

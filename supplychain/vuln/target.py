@@ -137,6 +137,8 @@ def load_target(target: str, *, kind: str = "auto", platform: str = "linux/amd64
         if raw[:262].find(b"ustar") >= 0 or raw[:2] == b"\x1f\x8b":
             return _image(target, platform, insecure_registries, progress)
         return _sbom_file(p, raw)
+    if p.suffix.lower() in (".json", ".xml", ".lock", ".cdx") and not p.exists():
+        raise InputError(f"{target}: no such file")
     if target.startswith(("oci:", "oci-archive:", "docker-archive:")) or "/" in target or ":" in target:
         return _image(target, platform, insecure_registries, progress)
     raise InputError(f"{target}: no such file, directory or image reference",

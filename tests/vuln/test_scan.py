@@ -332,3 +332,18 @@ def test_lean_purl_reader_agrees_with_packageurl(external: Path) -> None:
         assert a is not None
         assert (a.type, a.namespace, a.name, a.version, a.qualifiers) == (
             b.type, b.namespace, b.name, b.version, dict(b.qualifiers or {})), p
+
+
+def test_only_fixed_hides_and_does_not_fail_on_unfixed(full_db: Database, cli: Any, tmp_path: Path) -> None:
+    sbom = tmp_path / "deb.cdx.json"
+    sbom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
+        {"type": "library", "name": "libapparmor1", "version": "3.0.8-3", "bom-ref": "a",
+         "purl": "pkg:deb/debian/libapparmor1@3.0.8-3?arch=amd64&distro=debian-12&upstream=apparmor"}]}))
+    env = {"SUPPLYCHAIN_VULN_DB": str(full_db.path)}
+    r = cli("vuln", "scan", str(sbom), "--fail-on", "low", env=env)
+    assert r.exit_code == 0  # the tracker's urgency "unimportant" rates negligible: below low
+    assert "negligible" in r.stdout and "no fix yet" in r.stdout and "(source apparmor)" in r.stdout
+    r = cli("vuln", "scan", str(sbom), "--fail-on", "negligible", env=env)
+    assert r.exit_code == 1
+    r = cli("vuln", "scan", str(sbom), "--fail-on", "negligible", "--only-fixed", "--format", "cyclonedx", env=env)
+    assert r.exit_code == 0 and json.loads(r.stdout)["vulnerabilities"] == []
