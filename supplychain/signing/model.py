@@ -410,7 +410,7 @@ def verify_model(
             extra.append(rel_sig)
     files_only = None
     if ignore_unsigned_files:
-        files_only = sorted({expected.file_of(n) for n in expected.resources})
+        files_only = sorted(expected.all_files())
     actual = hash_model(model_path, ser, extra_ignores=extra, threads=threads, progress=progress,
                         files_only=files_only)
     diff: ManifestDiff = diff_manifests(expected, actual)
@@ -419,5 +419,10 @@ def verify_model(
         raise VerificationError(
             f"{model_path}: model does not match its signature {source} ({len(lines)} difference"
             f"{'s' if len(lines) != 1 else ''}):\n  " + "\n  ".join(lines))
+    if ser.method == "shards" and expected.files is None:
+        empty = sorted(n for n, size in actual.sizes.items() if size == 0)
+        if empty:
+            warnings.append(f"this shard signature (model_signing's format) records no empty files: {len(empty)} "
+                            f"empty file(s) are not covered ({', '.join(empty[:3])}); sign with supplychain to cover them")
     return VerifyResult(sig_path, method, signer, expected, len(actual.sizes), sum(actual.sizes.values()),
                         warnings)

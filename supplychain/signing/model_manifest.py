@@ -38,6 +38,10 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
 DEFAULT_SHARD_SIZE = 1_000_000_000
+# Shard manifests hold no resource for an empty file, so model_signing cannot tell an empty file
+# added or removed. Shard signatures we make also list every file under this predicate key
+# (model_signing's v1.0 predicate: verifiers ignore fields other than serialization/resources).
+FILES_KEY = "https://supplychain.dev/model-signing/files/v1"
 MAX_SEGMENTS = 2_000_000  # bounds memory when a signature asks for a tiny shard size
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
 
@@ -119,6 +123,7 @@ class Manifest:
     serialization: Serialization
     resources: dict[str, tuple[str, str]] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)  # file path -> size (when hashed locally)
+    files: list[str] | None = None  # every signed file, empty ones too (our shard signatures)
 
     def ordered(self) -> list[tuple[str, str, str]]:
         """(name, algorithm, hex digest) in model_signing's canonical order."""
@@ -135,15 +140,22 @@ class Manifest:
         return split_shard_name(name)[0] if self.serialization.method == "shards" else name
 
     def statement(self) -> dict[str, Any]:
+        predicate: dict[str, Any] = {
+            "serialization": self.serialization.to_json(),
+            "resources": [{"name": n, "algorithm": a, "digest": d} for n, a, d in self.ordered()],
+        }
+        if self.serialization.method == "shards":
+            predicate[FILES_KEY] = sorted(self.sizes, key=lambda n: PurePosixPath(n).parts)
         return {
             "_type": STATEMENT_TYPE,
             "subject": [{"name": self.model_name, "digest": {"sha256": self.root_digest()}}],
             "predicateType": PREDICATE_TYPE,
-            "predicate": {
-                "serialization": self.serialization.to_json(),
-                "resources": [{"name": n, "algorithm": a, "digest": d} for n, a, d in self.ordered()],
-            },
+            "predicate": predicate,
         }
+
+    def all_files(self) -> set[str]:
+        """Files this manifest covers: those with resources, plus listed (empty) ones."""
+        return {self.file_of(n) for n in self.resources} | set(self.files or ()) | set(self.sizes)
 
 
 def manifest_from_statement(stmt: Any, *, source: str) -> Manifest:
@@ -194,6 +206,15 @@ def manifest_from_statement(stmt: Any, *, source: str) -> Manifest:
         raise VerificationError(
             f"{source}: manifest is inconsistent: the subject digest {expected_root} does not match "
             f"the resources (they hash to {root.hexdigest()})")
+    listed = pred.get(FILES_KEY)
+    if listed is not None:
+        if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed) or len(set(listed)) != len(listed):
+            raise VerificationError(f"{source}: predicate {FILES_KEY} is not a list of distinct file names")
+        man.files = list(listed)
+        missing = {man.file_of(n) for n in man.resources} - set(listed)
+        if missing:
+            raise VerificationError(f"{source}: predicate {FILES_KEY} omits signed files: "
+                                    + ", ".join(sorted(missing)[:5]))
     return man
 
 
@@ -396,6 +417,11 @@ def diff_manifests(expected: Manifest, actual: Manifest) -> ManifestDiff:
         return out
 
     exp, act = by_file(expected), by_file(actual)
+    for f in expected.files or ():  # signed empty files (shard signatures with a file list)
+        exp.setdefault(f, {})
+    if expected.files is not None:
+        for f in actual.sizes:  # files on disk, empty ones too
+            act.setdefault(f, {})
     d = ManifestDiff()
     d.added = sorted(set(act) - set(exp), key=lambda n: PurePosixPath(n).parts)
     d.removed = sorted(set(exp) - set(act), key=lambda n: PurePosixPath(n).parts)

@@ -346,10 +346,10 @@ def verify(m: SignedMaterial, *, policy: SignerPolicy | None, trust: TrustSpec |
             if not x5.can_sign(cert):
                 raise VerificationError(f"{src}: the signing certificate may not be used for signing (key usage)")
             san, iss = x5.certificate_identity(cert)
+            if san is None:  # a private-PKI certificate without SAN is named by its subject
+                san = cert.subject.rfc4514_string()
             if policy is not None and policy.has_identity and not policy.identity_matches(san, iss, need_issuer=False):
                 raise VerificationError(f"{src}: {policy.mismatch(san, iss)}")
-            if san is None:
-                san = cert.subject.rfc4514_string()
         else:
             assert root is not None
             method = "keyless"

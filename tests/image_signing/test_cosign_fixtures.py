@@ -227,3 +227,21 @@ def test_hostile_json_statements(doc: object) -> None:
             fn(json.dumps(doc).encode())
         except VerificationError:
             pass
+
+
+@pytest.mark.parametrize(("where", "match"), [
+    ("tlogs", "outside the validity of the log key"),
+    ("ctlogs", "outside the validity of its CT log key"),
+    ("certificateAuthorities", "no Fulcio CA in the trusted root was valid"),
+])
+def test_legacy_keyless_honours_trusted_root_validity(cdir: Path, where: str, match: str) -> None:
+    """The validity windows of the log key, the CT key and the Fulcio CA apply to cosign v2 legacy
+    signatures too, at the time the signature was made (2023-01-20)."""
+    digest, layers = _image(cdir, "dir-img-cosign-fulcio-rekor-valid")
+    data = json.loads((cdir / "cosign" / "trusted_root_pgi.json").read_text())
+    for item in data[where]:
+        vf = item["publicKey"]["validFor"] if "publicKey" in item else item["validFor"]
+        vf["start"], vf["end"] = "2020-01-01T00:00:00Z", "2022-12-31T00:00:00Z"
+    expired = load_trusted_root_file(_write(data))
+    with pytest.raises(VerificationError, match=match):
+        verify_legacy_layer(layers[0], digest=digest, keys=[], trusted_root=expired)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -350,3 +351,58 @@ def test_hostile_bundles_fail_cleanly(model_dir: Path, keypair: KeyPair, cert_ch
             pass
 
     check()
+
+
+@pytest.mark.parametrize("change", ["add-empty", "remove-empty", "add-data", "remove-data"])
+def test_shard_signatures_detect_added_and_removed_files(model_dir: Path, keypair: KeyPair, change: str) -> None:
+    """Shard manifests have no resource for an empty file; our shard signatures list every file."""
+    (model_dir / "empty.bin").write_bytes(b"")
+    sign_model(model_dir, SignerSpec(key_path=str(keypair.private)), shard_size=1024)
+    verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
+    if change == "add-empty":
+        (model_dir / "new-empty.bin").write_bytes(b"")
+        expect = "added (not in the signature): new-empty.bin"
+    elif change == "remove-empty":
+        (model_dir / "empty.bin").unlink()
+        expect = "removed (signed but missing): empty.bin"
+    elif change == "add-data":
+        (model_dir / "new.bin").write_bytes(b"x" * 3000)
+        expect = "added (not in the signature): new.bin"
+    else:
+        (model_dir / "model.safetensors").unlink()
+        expect = "removed (signed but missing): model.safetensors"
+    with pytest.raises(VerificationError, match=re.escape(expect)):
+        verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
+
+
+def test_shard_file_list_is_signed(model_dir: Path, keypair: KeyPair) -> None:
+    """The file list is inside the signed payload: editing it breaks the signature."""
+    sign_model(model_dir, SignerSpec(key_path=str(keypair.private)), shard_size=1024)
+    sig = model_dir / "model.sig"
+    doc = json.loads(sig.read_text())
+    stmt = _statement(sig)
+    from supplychain.signing.model_manifest import FILES_KEY
+
+    assert "model.safetensors" in stmt["predicate"][FILES_KEY]
+    stmt["predicate"][FILES_KEY].append("extra.bin")
+    doc["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(stmt).encode()).decode()
+    sig.write_text(json.dumps(doc))
+    with pytest.raises(VerificationError, match="does not verify"):
+        verify_model(model_dir, IdentitySpec(key_path=str(keypair.public)), TrustSpec())
+
+
+def test_certificate_chain_signatures_enforce_the_expected_identity(model_dir: Path, keys_dir: Path) -> None:
+    """--cert-identity(-regexp) given with --certificate-chain is checked (SAN, else the subject DN)."""
+    from tests.model.conftest import make_chain
+
+    chain = make_chain(keys_dir, prefix="ident-")
+    sign_model(model_dir, SignerSpec(key_path=str(chain.key)), signing_cert=str(chain.leaf),
+               certificate_chain=[str(chain.intermediate)])
+    base = ["verify", "model", str(model_dir), "--certificate-chain", str(chain.root)]
+    assert run_cli(*base).exit_code == 0
+    assert run_cli(*base, "--cert-identity", "CN=ident-model-signer").exit_code == 0
+    assert run_cli(*base, "--cert-identity-regexp", "^CN=ident-model").exit_code == 0
+    r = run_cli(*base, "--cert-identity", "CN=someone-else")
+    assert r.exit_code == 1 and "someone-else" in r.stderr, r.stderr
+    r = run_cli(*base, "--cert-identity-regexp", "^CN=release-")
+    assert r.exit_code == 1 and "does not match" in r.stderr, r.stderr
