@@ -202,18 +202,42 @@ def _models(doc: Any, col: Collector, where: Pos, rendered: bool) -> None:
                            context=f"{ctx} (model, an OCI artifact)"))
 
 
+_OVERRIDE_FILES = ("compose.override.yaml", "compose.override.yml", "docker-compose.override.yaml",
+                   "docker-compose.override.yml")
+
+
 def _render_files(path: str) -> list[str]:
-    """The files `docker compose` merges for this one: an override goes with its base file."""
+    """The files `docker compose up` merges for this one: a default file with its override files
+    (read automatically), an override file with its base."""
     folder, name = os.path.split(path)
-    m = re.match(r"^((?:docker-)?compose)\.override\.(ya?ml)$", name)
-    if m:
+    if name in _DEFAULT_FILES:
+        return [path] + [os.path.join(folder, o) for o in _OVERRIDE_FILES if os.path.isfile(os.path.join(folder, o))]
+    if name in _OVERRIDE_FILES:
         for base in _DEFAULT_FILES:
             if os.path.isfile(os.path.join(folder, base)):
                 return [os.path.join(folder, base), path]
     return [path]
 
 
-def check_document(doc: YMap, col: Collector) -> None:
+def _compose_file_setting(project_dir: str) -> tuple[str, str] | None:
+    """COMPOSE_FILE from the environment or the project's .env: (where, value)."""
+    value = os.environ.get("COMPOSE_FILE")
+    if value:
+        return "the environment", value
+    try:
+        with open(os.path.join(project_dir, ".env"), encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                key, sep, val = line.strip().removeprefix("export ").partition("=")
+                if sep and key.strip() == "COMPOSE_FILE":
+                    return ".env", val.strip().strip("'\"")
+    except OSError:
+        return None
+    return None
+
+
+def check_document(doc: YMap, col: Collector, *, merged: bool = True) -> None:
+    """Check one compose document; ``merged`` False: judge this file alone (it is being judged as
+    part of another file's project)."""
     services = doc.get("services")
     for line, column, what in problems_of(doc):
         refuse(col, line, column, f"{what}; the gate cannot know which image is deployed",
@@ -226,6 +250,17 @@ def check_document(doc: YMap, col: Collector) -> None:
         raise InputError(f"{col.file}:{pos.line}: compose `services` must be a mapping")
     project_dir = os.path.dirname(col.file) or "."
     todo = unresolved_constructs(doc, project_dir)
+    setting = _compose_file_setting(project_dir)
+    if setting is not None:
+        sep = os.environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
+        named = {os.path.realpath(os.path.join(project_dir, f)) for f in setting[1].split(sep) if f}
+        if named != {os.path.realpath(col.file)}:
+            refuse(col, 1, None, f"COMPOSE_FILE={setting[1]!r} (from {setting[0]}) makes `docker compose up` read "
+                   f"other files than {col.file}; the images it deploys are not this file's",
+                   fix="gate the files COMPOSE_FILE names, or remove COMPOSE_FILE", context="compose")
+    files = _render_files(col.file) if merged else [col.file]
+    if len(files) > 1:  # docker compose merges these: an override can replace any image
+        todo.append((doc.pos, "merged with " + ", ".join(f for f in files if f != col.file), False))
     rendered = False
     if todo and render.docker_compose() is not None:
         rendered = _check_rendered(doc, col, [(p, w) for p, w, _must in todo], project_dir)
@@ -233,10 +268,31 @@ def check_document(doc: YMap, col: Collector) -> None:
         _check_rendered(doc, col, [(p, w) for p, w, must in todo if must], project_dir)
     if not rendered:
         _models(doc, col, doc.pos, rendered=False)
+        for other in files:
+            if other != col.file:
+                _judge_other_file(other, col)
     for name, svc in services.items():
         if not isinstance(svc, YMap):
             continue
         _check_service(str(name), svc, col, images=not rendered, project_dir=project_dir)
+
+
+def _judge_other_file(path: str, col: Collector) -> None:
+    """Without docker-compose: the images of a file compose merges with this one (override/base)."""
+    from supplychain.policy.yamlsrc import load_all
+
+    shown = _shown(path, col.file)
+    sub = Collector(col.policy, shown)
+    try:
+        for doc, _line in load_all(read_text(path, source=shown), shown):
+            if isinstance(doc, YMap) and isinstance(doc.get("services"), YMap):
+                check_document(doc, sub, merged=False)
+    except InputError as exc:
+        refuse(col, 1, None, f"{shown}, which docker compose merges with {col.file}, cannot be read: {exc.message}",
+               context="compose")
+        return
+    col.images.extend(sub.images)
+    col.findings.extend(f for f in sub.findings if f.rule.startswith("SC-IMG-") or f.rule == "SC-GATE-007")
 
 
 def _check_rendered(doc: YMap, col: Collector, todo: list[tuple[Pos, str]], project_dir: str) -> bool:

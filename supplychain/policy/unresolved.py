@@ -64,7 +64,7 @@ def refuse(col: Collector, line: int, column: int | None, what: str, *, fix: str
     target = file or col.file
     col.findings.append(Finding(
         rule=RULE_ID, severity=Severity.ERROR, file=target, line=max(1, line), column=column,
-        message=what, fix=fix or RULES[RULE_ID].help,
+        message=what if len(what) <= 1000 else what[:997] + "...", fix=fix or RULES[RULE_ID].help,
     ))
     if not explicitly_waived(col, target):
         col.images.append(ImageUse(

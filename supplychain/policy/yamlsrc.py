@@ -218,6 +218,8 @@ def _scalar(event: Any, kubectl: bool) -> Any:
             return _constructor.construct_yaml_float(node)
     except (ValueError, TypeError, yaml.YAMLError):
         return event.value
+    if tag == "tag:yaml.org,2002:timestamp" and kubectl:
+        raise _BadScalar(f"explicit !!timestamp {event.value!r}: kubectl sends it rewritten as RFC 3339 text")
     if tag == "tag:yaml.org,2002:binary":  # go-yaml decodes it: the value is the decoded text
         try:
             return base64.b64decode("".join(event.value.split()), validate=True).decode("utf-8")

@@ -110,8 +110,8 @@ def test_deployer_resolves_the_same_images(name: str, tmp_path: Path) -> None:
         ok, objs, err = kustomize_objects(entry)
         assert ok, err
         assert sorted({i for o in objs for i in images_of(o)}) == sorted(exp["deployed"])
-    else:
-        ok, model, err = compose_model([entry], entry.parent)
+    else:  # compose-project: docker compose's own discovery of the files it merges (no -f)
+        ok, model, err = compose_model([entry] if deployer == "compose" else [], entry.parent)
         assert ok, err
         got = sorted({s["image"] for s in model["services"].values() if isinstance(s.get("image"), str)})
         assert got == sorted(exp["deployed"])
@@ -153,3 +153,13 @@ def test_an_explicit_waiver_lifts_a_refusal_and_a_glob_does_not(tmp_path: Path) 
         report = check_paths([target], dataclasses.replace(base, waivers=(w,)))
         placeholders = [u for u in report.images if u.text.startswith(UNRESOLVED_PREFIX)]
         assert (not placeholders) == lifted, rule
+
+
+def test_without_docker_compose_an_override_is_judged_beside_its_base(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPLYCHAIN_DOCKER_COMPOSE", str(tmp_path / "absent"))
+    render._cache.clear()
+    exp = _expect("compose-override-file")
+    root = _copy("compose-override-file", tmp_path)
+    images, decision, _ = judge(root / "compose.yaml")
+    assert images == exp["images_without_tool"] and decision == "fail"
