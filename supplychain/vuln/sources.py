@@ -21,7 +21,6 @@ import ipaddress
 import os
 import stat
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -105,35 +104,27 @@ def _check_member_name(zname: str, zip_name: str) -> str | None:
 
 
 def _zip_records(path: Path, display: str) -> Iterator[AdvisoryRecord]:
+    """Records of an OSV export zip, read member by member (memory does not grow with the count)."""
+    from supplychain.vuln.ziputil import ZipError, iter_members, read_member
+
     try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise InputError(f"{display}: not a zip file ({exc})") from exc
+        with open(path, "rb") as data:
+            for m in iter_members(path, max_members=MAX_ZIP_MEMBERS):
+                member = _check_member_name(m.name, display)
+                if member is None or m.is_dir:
+                    continue
+                name = f"{display}!{member}"
+                try:
+                    raw = read_member(data, m, limit=MAX_RECORD_BYTES)
+                except ZipError as exc:
+                    raise InputError(f"{name}: cannot read: {exc}") from exc
+                rec = _parse(raw, name, member)
+                if rec is not None:
+                    yield rec
+    except ZipError as exc:
+        raise InputError(f"{display}: not a readable zip file: {exc}") from exc
     except OSError as exc:
         raise InputError(f"{display}: cannot read: {exc.strerror}") from exc
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise InputError(f"{display}: more than {MAX_ZIP_MEMBERS} members")
-        for info in infos:
-            member = _check_member_name(info.filename, display)
-            if member is None:
-                continue
-            name = f"{display}!{member}"
-            if info.file_size > MAX_RECORD_BYTES:
-                raise InputError(f"{name}: record is larger than {MAX_RECORD_BYTES} bytes")
-            try:
-                with zf.open(info) as fh:
-                    raw = fh.read(MAX_RECORD_BYTES + 1)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as exc:
-                raise InputError(f"{name}: cannot decompress: {exc}") from exc
-            except RuntimeError as exc:  # encrypted member
-                raise InputError(f"{name}: cannot decompress: {exc}") from exc
-            if len(raw) > MAX_RECORD_BYTES:
-                raise InputError(f"{name}: decompresses to more than {MAX_RECORD_BYTES} bytes (zip bomb?)")
-            rec = _parse(raw, name, member)
-            if rec is not None:
-                yield rec
 
 
 def _file_sha256(path: Path) -> str:
