@@ -128,6 +128,11 @@ def check_json(text: str, col: Collector) -> str:
         if kubernetes.is_manifest(doc) or kubernetes.is_list(doc):
             kubernetes.check_document(doc, col)
             found = kubernetes_kind()
+        elif isinstance(doc.get("services"), YMap):  # `docker compose -f stack.json` reads JSON too
+            from supplychain.policy import compose
+
+            compose.check_document(doc, col)
+            found = "compose"
     return found
 
 

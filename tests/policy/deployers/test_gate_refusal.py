@@ -47,3 +47,11 @@ def test_gate_cli_fails_and_names_the_ambiguity(tmp_path: Path) -> None:
     r = run_cli("gate", str(tmp_path / "pod.yaml"), "--policy", str(_policy(tmp_path, None)), "--offline")
     assert r.exit_code == 1
     assert "SC-GATE-007" in r.stdout and "ambiguous" in r.stdout
+
+
+def test_policy_check_glob_waiver_does_not_lift_sc_gate_007(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(AMBIGUOUS)
+    for rule, code in (("SC-GATE-*", 1), ("*", 1)):
+        r = run_cli("policy", "check", str(tmp_path / "pod.yaml"), "--policy", str(_policy(tmp_path, rule)),
+                    "--format", "json")
+        assert r.exit_code == code and '"SC-GATE-007"' in r.stdout, rule

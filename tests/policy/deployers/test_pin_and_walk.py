@@ -69,3 +69,17 @@ def test_skipped_directories_still_yield_their_manifests_but_not_other_files(tmp
     report = check_paths([str(tmp_path)], default_policy())
     assert [u.text for u in report.images] == ["evil.io/x:1"]
     assert [f.path.rsplit("/", 1)[-1] for f in report.files] == ["pod.yaml"]
+
+
+def test_a_json_compose_file_is_judged(tmp_path: Path) -> None:
+    (tmp_path / "stack.json").write_text('{"services": {"web": {"image": "evil.io/web:1"}}}')
+    report = check_paths([str(tmp_path)], default_policy())
+    assert [u.text for u in report.images] == ["evil.io/web:1"]
+
+
+def test_mount_flags_in_any_case_and_csv_quoting_are_images(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        'FROM trusted.io/a:1\nRUN --network=none --mount=type=bind,"FROM=evil.io/q:1",target=/t '
+        "--mount='type=cache,from=evil.io/c:1,target=/c' true\nUSER 1\n")
+    report = check_paths([str(tmp_path / "Dockerfile")], default_policy())
+    assert sorted(u.text for u in report.images) == ["evil.io/c:1", "evil.io/q:1", "trusted.io/a:1"]
