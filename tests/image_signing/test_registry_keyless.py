@@ -218,14 +218,15 @@ def test_legacy_keyless_sig_and_att_from_the_local_instance(local_sigstore: Loca
         rekor = json.loads(ann[cs.REKOR_BUNDLE_ANNOTATION])
         rekor["Payload"]["integratedTime"] -= 60
         ann[cs.REKOR_BUNDLE_ANNOTATION] = json.dumps(rekor)
+    from supplychain.errors import VerificationError
     from supplychain.signing.image import verify_legacy_attestation, verify_legacy_layer
     from supplychain.signing.trust import load_trusted_root_file
 
     root = load_trusted_root_file(ls.trusted_root)
-    with pytest.raises(Exception, match="signed entry timestamp"):
+    with pytest.raises(VerificationError, match="signed entry timestamp"):
         verify_legacy_layer(cs.LegacyLayer(cs.SIMPLE_SIGNING_MEDIA_TYPE, payload, sig_ann), digest=digest,
                             keys=[], trusted_root=root)
-    with pytest.raises(Exception, match="signed entry timestamp"):
+    with pytest.raises(VerificationError, match="signed entry timestamp"):
         verify_legacy_attestation(cs.LegacyLayer(cs.DSSE_LAYER_MEDIA_TYPE, envelope, att_ann), keys=[],
                                   trusted_root=root)
 

@@ -198,9 +198,9 @@ def test_external_negative_cases(ms_external: Path, external: Path, tmp_path: Pa
     with pytest.raises(VerificationError, match=r"changed \(digest differs\): signme-1"):
         verify_model(ek, IdentitySpec(key_path=pub), TrustSpec())
     other = external / "sigstore-bundles/conformance/managed-key-happy-path/key.pub"
-    if other.is_file():
-        with pytest.raises(VerificationError):
-            verify_model(ms_external / "v1.1.0-elliptic-key", IdentitySpec(key_path=str(other)), TrustSpec())
+    assert other.is_file(), f"{other} is missing from the shared data (see its SOURCES.md)"
+    with pytest.raises(VerificationError, match="another key"):
+        verify_model(ms_external / "v1.1.0-elliptic-key", IdentitySpec(key_path=str(other)), TrustSpec())
     cert = tmp_path / "cert"
     shutil.copytree(ms_external / "v1.1.0-certificate", cert)
     (cert / "extra.bin").write_bytes(b"unsigned")

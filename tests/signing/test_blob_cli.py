@@ -160,11 +160,12 @@ def test_offline_verification_makes_no_network_call(tmp_path: Path) -> None:
                 "--cert-identity", BEACON, "--cert-oidc-issuer", GHA, env=env)
     assert r.exit_code == 1 and "not in the trusted root" in r.stderr
     py = EXTERNAL / "sigstore-bundles" / "sigstore-python"
-    if py.is_dir():  # the embedded staging root, offline
-        r = run_cli("verify", "blob", str(py / "bundle_v3.txt"), "--bundle", str(py / "bundle_v3.txt.sigstore"),
-                    "--offline", "--staging", "--cert-identity", "william@yossarian.net",
-                    "--cert-oidc-issuer", "https://github.com/login/oauth", env=env)
-        assert r.exit_code == 0, r.stderr
+    # the embedded staging root, offline
+    assert py.is_dir(), f"{py} is missing from the shared data (see its SOURCES.md)"
+    r = run_cli("verify", "blob", str(py / "bundle_v3.txt"), "--bundle", str(py / "bundle_v3.txt.sigstore"),
+                "--offline", "--staging", "--cert-identity", "william@yossarian.net",
+                "--cert-oidc-issuer", "https://github.com/login/oauth", env=env)
+    assert r.exit_code == 0, r.stderr
 
 
 def test_verify_dsse_prints_statement(tmp_path: Path) -> None:
