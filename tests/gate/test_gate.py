@@ -211,7 +211,7 @@ def test_gate_sarif(scene: dict[str, Any]) -> None:
     for rule in driver["rules"]:  # full metadata for every rule, as policy check has
         assert rule["fullDescription"]["text"] and rule["helpUri"].startswith("https://") and rule["help"]["text"]
     for res in sarif["runs"][0]["results"]:
-        assert res["partialFingerprints"]["primaryLocationLineHash"]
+        assert res["partialFingerprints"]["supplychainFinding/v1"]
         assert driver["rules"][res["ruleIndex"]]["id"] == res["ruleId"]
     assert sarif["runs"][0]["properties"]["decision"] == "fail"
     rules = {res["ruleId"] for res in sarif["runs"][0]["results"]}

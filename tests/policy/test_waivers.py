@@ -91,7 +91,13 @@ def test_one_report_model_three_writers() -> None:
     for rule in run["tool"]["driver"]["rules"]:
         assert rule["fullDescription"]["text"] and rule["helpUri"] and rule["help"]["markdown"]
     kept_res, gone_res = run["results"]
-    assert kept_res["level"] == "error" and kept_res["partialFingerprints"]["primaryLocationLineHash"]
+    assert kept_res["level"] == "error" and len(kept_res["partialFingerprints"]["supplychainFinding/v1"]) == 32
+    moved = Finding("K8S-001", Severity.ERROR, "deploy/app.yaml", 30, 5, "privileged", "remove it",
+                    image="ghcr.io/acme/app:1")
+    report.findings = [moved]
+    again = json.loads(render(report, OutputFormat.SARIF))["runs"][0]["results"][0]
+    assert again["partialFingerprints"] == kept_res["partialFingerprints"]  # the line moved, the finding did not
+    assert gone_res["partialFingerprints"] != kept_res["partialFingerprints"]
     assert gone_res["suppressions"][0]["justification"].startswith("legacy")
     with pytest.raises(ValueError):
         render(report, "xml")

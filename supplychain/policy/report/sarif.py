@@ -2,12 +2,14 @@
 
 One run; ``tool.driver.rules`` describes every rule the run applied (``shortDescription``,
 ``fullDescription``, ``help`` text and markdown, ``helpUri``, default level); every result has a
-``ruleIndex``, a location, and ``partialFingerprints`` so re-uploads track the same finding.
+``ruleIndex``, a location, and ``partialFingerprints`` (rule, file, image and message, not the
+line) so re-uploads track the same finding when lines above it move.
 Waived findings are results with an external ``suppressions`` entry carrying the waiver's reason.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -20,6 +22,16 @@ from supplychain.policy.report.model import Report, Waived
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/supplychain/supplychain/blob/main/docs/policy.md"
 GATE_URI = "https://github.com/supplychain/supplychain/blob/main/docs/gate.md"
+
+# A finding's identity without its line number: the same finding after lines above it moved keeps
+# it, so code scanning tracks it instead of closing one alert and opening another.
+FINGERPRINT = "supplychainFinding/v1"
+
+
+def fingerprint(f: Finding) -> str:
+    basis = "\0".join((f.rule, f.file, f.image or "", f.message))
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
 
 # SARIF levels are the same words as our severities
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
@@ -71,8 +83,7 @@ def _result(f: Finding, index: dict[str, int], waived: Waived | None) -> dict[st
         "level": _LEVEL[f.severity],
         "message": {"text": f"{subject}{f.message}. Fix: {f.fix}"},
         "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": region}}],
-        "partialFingerprints": {
-            "primaryLocationLineHash": f"{f.rule}:{f.file}:{f.line}:{f.column or 0}" + (f":{f.image}" if f.image else "")},
+        "partialFingerprints": {FINGERPRINT: fingerprint(f)},
     }
     if f.image:
         res["properties"] = {"image": f.image}
