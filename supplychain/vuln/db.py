@@ -223,12 +223,36 @@ class Database:
         newest: str | None = None
         ecos: set[str] = set()
         existing = conn.execute("SELECT count(*) FROM advisories").fetchone()[0] > 0
-        adv_rows: list[tuple[Any, ...]] = []
-        aff_rows: list[tuple[str, str, str, str]] = []
-        replaced: list[tuple[str]] = []
-        seen: set[str] = set()
+        batch: dict[str, AdvisoryRecord] = {}
 
         def flush() -> None:
+            # Memory stays flat: only this batch is held. What the table already has (a newer copy,
+            # or the same id earlier in this very import) is looked up for the batch at once.
+            stored: dict[str, tuple[str | None, int]] = {}
+            if existing or count > len(batch):
+                ids = list(batch)
+                for i in range(0, len(ids), 900):
+                    chunk = ids[i:i + 900]
+                    stored.update((r[0], (r[1], r[2])) for r in conn.execute(
+                        f"SELECT id, modified, import_id FROM advisories WHERE id IN ({','.join('?' * len(chunk))})",
+                        chunk))
+            replaced: list[tuple[str]] = []
+            adv_rows: list[tuple[Any, ...]] = []
+            aff_rows: list[tuple[str, str, str, str]] = []
+            for rid, rec in batch.items():
+                old = stored.get(rid)
+                if old is not None:
+                    if old[1] == import_id:
+                        raise InputError(f"{source}: advisory {rid} appears twice in this import")
+                    if old[0] and rec.modified and old[0] > rec.modified:
+                        continue  # the stored record is newer
+                    replaced.append((rid,))
+                adv_rows.append((rid, import_id, rec.modified, rec.withdrawn,
+                                 json.dumps(rec.doc(), separators=(",", ":"), ensure_ascii=False)))
+                for a in rec.affected:
+                    ecos.add(a.ecosystem)
+                    aff_rows.append((rid, a.ecosystem, a.package,
+                                     json.dumps(a.doc(), separators=(",", ":"), ensure_ascii=False)))
             if replaced:
                 conn.executemany("DELETE FROM affected WHERE advisory_id = ?", replaced)
             conn.executemany(
@@ -236,32 +260,18 @@ class Database:
                 adv_rows)
             conn.executemany("INSERT INTO affected(advisory_id, ecosystem, package, doc) VALUES (?, ?, ?, ?)",
                              aff_rows)
-            adv_rows.clear()
-            aff_rows.clear()
-            replaced.clear()
+            batch.clear()
 
         for rec in records:
-            if rec.id in seen:
+            if rec.id in batch:
                 raise InputError(f"{source}: advisory {rec.id} appears twice in this import")
-            seen.add(rec.id)
+            batch[rec.id] = rec
             count += 1
             if rec.modified and (newest is None or rec.modified > newest):
                 newest = rec.modified
             if rec.withdrawn:
                 withdrawn += 1
-            if existing:
-                row = conn.execute("SELECT modified FROM advisories WHERE id = ?", (rec.id,)).fetchone()
-                if row is not None:
-                    if row[0] and rec.modified and row[0] > rec.modified:
-                        continue  # the stored record is newer
-                    replaced.append((rec.id,))
-            adv_rows.append((rec.id, import_id, rec.modified, rec.withdrawn,
-                             json.dumps(rec.doc(), separators=(",", ":"), ensure_ascii=False)))
-            for a in rec.affected:
-                ecos.add(a.ecosystem)
-                aff_rows.append((rec.id, a.ecosystem, a.package,
-                                 json.dumps(a.doc(), separators=(",", ":"), ensure_ascii=False)))
-            if len(aff_rows) >= 5000 or len(adv_rows) >= 5000:
+            if len(batch) >= 2000:
                 flush()
         flush()
         digest = sha256()

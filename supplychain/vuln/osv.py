@@ -118,6 +118,8 @@ def normalize_package_name(ecosystem: str, name: str) -> str:
 
 
 def _str(value: Any, where: str, *, limit: int = MAX_STR, required: bool = False) -> str | None:
+    if type(value) is str and len(value) <= limit and not _CTRL.search(value) and (not required or value.strip()):
+        return value  # the common case, checked at C speed
     if value is None:
         if required:
             raise RecordError(f"{where}: missing")
@@ -150,7 +152,17 @@ def _obj(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+_RFC3339_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z")
+
+
 def _time(value: Any, where: str) -> str | None:
+    if type(value) is str and _RFC3339_Z.fullmatch(value):
+        try:  # the common UTC form: checked, then cut to seconds without a datetime round trip
+            _dt.datetime(int(value[:4]), int(value[5:7]), int(value[8:10]), int(value[11:13]),
+                         int(value[14:16]), int(value[17:19]))
+        except ValueError as exc:
+            raise RecordError(f"{where}: not an RFC 3339 time: {value!r}") from exc
+        return value[:19] + "Z"
     s = _str(value, where, limit=64)
     if s is None:
         return None
@@ -254,8 +266,11 @@ def normalize_osv(doc: Any, *, name: str) -> AdvisoryRecord:
         total_versions += len(versions)
         if total_versions > MAX_VERSIONS_TOTAL:
             raise RecordError(f"{where}: more than {MAX_VERSIONS_TOTAL} listed versions in all")
-        entry.versions = [s for s in (_str(v, f"{aw}.versions[{k}]", limit=1024)
-                                      for k, v in enumerate(versions)) if s]
+        if all(type(v) is str and 0 < len(v) <= 1024 for v in versions) and not _CTRL.search("".join(versions)):
+            entry.versions = list(versions)  # the common case, checked at C speed
+        else:
+            entry.versions = [s for s in (_str(v, f"{aw}.versions[{k}]", limit=1024)
+                                          for k, v in enumerate(versions)) if s]
         entry.state, own = _specific_state(a.get("ecosystem_specific"), a.get("database_specific"))
         if own and not rec.db_severity:
             rec.db_severity = own
