@@ -19,6 +19,9 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 EXTERNAL = Path(os.environ.get("SUPPLYCHAIN_EXTERNAL", REPO.parent / "shared" / "external"))
 FIXTURES = REPO / "fixtures"
+# Key signatures are logged to Rekor by default (as cosign does); tests talk only to 127.0.0.1, so
+# they opt out unless a test points --rekor-url at the local Sigstore (tests/sigstore_local.py).
+os.environ.setdefault("SUPPLYCHAIN_TLOG_UPLOAD", "false")
 
 
 @pytest.fixture(scope="session")

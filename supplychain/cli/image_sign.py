@@ -36,7 +36,9 @@ Examples:
 The tag is resolved to its manifest digest once and that digest is signed, never the tag.
 The Sigstore bundle (DSSE, in-toto predicate https://sigstore.dev/cosign/sign/v1) is attached
 to the image as an OCI 1.1 referrer, like cosign v3: through the referrers API where the
-registry has it, else in the referrers tag schema (sha256-<hex> index). Prints the digest
+registry has it, else in the referrers tag schema (sha256-<hex> index). With --key the
+signature is logged to Rekor like cosign's (--rekor-url, default Sigstore's public log;
+--tlog-upload=false: not logged, and verifiers must not require a log entry). Prints the digest
 reference that was signed.""",
 )
 @click.argument("reference", metavar="REF")
@@ -46,9 +48,11 @@ def sign_image(reference: str, insecure: tuple[str, ...], **kwargs: Any) -> None
     """Sign the image REF by digest and attach the signature in the registry."""
     from supplychain.signing.image import RegistryView
     from supplychain.signing.image import sign_image as do_sign
+    from supplychain.signing.sign import describe_bundle
 
     published = do_sign(reference, signer_spec(kwargs), registry=RegistryView(insecure=insecure))
-    click.echo(f"Signed {published.digest_reference} (signature {published.referrer_digest})", err=True)
+    click.echo(f"Signed {published.digest_reference} (signature {published.referrer_digest}): "
+               f"{describe_bundle(published.bundle)}", err=True)
     click.echo(published.digest_reference)
 
 
@@ -61,10 +65,13 @@ Examples:
   supplychain attest image ghcr.io/acme/app@sha256:4f2c...9e --predicate prov.json --type slsaprovenance
   supplychain attest image r.example/app:1 --predicate scan.json --type https://example.com/scan/v1 --key k.key
 
---type: cyclonedx (https://cyclonedx.org/bom), spdx (https://spdx.dev/Document),
-slsaprovenance (https://slsa.dev/provenance/v1), or any predicate type URI.
-Predicates larger than --detach-over bytes (default 1 MiB) are stored as their own referrer
-blob and bound by sha256 in a small signed statement, so the transparency-log entry stays small.""",
+--type takes cosign's names: cyclonedx (https://cyclonedx.org/bom), spdx / spdxjson
+(https://spdx.dev/Document), slsaprovenance (https://slsa.dev/provenance/v0.2), slsaprovenance1
+(https://slsa.dev/provenance/v1), link, vuln, openvex, custom, or any predicate type URI.
+Predicates larger than --detach-over bytes (default 1 MiB) are stored as their own blob next to
+the image and the signed statement is an in-toto Reference attestation naming it by sha256,
+size, media type and download location, so the transparency-log entry stays small.
+With --key the attestation is logged to Rekor like cosign's (--tlog-upload=false: not logged).""",
 )
 @click.argument("reference", metavar="REF")
 @click.option("--predicate", "predicate_path", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
@@ -96,9 +103,11 @@ def attest_image(reference: str, predicate_path: str | None, predicate_type: str
                           sbom_from_image=sbom_from_image, source=predicate_path or "predicate", platform=platform,
                           insecure_registries=insecure, detach_threshold=detach_over,
                           on_warning=lambda w: click.echo(f"warning: {w}", err=True))
+    from supplychain.signing.sign import describe_bundle
+
     extra = f", predicate stored as blob {published.detached_digest}" if published.detached_digest else ""
-    click.echo(f"Attested {published.digest_reference}: {ptype} (attestation {published.referrer_digest}{extra})",
-               err=True)
+    click.echo(f"Attested {published.digest_reference}: {ptype} (attestation {published.referrer_digest}{extra}): "
+               f"{describe_bundle(published.bundle)}", err=True)
     click.echo(published.digest_reference)
 
 

@@ -120,6 +120,12 @@ def sign_model(path: str, signature: str | None, signing_cert: str | None, certi
     """
     from supplychain.signing.model import sign_model as do_sign
 
+    if kwargs.get("rekor_url") or kwargs.get("tlog_upload"):
+        from supplychain.errors import InputError
+
+        raise InputError("--tlog-upload / --rekor-url: model signatures made with --key are not logged "
+                         "(the OpenSSF model-signing key and certificate methods have no log entry)")
+
     progress = _Progress("hashing")
     t0 = time.monotonic()
     try:

@@ -69,6 +69,11 @@ def signer_options(func: F) -> F:
             click.option("--staging", is_flag=True, help="Sign with the Sigstore staging instance."),
             click.option("--trust-config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
                          help="Sigstore ClientTrustConfig JSON for a private Sigstore instance."),
+            click.option("--tlog-upload", type=click.BOOL, default=None, metavar="BOOL",
+                         help="With --key: log the signature to Rekor, as cosign does (default true; "
+                         "--tlog-upload=false for air-gapped use: verifiers then get no signing time)."),
+            click.option("--rekor-url", metavar="URL",
+                         help="With --key: the Rekor v1 log to use (default https://rekor.sigstore.dev)."),
         ],
     )
 
@@ -119,7 +124,18 @@ def signer_spec(kwargs: dict[str, Any]) -> SignerSpec:
         from supplychain.errors import InputError
 
         raise InputError("give --staging or --trust-config, not both (each names the Sigstore instance to use)")
+    if kwargs.get("key") is None and (kwargs.get("tlog_upload") is False or kwargs.get("rekor_url")):
+        from supplychain.errors import InputError
+
+        raise InputError("--tlog-upload / --rekor-url apply to --key signing; keyless signatures are always "
+                         "logged to the Sigstore instance's Rekor")
+    if kwargs.get("tlog_upload") is False and kwargs.get("rekor_url"):
+        from supplychain.errors import InputError
+
+        raise InputError("give --tlog-upload=false or --rekor-url, not both")
     return SignerSpec(
+        tlog_upload=kwargs.get("tlog_upload"),
+        rekor_url=kwargs.get("rekor_url"),
         key_path=kwargs.get("key"),
         identity_token=kwargs.get("identity_token"),
         staging=bool(kwargs.get("staging")),

@@ -1,7 +1,9 @@
 """Signing into Sigstore bundles: keyless (sigstore-python: Fulcio + Rekor) or with a private key.
 
 Key-signed bundles carry ``verificationMaterial.publicKey.hint`` (base64 sha256 of the DER
-public key) and no transparency-log entry — the shape cosign and model_signing use.
+public key) and, like ``cosign sign --key``, the Rekor entry the signature was logged with
+(``--tlog-upload=false`` / ``SignerSpec(tlog_upload=False)``: none; verifiers must then skip the
+log, e.g. cosign's ``--insecure-ignore-tlog=true``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,34 @@ def _key_sign(key: Any, data: bytes | None, *, prehashed_sha256: bytes | None = 
         sig = key.sign(msg, padding.PKCS1v15(), alg)
         return sig
     raise InputError(f"unsupported private key type {type(key).__name__}")
+
+
+# ------------------------------------------------------------------ transparency log for key signatures
+
+
+def tlog_upload(signer: SignerSpec) -> bool:
+    from supplychain.signing.rekor import upload_default
+
+    return signer.tlog_upload if signer.tlog_upload is not None else upload_default()
+
+
+def rekor_url(signer: SignerSpec) -> str:
+    """--rekor-url, else the Rekor of --trust-config's signing config, else Sigstore's (staging) log."""
+    from supplychain.signing.rekor import PRODUCTION_REKOR, STAGING_REKOR
+
+    if signer.rekor_url:
+        return signer.rekor_url
+    if signer.trust_config:
+        from supplychain.fileio import parse_json, read_bytes
+
+        doc = parse_json(read_bytes(signer.trust_config, what="trust config"), source=signer.trust_config)
+        urls = ((doc.get("signingConfig") or {}).get("rekorTlogUrls") if isinstance(doc, dict) else None) or []
+        for u in urls:
+            if isinstance(u, dict) and isinstance(u.get("url"), str) and u.get("majorApiVersion", 1) == 1:
+                return str(u["url"])
+        raise InputError(f"{signer.trust_config}: the signing config names no Rekor v1 log",
+                         hint="pass --rekor-url, or --tlog-upload=false")
+    return STAGING_REKOR if signer.staging else PRODUCTION_REKOR
 
 
 # ------------------------------------------------------------------ keyless plumbing
@@ -168,7 +198,13 @@ def sign_digest(sha256: bytes, signer: SignerSpec, *, data: bytes | None = None)
 
         key = load_private_key(signer.key_path)
         sig = _key_sign(key, data, prehashed_sha256=None if _is_ed25519(key) else sha256)
-        return key_bundle_json(hint=key_hint(key.public_key()), signature=sig, digest=sha256)
+        entries = None
+        if tlog_upload(signer):
+            from supplychain.signing import rekor
+
+            entries = [rekor.upload(rekor_url(signer), rekor.hashedrekord_entry(
+                sha256=sha256, signature=sig, public_key=key.public_key()))]
+        return key_bundle_json(hint=key_hint(key.public_key()), signature=sig, digest=sha256, tlog_entries=entries)
 
     from sigstore.hashes import Hashed
     from sigstore_models.common.v1 import HashAlgorithm
@@ -198,7 +234,12 @@ def sign_dsse(statement: dict[str, Any] | bytes, signer: SignerSpec,
         key = load_private_key(signer.key_path)
         sig = _key_sign(key, pae(payload_type, payload))
         env = Envelope(payload_type=payload_type, payload=payload, signatures=[DsseSignature(sig, "")])
-        return key_bundle_json(hint=key_hint(key.public_key()), signature=sig, envelope=env)
+        entries = None
+        if tlog_upload(signer):
+            from supplychain.signing import rekor
+
+            entries = [rekor.upload(rekor_url(signer), rekor.dsse_entry(envelope=env, public_key=key.public_key()))]
+        return key_bundle_json(hint=key_hint(key.public_key()), signature=sig, envelope=env, tlog_entries=entries)
     if payload_type != INTOTO_PAYLOAD_TYPE:
         raise InputError(f"keyless DSSE signing supports only {INTOTO_PAYLOAD_TYPE} payloads")
     from sigstore import dsse
@@ -218,6 +259,9 @@ def describe_bundle(raw: bytes) -> str:
     pb = parse_bundle(raw)
     logs = ", ".join(f"log index {e.log_index}" for e in pb.tlog_entries) or "no log entry"
     if pb.certificate_der is None:
+        if not pb.tlog_entries:
+            logs = ("not logged to Rekor (--tlog-upload=false): its signing time is not attested and "
+                    "verifiers must not require a log entry (cosign: --insecure-ignore-tlog=true)")
         return f"signed with key {pb.public_key_hint}, {logs}"
     san, issuer = certificate_identity(load_certificate(pb.certificate_der))
     return f"signed keyless as {san} (issuer {issuer}), {logs}"

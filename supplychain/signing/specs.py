@@ -25,7 +25,8 @@ class SignerSpec:
     """How to sign: with a private key, or keyless with an OIDC identity token."""
 
     key_path: str | None = None  # PEM private key; password from SUPPLYCHAIN_PASSWORD or a prompt
-    tlog_upload: bool = True  # key signing: log the signature to Rekor, as cosign does
+    tlog_upload: bool | None = None  # key signing: log to Rekor (None: yes unless $SUPPLYCHAIN_TLOG_UPLOAD=false)
+    rekor_url: str | None = None  # key signing: the Rekor v1 log (default: Sigstore's public log)
     identity_token: str | None = None
     staging: bool = False
     trust_config: str | None = None

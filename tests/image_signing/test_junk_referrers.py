@@ -41,7 +41,7 @@ JUNK = [
 
 
 def test_junk_referrers_beside_a_valid_signature(push, keys) -> None:  # type: ignore[no-untyped-def]
-    ref, digest = push("junk/app")
+    ref, _ = push("junk/app")
     for junk in JUNK:
         _attach(ref, junk)
     assert run_cli("sign", "image", ref, "--key", str(keys["release"].private), env=ENV).exit_code == 0

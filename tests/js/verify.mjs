@@ -1,7 +1,7 @@
 // Independent verification with sigstore-js (@sigstore/verify), offline, against a given root.
 //
 //   node verify.mjs --bundle B --trusted-root R (--artifact FILE | --digest sha256:HEX)
-//                   [--san SAN --issuer ISSUER | --key PUBLIC.pem] [--timestamp-threshold N]
+//                   [--san SAN --issuer ISSUER | --key PUBLIC.pem] [--timestamp-threshold N] [--tlog-threshold N]
 //
 // Exit 0 and one JSON line on success; exit 1 and the error on failure.
 import { createPublicKey } from 'node:crypto';
@@ -26,7 +26,7 @@ try {
   const trust = toTrustMaterial(root, keys);
   const keyed = Boolean(args.key);
   const verifier = new Verifier(trust, {
-    tlogThreshold: keyed ? 0 : 1,
+    tlogThreshold: args['tlog-threshold'] !== undefined ? Number(args['tlog-threshold']) : (keyed ? 0 : 1),
     ctlogThreshold: keyed ? 0 : 1,
     timestampThreshold: keyed ? 0 : Number(args['timestamp-threshold'] ?? 1),
   });
