@@ -171,8 +171,12 @@ class Database:
                 "SELECT id, source, kind, imported_at, records, withdrawn, sha256, data_time, ecosystems "
                 "FROM imports ORDER BY id")
         ]
-        (adv,) = self.conn.execute("SELECT count(*) FROM advisories WHERE withdrawn IS NULL").fetchone()
-        (wd,) = self.conn.execute("SELECT count(*) FROM advisories WHERE withdrawn IS NOT NULL").fetchone()
+        counts = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('advisories', 'withdrawn')"))
+        if len(counts) == 2:  # kept by every import, so a scan does not count 200,000 rows
+            adv, wd = int(counts["advisories"]), int(counts["withdrawn"])
+        else:
+            (adv,) = self.conn.execute("SELECT count(*) FROM advisories WHERE withdrawn IS NULL").fetchone()
+            (wd,) = self.conn.execute("SELECT count(*) FROM advisories WHERE withdrawn IS NOT NULL").fetchone()
         h = hashlib.sha256()
         for i in imports:
             h.update(json.dumps(i.as_dict(), sort_keys=True).encode())
@@ -204,6 +208,12 @@ class Database:
                 "INSERT INTO ecosystems(name, advisories) SELECT f.ecosystem, count(DISTINCT f.advisory_id) "
                 "FROM affected f JOIN advisories a ON a.id = f.advisory_id WHERE a.withdrawn IS NULL "
                 "GROUP BY f.ecosystem")
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) SELECT 'advisories', count(*) FROM advisories "
+                "WHERE withdrawn IS NULL")
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) SELECT 'withdrawn', count(*) FROM advisories "
+                "WHERE withdrawn IS NOT NULL")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
