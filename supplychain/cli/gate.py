@@ -21,6 +21,7 @@ Examples:
   helm template charts/shop | supplychain gate - --policy policies/release.yaml
   supplychain gate images.txt --policy policies/release.yaml --format sarif -o gate.sarif
   supplychain gate --image registry.example.com/app:1.4@sha256:4f2c...9e --policy release.yaml --json
+  supplychain gate deploy/ --policy release.yaml --receipt-out receipt.json --receipt-key release.key
 
 \b
 PATH: Kubernetes manifests, compose files, Dockerfiles, image lists (directories are
@@ -58,10 +59,15 @@ embedded trust root and makes no network call except to the registries holding t
               help="Images checked in parallel.")
 @click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Time for all registry work of the run; an image not decided by then is undecided (exit 3).")
+@click.option("--receipt-out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="When the gate passes, write a signed gate receipt (DSSE) the admission webhook accepts.")
+@click.option("--receipt-key", type=click.Path(dir_okay=False, exists=True), default=None, metavar="PRIVATE.pem",
+              help="Key that signs the receipt (encrypted keys: $SUPPLYCHAIN_PASSWORD or a prompt).")
 @trust_options
 def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt: str | None, as_json: bool,
          output: str | None, trusted: tuple[str, ...], insecure: tuple[str, ...], exclude: tuple[str, ...],
-         workers: int, deadline: float | None, **kwargs: Any) -> None:
+         workers: int, deadline: float | None, receipt_out: str | None, receipt_key: str | None,
+         **kwargs: Any) -> None:
     """Decide, per image and overall, whether a deployment may go ahead."""
     from supplychain.cli.common import print_warnings, report_format
     from supplychain.errors import InputError
@@ -71,6 +77,13 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
     kind = report_format(fmt, as_json)
     if not paths and not images:
         raise InputError("give a PATH (or - for standard input) or --image REF", hint="see supplychain gate --help")
+    if (receipt_out is None) != (receipt_key is None):
+        raise InputError("--receipt-out and --receipt-key go together")
+    signing_key = None
+    if receipt_key is not None:  # an unreadable key is bad input before any registry work
+        from supplychain.signing.keys import load_private_key
+
+        signing_key = load_private_key(receipt_key)
     result = run_gate(paths, policy_path, images=images, trust=trust_spec(kwargs), workers=workers,
                       extra_trusted=trusted, insecure_registries=insecure, exclude=exclude, deadline=deadline)
     print_warnings(result.warnings)
@@ -78,3 +91,14 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
     error = gate_error(result)
     if error is not None:
         raise error
+    if receipt_out is not None:
+        import hashlib
+
+        from supplychain.admission.receipts import receipt_statement, sign_receipt
+        from supplychain.fileio import read_bytes
+
+        # the webhook compares this with the digest of the policy file it was started with
+        policy_digest = "sha256:" + hashlib.sha256(read_bytes(policy_path, what="policy")).hexdigest()
+        statement = receipt_statement(result.passed_digests(), policy_digest)
+        write_output(sign_receipt(statement, signing_key) + "\n", receipt_out)
+        click.echo(f"Wrote gate receipt for {len(result.images)} image(s) to {receipt_out}", err=True)

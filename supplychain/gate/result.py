@@ -125,6 +125,10 @@ class GateResult:
         """Some image could not be decided because its registry could not be read."""
         return any(d.undecided is not None for d in self.images)
 
+    def passed_digests(self) -> list[tuple[str, str]]:
+        """(name, sha256 digest) of every image that passed (what a gate receipt lists)."""
+        return [(d.ref.name, d.digest) for d in self.by_decision(Decision.PASS) if d.ref is not None and d.digest]
+
     def by_decision(self, decision: Decision) -> list[ImageDecision]:
         return [d for d in self.images if d.decision is decision]
 

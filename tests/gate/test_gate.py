@@ -403,3 +403,30 @@ def test_image_checks_plug_into_decide_image(scene: dict[str, Any]) -> None:
     assert d.decision is Decision.FAIL and [f.rule for f in d.findings] == ["SC-GATE-003"]
     again = decide_image(scene["images"]["good"], gp, registry=view, trust=TrustSpec())
     assert again.decision is Decision.PASS and seen == [scene["images"]["good"]]
+
+
+def test_gate_receipt_is_accepted_by_the_admission_webhook(scene: dict[str, Any]) -> None:
+    """`gate --receipt-out --receipt-key` (docs/admission.md): a receipt of exactly the passed images,
+    for this policy file, that the webhook's receipt verifier admits; none when the gate fails."""
+    import hashlib
+
+    from supplychain.admission.receipts import ReceiptVerifier
+    from supplychain.signing.keys import load_public_key
+
+    good = scene["images"]["good"]
+    out = scene["dir"] / "receipt.json"
+    key = scene["release"]
+    r = run_cli("gate", "--image", good, "--policy", str(scene["policy"]), "--receipt-out", str(out),
+                "--receipt-key", str(key.private), env=ENV)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    digest = "sha256:" + hashlib.sha256(scene["policy"].read_bytes()).hexdigest()
+    verifier = ReceiptVerifier(keys=[load_public_key(key.public)])
+    admitted, warning = verifier.admitted(out.read_text().strip(), digest)
+    assert warning == "" and admitted == {good.split(":1.0@")[0] + "@" + good.split("@")[1]}
+    assert verifier.admitted(out.read_text().strip(), "sha256:" + "0" * 64)[0] == set()  # another policy
+    failed = scene["dir"] / "no-receipt.json"
+    r = run_cli("gate", "--image", scene["images"]["unsigned"], "--policy", str(scene["policy"]),
+                "--receipt-out", str(failed), "--receipt-key", str(key.private), env=ENV)
+    assert r.exit_code == 1 and not failed.exists()
+    r = run_cli("gate", "--image", good, "--policy", str(scene["policy"]), "--receipt-out", str(failed))
+    assert r.exit_code == 2 and "go together" in r.stderr
