@@ -347,3 +347,36 @@ def test_only_fixed_hides_and_does_not_fail_on_unfixed(full_db: Database, cli: A
     assert r.exit_code == 1
     r = cli("vuln", "scan", str(sbom), "--fail-on", "negligible", "--only-fixed", "--format", "cyclonedx", env=env)
     assert r.exit_code == 0 and json.loads(r.stdout)["vulnerabilities"] == []
+
+
+@pytest.mark.parametrize("purl,ecosystems,expected", [
+    ("pkg:rpm/almalinux/openssl-libs@3.0.7-24.el9?arch=x86_64&epoch=1&distro=almalinux-9.3&upstream=openssl-3.0.7-24.el9.src.rpm",
+     [], (("AlmaLinux:9",), ("openssl-libs", "openssl"), "1:3.0.7-24.el9")),
+    ("pkg:rpm/rocky/bash@5.1.8-6.el9_1?distro=rocky-9.2", [], (("Rocky Linux:9",), ("bash",), "5.1.8-6.el9_1")),
+    ("pkg:rpm/redhat/bash@5.1.8-6.el9?distro=rhel-9.2", ["Red Hat:enterprise_linux:9::baseos", "Red Hat:enterprise_linux:8::baseos"],
+     (("Red Hat:enterprise_linux:9::baseos",), ("bash",), "5.1.8-6.el9")),
+    ("pkg:rpm/sles/curl@8.0.1-150400.5.41.1?distro=sles-15.5", ["SUSE:Linux Enterprise Server 15 SP5", "SUSE:Linux Enterprise Server 15 SP4"],
+     (("SUSE:Linux Enterprise Server 15 SP5",), ("curl",), "8.0.1-150400.5.41.1")),
+    ("pkg:deb/ubuntu/libc6@2.35-0ubuntu3.8?distro=ubuntu-22.04&upstream=glibc", ["Ubuntu:22.04:LTS"],
+     (("Ubuntu:22.04:LTS",), ("glibc",), "2.35-0ubuntu3.8")),
+    ("pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?distro=debian-12.5&upstream=glibc%402.36-9%2Bdeb12u4", [],
+     (("Debian:12",), ("glibc",), "2.36-9+deb12u4")),
+    ("pkg:apk/alpine/busybox-binsh@1.36.1-r15?distro=alpine-3.19.1&upstream=busybox", [],
+     (("Alpine:v3.19",), ("busybox",), "1.36.1-r15")),
+    ("pkg:npm/%40babel/core@7.0.0", [], (("npm",), ("@babel/core",), "7.0.0")),
+    ("pkg:pypi/Django_Rest@1.0", [], (("PyPI",), ("django-rest",), "1.0")),
+])
+def test_purl_to_advisory_ecosystem(purl: str, ecosystems: list[str], expected: tuple[Any, ...]) -> None:
+    from supplychain.vuln.match import query_for
+
+    q = query_for(purl, None, ecosystems)
+    assert not isinstance(q, str), q
+    assert (q.ecosystems, q.packages, q.version) == expected
+
+
+def test_purls_without_release_are_reported_not_guessed() -> None:
+    from supplychain.vuln.match import query_for
+
+    assert "distro" in str(query_for("pkg:deb/debian/bash@5.2-1", None, []))
+    assert "Red Hat" in str(query_for("pkg:rpm/redhat/bash@5.1-1?distro=rhel-9.2", None, []))
+    assert query_for("pkg:golang/github.com/a/b@v1.0.0", None, []) == "golang packages"
