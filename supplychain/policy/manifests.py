@@ -182,6 +182,19 @@ def _deployable_in_skipped(root: str, exclude: tuple[str, ...]) -> Iterator[str]
                         yield full
 
 
+def _may_deploy(path: str) -> bool:
+    """A walked JSON file worth parsing: it mentions apiVersion or services (or uses escapes that
+    could spell them); package.json, composer.json, data files are left alone."""
+    from supplychain.policy.yamlsrc import MAX_FILE_SIZE
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(MAX_FILE_SIZE + 1)
+    except OSError:
+        return True  # the engine reports it
+    return len(head) > MAX_FILE_SIZE or any(m in head for m in (*_PREFILTER, b"services"))
+
+
 def plan(files: Iterable[tuple[str, str | None, bool]], paths: Iterable[str] = (),
          exclude: tuple[str, ...] = ()) -> Iterator[tuple[str, str | None, bool]]:
     """The engine's walk, plus manifests in the directories it skips for speed (see
@@ -190,7 +203,7 @@ def plan(files: Iterable[tuple[str, str | None, bool]], paths: Iterable[str] = (
 
     from supplychain.policy.engine import detect_kind_by_name
 
-    items = list(files)
+    items = [it for it in files if it[2] or it[1] != JSON or _may_deploy(it[0])]
     for p in paths:
         if os.path.isdir(p):
             items.extend((f, detect_kind_by_name(Path(f)), False) for f in _deployable_in_skipped(p, exclude))
