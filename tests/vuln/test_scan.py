@@ -281,7 +281,7 @@ def test_outputs_and_exit_codes(full_db: Database, vulns: Path, cli: Any, tmp_pa
     assert r.exit_code == 2 and "Traceback" not in r.stderr
     r = cli("vuln", "scan", str(lock), "--format", "sarif", env=env)
     sarif = json.loads(r.stdout)
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped, unused-ignore]
 
     schema = json.loads((Path(__file__).resolve().parents[1] / "policy" / "data" / "sarif-2.1.0-rtm.5.json").read_text())
     assert [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(sarif)] == []
