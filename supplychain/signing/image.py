@@ -220,6 +220,7 @@ class RegistryView:
     def push_referrer(self, ref: Reference, subject_digest: str, manifest: dict[str, Any]) -> str:
         """Push an artifact manifest with a subject; list it in the referrers tag when needed."""
         raw = json.dumps(manifest, separators=(",", ":")).encode()
+        _check_referrers_tag(self.client, ref, subject_digest)  # before anything is written
         digest = _push_manifest(self.client, ref, None, raw, manifest["mediaType"])
         descriptor = {
             "mediaType": manifest["mediaType"],
@@ -277,6 +278,33 @@ def _add_referrer(client: Any, ref: Reference, subject_digest: str, descriptor: 
 
     # the oci layer updates the tag index only from a valid read, conditionally, and confirms it
     client.add_referrer(ref, subject_digest, Descriptor.from_dict(descriptor))
+
+
+_INDEX_MEDIA_TYPES = (cs.OCI_INDEX, "application/vnd.docker.distribution.manifest.list.v2+json")
+
+
+def _check_referrers_tag(client: Any, ref: Reference, subject_digest: str) -> None:
+    """A ``sha256-<hex>`` tag that holds something other than an index (an image someone pushed
+    under that name) is an error: it is never replaced by our referrers index."""
+    from supplychain.oci.reference import Reference as Ref
+    from supplychain.oci.registry import RegistryNotFound
+
+    tag = cs.digest_tag(subject_digest)
+    try:
+        data, media, _ = client.get_manifest(Ref(ref.registry, ref.repository, tag, None))
+    except RegistryNotFound:
+        return
+    kind = str(media or "")
+    if not kind:
+        try:
+            doc = json.loads(data)
+            kind = str(doc.get("mediaType", "")) if isinstance(doc, dict) else ""
+        except (ValueError, RecursionError):
+            kind = ""
+    if kind not in _INDEX_MEDIA_TYPES:
+        raise RegistryError(f"{ref.registry}/{ref.repository}:{tag} holds a {kind or 'non-index'} manifest, not a "
+                            "referrers tag index; refusing to overwrite it",
+                            hint="move that tag away (it names the referrers of the image by OCI convention)")
 
 
 def parse_image_reference(text: str) -> Reference:

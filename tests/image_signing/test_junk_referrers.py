@@ -74,3 +74,27 @@ def test_keyless_junk_never_loads_a_trust_root_in_a_key_run(push, keys, tmp_path
     doc = json.loads(v.stdout)
     reasons = [s["reason"] for s in doc["signatures"] if not s["trusted"]]
     assert reasons == ["signed keyless (certificate), but only keys are accepted"], reasons
+
+
+def test_non_index_manifest_at_the_referrers_tag_is_an_error(push, keys, client, registry) -> None:  # type: ignore[no-untyped-def]
+    """A registry without the referrers API: a sha256-<hex> tag holding an image (not an index) is
+    refused, and left as it was, instead of being overwritten by our index."""
+    ref, digest = push("junk/tagclash")
+    other_ref, _ = push("junk/tagclash", tag="other")
+    raw, media, _ = client.get_manifest(other_ref)
+    client.put_manifest(f"{registry.host}/junk/tagclash", cs.digest_tag(digest), raw, media)
+    r = run_cli("sign", "image", ref, "--key", str(keys["release"].private), env=ENV)
+    assert r.exit_code == 3 and "Traceback" not in r.stderr, r.stderr
+    assert "referrers tag index" in r.stderr
+    after = client.get_manifest(f"{registry.host}/junk/tagclash:{cs.digest_tag(digest)}")[0]
+    assert after == raw
+
+
+def test_bundle_manifest_is_cosigns_shape(push, keys, client, registry) -> None:  # type: ignore[no-untyped-def]
+    ref, digest = push("junk/shape")
+    assert run_cli("sign", "image", ref, "--key", str(keys["release"].private), env=ENV).exit_code == 0
+    (entry,) = client.referrers(ref, digest)
+    manifest = json.loads(client.get_manifest(f"{registry.host}/junk/shape@{entry.digest}")[0])
+    assert manifest["artifactType"] == cs.BUNDLE_MEDIA_TYPE
+    assert manifest["config"] == {"mediaType": cs.EMPTY_MEDIA_TYPE, "digest": cs.EMPTY_DIGEST, "size": 2,
+                                  "artifactType": cs.BUNDLE_MEDIA_TYPE}

@@ -106,7 +106,9 @@ def bundle_manifest(
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": BUNDLE_MEDIA_TYPE,
-        "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": EMPTY_DIGEST, "size": len(EMPTY_BLOB)},
+        # cosign writes the bundle artifactType on the (empty) config descriptor too
+        "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": EMPTY_DIGEST, "size": len(EMPTY_BLOB),
+                   "artifactType": BUNDLE_MEDIA_TYPE},
         "layers": layers,
         "subject": {k: subject[k] for k in ("mediaType", "digest", "size") if k in subject},
         "annotations": annotations,
