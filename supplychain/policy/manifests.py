@@ -212,6 +212,6 @@ def plan(files: Iterable[tuple[str, str | None, bool]], paths: Iterable[str] = (
         if kind == KUSTOMIZATION:
             consumed |= kustomize.consumed_files(path) - {os.path.realpath(path)}
     for path, kind, explicit in items:
-        if not explicit and kind != KUSTOMIZATION and os.path.realpath(path) in consumed:
+        if consumed and not explicit and kind != KUSTOMIZATION and os.path.realpath(path) in consumed:
             continue
         yield path, kind, explicit
