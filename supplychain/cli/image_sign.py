@@ -18,6 +18,15 @@ from supplychain.cli.signopts import (
 )
 
 
+def _legacy_option(func: Any) -> Any:
+    return click.option(
+        "--legacy-tags", is_flag=True,
+        help="Also write cosign v2 sha256-<hex>.sig / .att tags, for consumers that read only those "
+             "(Kyverno's default verifier, sigstore policy-controller key authorities, cosign 2.x without "
+             "--new-bundle-format).",
+    )(func)
+
+
 def _registry_options(func: Any) -> Any:
     return registry_timeout_option(click.option(
         "--insecure-registry", "insecure", multiple=True, metavar="HOST",
@@ -43,6 +52,7 @@ reference that was signed.""",
 )
 @click.argument("reference", metavar="REF")
 @signer_options
+@_legacy_option
 @_registry_options
 def sign_image(reference: str, insecure: tuple[str, ...], **kwargs: Any) -> None:
     """Sign the image REF by digest and attach the signature in the registry."""
@@ -85,6 +95,7 @@ With --key the attestation is logged to Rekor like cosign's (--tlog-upload=false
 @click.option("--platform", default="linux/amd64", show_default=True, metavar="OS/ARCH",
               help="Platform to pick from a multi-platform image (with --sbom-from-image).")
 @signer_options
+@_legacy_option
 @_registry_options
 def attest_image(reference: str, predicate_path: str | None, predicate_type: str | None, sbom_from_image: bool,
                  detach_over: int, platform: str, insecure: tuple[str, ...], **kwargs: Any) -> None:

@@ -134,6 +134,7 @@ def signer_spec(kwargs: dict[str, Any]) -> SignerSpec:
 
         raise InputError("give --tlog-upload=false or --rekor-url, not both")
     return SignerSpec(
+        legacy_tags=bool(kwargs.get("legacy_tags")),
         tlog_upload=kwargs.get("tlog_upload"),
         rekor_url=kwargs.get("rekor_url"),
         key_path=kwargs.get("key"),

@@ -17,6 +17,7 @@ matched against the :class:`SignerRule` list.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -419,7 +420,74 @@ def _publish(view: RegistryView, image: ResolvedImage, statement: dict[str, Any]
         predicate_type=statement["predicateType"], created=_now(),
     )
     digest = view.push_referrer(image.reference, image.digest, manifest)
+    if signer.legacy_tags:
+        if statement["predicateType"] == cs.SIGN_PREDICATE_TYPE:
+            payload = cs.simple_signing_payload(image.reference.name, image.digest)
+            from supplychain.signing.sign import sign_bytes
+
+            _append_legacy(view, image, ".sig", cs.SIMPLE_SIGNING_MEDIA_TYPE, payload, sign_bytes(payload, signer), None)
+        else:
+            from supplychain.signing.formats.bundle import parse_bundle
+
+            env = parse_bundle(bundle).envelope
+            assert env is not None
+            envelope = json.dumps(env.to_json(), separators=(",", ":")).encode()
+            _append_legacy(view, image, ".att", cs.DSSE_LAYER_MEDIA_TYPE, envelope, bundle, statement["predicateType"])
     return Published(image, digest, statement["predicateType"], bundle)
+
+
+def _append_legacy(view: RegistryView, image: ResolvedImage, suffix: str, media_type: str, blob: bytes,
+                   bundle: bytes, predicate_type: str | None) -> None:
+    """Add one layer to the cosign v2 ``sha256-<hex>.sig`` / ``.att`` manifest of ``image``
+    (kept for consumers that read only those: Kyverno's default verifier, policy-controller's
+    key authorities, cosign 2.x without --new-bundle-format)."""
+    from supplychain.signing.formats.bundle import parse_bundle
+    from supplychain.signing.x509 import load_certificate
+
+    m = parse_bundle(bundle, source="bundle")
+    annotations = {cs.SIGNATURE_ANNOTATION: base64.b64encode(m.message_signature).decode()
+                   if m.message_signature is not None else ""}
+    if predicate_type:
+        annotations[cs.PREDICATE_TYPE_ANNOTATION] = predicate_type
+    if m.certificate_der is not None:
+        from cryptography.hazmat.primitives import serialization
+
+        cert = load_certificate(m.certificate_der)
+        annotations[cs.CERTIFICATE_ANNOTATION] = cert.public_bytes(serialization.Encoding.PEM).decode()
+    for entry in m.tlog_entries[:1]:
+        if entry.inclusion_promise is None or entry.integrated_time is None:
+            raise VerificationError("cannot write cosign v2 legacy tags: the log entry has no signed entry "
+                                    "timestamp (a Rekor v2 log); legacy consumers need one")
+        annotations[cs.REKOR_BUNDLE_ANNOTATION] = json.dumps({
+            "SignedEntryTimestamp": base64.b64encode(entry.inclusion_promise).decode(),
+            "Payload": {"body": base64.b64encode(entry.body).decode(), "integratedTime": entry.integrated_time,
+                        "logIndex": entry.log_index, "logID": entry.log_id.hex()}}, separators=(",", ":"))
+    ref = image.reference
+    tag = cs.digest_tag(image.digest, suffix)
+    layer_digest = view.push_blob(ref, blob)
+    layer = {"mediaType": media_type, "digest": layer_digest, "size": len(blob), "annotations": annotations}
+    layers: list[dict[str, Any]] = []
+    got = view.manifest(ref, tag)
+    if got is not None:
+        old = load_untrusted_json(got[0], limit=MAX_BUNDLE, what=f"{tag} manifest")
+        old_layers = old.get("layers") if isinstance(old, dict) else None
+        if not isinstance(old_layers, list):
+            raise RegistryError(f"{ref.name}:{tag} is not a cosign signature manifest; refusing to overwrite it")
+        layers = [x for x in old_layers if isinstance(x, dict)]
+    if any(x.get("digest") == layer_digest and x.get("annotations") == annotations for x in layers):
+        return
+    layers.append(layer)
+    config = json.dumps({"architecture": "", "created": "0001-01-01T00:00:00Z", "history": [{"created":
+                         "0001-01-01T00:00:00Z"}], "os": "", "rootfs": {"type": "layers", "diff_ids":
+                         [x.get("digest") for x in layers]}, "config": {}}, separators=(",", ":")).encode()
+    config_digest = view.push_blob(ref, config)
+    manifest = {"schemaVersion": 2, "mediaType": cs.OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(config),
+                           "digest": config_digest},
+                "layers": layers}
+    raw = json.dumps(manifest, separators=(",", ":")).encode()
+    view.client.put_manifest(ref, tag, raw, cs.OCI_MANIFEST)
+    view.forget(("manifest", ref.name, tag))
 
 
 # ----------------------------------------------------------------------------------------------

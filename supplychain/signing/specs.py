@@ -27,6 +27,7 @@ class SignerSpec:
     key_path: str | None = None  # PEM private key; password from SUPPLYCHAIN_PASSWORD or a prompt
     tlog_upload: bool | None = None  # key signing: log to Rekor (None: yes unless $SUPPLYCHAIN_TLOG_UPLOAD=false)
     rekor_url: str | None = None  # key signing: the Rekor v1 log (default: Sigstore's public log)
+    legacy_tags: bool = False  # images: also write cosign v2 sha256-<hex>.sig / .att tags
     identity_token: str | None = None
     staging: bool = False
     trust_config: str | None = None
