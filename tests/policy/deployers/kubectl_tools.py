@@ -9,6 +9,7 @@ with kyaml (go-yaml v3). ``docker-compose config --format json`` is Compose v2's
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,19 @@ def images_of(obj: Any) -> list[str]:
     return out
 
 
-def apply_objects(path: Path) -> tuple[bool, list[dict[str, Any]], str]:
-    """What ``kubectl apply -f PATH`` would send: (ok, objects, stderr)."""
+def apply_objects(path: Path, server: str | None = None) -> tuple[bool, list[dict[str, Any]], str]:
+    """What ``kubectl apply -f PATH`` would send: (ok, objects, stderr). With ``server`` (the
+    loopback stub API server, :mod:`.stub_apiserver`) it is ``kubectl apply --dry-run=client``
+    itself; without, ``kubectl annotate --local`` (same reader, no server)."""
     tool = kubectl()
     assert tool is not None
-    proc = subprocess.run([tool, "annotate", "--local", "-R", "-f", str(path), "supplychain-test=1", "-o", "json"],
-                          capture_output=True, text=True, check=False, timeout=60)
+    if server:
+        argv = [tool, "apply", "--dry-run=client", "-o", "json", "--validate=false", "-s", server, "-R", "-f", str(path)]
+        env: dict[str, str] | None = {"KUBECONFIG": os.devnull, "HOME": str(path.parent), "PATH": os.environ.get("PATH", "")}
+    else:
+        argv = [tool, "annotate", "--local", "-R", "-f", str(path), "supplychain-test=1", "-o", "json"]
+        env = None
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60, env=env)
     if proc.returncode != 0:
         return False, [], proc.stderr
     text = proc.stdout.strip()
@@ -71,6 +79,8 @@ def apply_objects(path: Path) -> tuple[bool, list[dict[str, Any]], str]:
     for o in objs:
         ann = (o.get("metadata") or {}).get("annotations") or {}
         ann.pop("supplychain-test", None)
+        ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+        (o.get("metadata") or {}).pop("namespace", None)
         if not ann and "annotations" in (o.get("metadata") or {}):
             del o["metadata"]["annotations"]
     return True, objs, proc.stderr

