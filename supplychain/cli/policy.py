@@ -7,8 +7,9 @@ import sys
 import click
 
 from supplychain.cli.common import report_format_options
+from supplychain.policy.findings import Severity
 
-SEVERITY_CHOICES = ("error", "warning", "note")
+SEVERITY_CHOICES = tuple(s.value for s in sorted(Severity, key=lambda s: -s.rank))
 
 
 @click.command(
@@ -73,10 +74,11 @@ def check(paths: tuple[str, ...], policy_path: str | None, trusted: tuple[str, .
     policy = resolve_policy(policy_path, trusted)
     print_warnings(policy.warnings)
     report = check_paths(list(paths), policy, exclude=exclude, build_args=parse_build_args(build_args))
-    summary = report.summary(fail_on)
+    threshold = Severity.parse(fail_on)
+    summary = report.summary(threshold)
     use_colour = kind is OutputFormat.TEXT and (colour if colour is not None else (output is None and sys.stdout.isatty()))
-    write_output(render(report.to_report(fail_on), kind, colour=use_colour), output)
-    if report.failed(fail_on):
+    write_output(render(report.to_report(threshold), kind, colour=use_colour), output)
+    if report.failed(threshold):
         counts = summary["by_severity"]
         assert isinstance(counts, dict)
         raise PolicyViolation(
