@@ -632,14 +632,37 @@ def verify_image(
         return result
     roots = roots or TrustRoots.for_spec(options.trust)
     image = result.image
-    for desc in view.referrers(ref, image.digest):
-        artifact = desc.get("artifactType") or ""
-        if not str(artifact).startswith(cs.BUNDLE_MEDIA_TYPE_PREFIX):
-            continue
-        result.findings.append(_check_referrer(view, ref, image, desc, options, roots))
+    sigs = signature_repository(ref)  # $COSIGN_REPOSITORY: signatures stored in another repository
+    for desc in view.referrers(sigs, image.digest):
+        artifact = str(desc.get("artifactType") or "")
+        if artifact.startswith(cs.BUNDLE_MEDIA_TYPE_PREFIX):
+            result.findings.append(_check_referrer(view, sigs, image, desc, options, roots))
+        elif artifact in (cs.COSIGN_SIG_ARTIFACT_TYPE, cs.COSIGN_ATT_ARTIFACT_TYPE):
+            result.findings.extend(_check_cosign_referrer(view, sigs, image, desc, options, roots))
     if options.legacy is True or (options.legacy == "auto" and not result.passed):
-        result.findings.extend(_check_legacy(view, ref, image, options, roots))
+        result.findings.extend(_check_legacy(view, sigs, image, options, roots))
     return result
+
+
+COSIGN_REPOSITORY_ENV = "COSIGN_REPOSITORY"
+
+
+def signature_repository(ref: Reference) -> Reference:
+    """Where the signatures of ``ref`` live: ``$COSIGN_REPOSITORY`` (cosign's variable), else ``ref``."""
+    import os
+
+    from supplychain.oci.reference import Reference as Ref
+
+    other = os.environ.get(COSIGN_REPOSITORY_ENV, "").strip()
+    if not other:
+        return ref
+    try:
+        parsed = parse_image_reference(other)
+    except InputError as exc:
+        raise InputError(f"${COSIGN_REPOSITORY_ENV}={other!r}: {exc.message}") from exc
+    if parsed.digest or (parsed.tag and parsed.tag != "latest" and other.rsplit("/", 1)[-1].count(":")):
+        raise InputError(f"${COSIGN_REPOSITORY_ENV}={other!r}: name a repository, without tag or digest")
+    return Ref(parsed.registry, parsed.repository, ref.tag, ref.digest)
 
 
 def _check_referrer(view: RegistryView, ref: Reference, image: ResolvedImage, desc: dict[str, Any],
@@ -710,6 +733,14 @@ def _fetch_referenced(view: RegistryView, ref: Reference, digest: str, limit: in
         raise VerificationError(f"referenced predicate does not match its signed digest: {exc}") from exc
 
 
+def _layers_of(raw: bytes, what: str) -> list[Any]:
+    manifest = load_untrusted_json(raw, limit=MAX_BUNDLE, what=f"{what} manifest")
+    layers = manifest.get("layers") if isinstance(manifest, dict) else None
+    if not isinstance(layers, list):
+        raise VerificationError("layers is not a list")
+    return layers
+
+
 def _check_legacy(view: RegistryView, ref: Reference, image: ResolvedImage, options: VerifyOptions,
                   roots: TrustRoots) -> list[Finding]:
     findings: list[Finding] = []
@@ -723,49 +754,73 @@ def _check_legacy(view: RegistryView, ref: Reference, image: ResolvedImage, opti
         if got is None:
             continue
         try:
-            manifest = load_untrusted_json(got[0], limit=MAX_BUNDLE, what=f"{tag} manifest")
-            layers = manifest.get("layers") if isinstance(manifest, dict) else None
-            if not isinstance(layers, list):
-                raise VerificationError("layers is not a list")
+            layers = _layers_of(got[0], tag)
         except VerificationError as exc:
             findings.append(Finding(kind, "legacy " + suffix, tag, reason=f"{tag}: malformed manifest ({exc})"))
             continue
         for i, layer in enumerate(layers[:MAX_REFERRERS]):
-            finding = Finding(kind, "legacy " + suffix, f"{tag}#{i}")
-            try:
-                if not isinstance(layer, dict):
-                    raise VerificationError("layer descriptor is not an object")
-                blob = view.blob(ref, cs.check_digest(str(layer.get("digest")), what="signature layer digest"),
-                                 limit=cs.MAX_PAYLOAD)
-                ann = layer.get("annotations") or {}
-                if not isinstance(ann, dict):
-                    raise VerificationError("layer annotations are not an object")
-                legacy = cs.LegacyLayer(str(layer.get("mediaType", "")), blob,
-                                        {str(k): str(v) for k, v in ann.items()})
-                material = cs.legacy_material(legacy, source=f"{tag}#{i}")
-                if kind == "signature":
-                    if material.message_signature is None:
-                        raise VerificationError("a .sig layer must hold a simple-signing signature")
-                    cs.check_simple_signing(legacy, digest=image.digest)
-                    info = _judge_message(material, legacy.payload, options, roots)
-                    finding.signer = info
-                    finding.predicate_type = cs.SIGN_PREDICATE_TYPE
-                    finding.verified = True
-                    finding.trusted = accepts(options.signers, info)
-                    if not finding.trusted:
-                        finding.reason = f"signed by {info.describe()}, not an accepted signer"
-                else:
-                    if material.envelope is None:
-                        raise VerificationError(f"layer media type {legacy.media_type[:100]!r} is not a DSSE "
-                                                "envelope")
-                    _accept_statement(finding, _judge(material, options.keys, options.keyless, roots), image, view,
-                                      ref, options)
-            except VerificationError as exc:
-                finding.reason = str(exc)
-            except RegistryError as exc:
-                finding.reason = f"{tag}#{i} could not be fetched: {exc}"
-            findings.append(finding)
+            findings.append(_check_cosign_layer(view, ref, image, layer, kind, "legacy " + suffix, f"{tag}#{i}",
+                                                options, roots))
     return findings
+
+
+def _check_cosign_referrer(view: RegistryView, ref: Reference, image: ResolvedImage, desc: dict[str, Any],
+                           options: VerifyOptions, roots: TrustRoots) -> list[Finding]:
+    """cosign 2.x's experimental OCI 1.1 layout (``--registry-referrers-mode=oci-1-1``): a referrer
+    of artifactType ``application/vnd.dev.cosign.artifact.sig.v1+json`` whose layers are .sig layers."""
+    digest = str(desc.get("digest"))[:80]
+    kind = "attestation" if str(desc.get("artifactType")) == cs.COSIGN_ATT_ARTIFACT_TYPE else "signature"
+    try:
+        cs.check_digest(digest, what="referrer manifest digest")
+        got = view.manifest(ref, digest)
+        if got is None:
+            raise VerificationError(f"referrer manifest {digest} is listed but missing")
+        doc = load_untrusted_json(got[0], limit=MAX_BUNDLE, what=f"referrer manifest {digest}")
+        subject = doc.get("subject") if isinstance(doc, dict) else None
+        if not isinstance(subject, dict) or subject.get("digest") != image.digest:
+            raise VerificationError(f"referrer {digest} is not attached to {image.digest}")
+        layers = _layers_of(got[0], digest)
+    except (VerificationError, RegistryError) as exc:
+        return [Finding(kind, "cosign referrer", digest, reason=str(exc))]
+    return [_check_cosign_layer(view, ref, image, layer, kind, "cosign referrer", f"{digest}#{i}", options, roots)
+            for i, layer in enumerate(layers[:MAX_REFERRERS])]
+
+
+def _check_cosign_layer(view: RegistryView, ref: Reference, image: ResolvedImage, layer: Any, kind: str,
+                        source: str, location: str, options: VerifyOptions, roots: TrustRoots) -> Finding:
+    """One cosign v2 layer: a simple-signing signature, or a DSSE attestation envelope."""
+    finding = Finding(kind, source, location)
+    try:
+        if not isinstance(layer, dict):
+            raise VerificationError("layer descriptor is not an object")
+        blob = view.blob(ref, cs.check_digest(str(layer.get("digest")), what="signature layer digest"),
+                         limit=cs.MAX_PAYLOAD)
+        ann = layer.get("annotations") or {}
+        if not isinstance(ann, dict):
+            raise VerificationError("layer annotations are not an object")
+        legacy = cs.LegacyLayer(str(layer.get("mediaType", "")), blob, {str(k): str(v) for k, v in ann.items()})
+        material = cs.legacy_material(legacy, source=location)
+        if kind == "signature":
+            if material.message_signature is None:
+                raise VerificationError("a cosign signature layer must hold a simple-signing signature")
+            cs.check_simple_signing(legacy, digest=image.digest)
+            info = _judge_message(material, legacy.payload, options, roots)
+            finding.signer = info
+            finding.predicate_type = cs.SIGN_PREDICATE_TYPE
+            finding.verified = True
+            finding.trusted = accepts(options.signers, info)
+            if not finding.trusted:
+                finding.reason = f"signed by {info.describe()}, not an accepted signer"
+        else:
+            if material.envelope is None:
+                raise VerificationError(f"layer media type {legacy.media_type[:100]!r} is not a DSSE envelope")
+            _accept_statement(finding, _judge(material, options.keys, options.keyless, roots), image, view, ref,
+                              options)
+    except VerificationError as exc:
+        finding.reason = str(exc)
+    except RegistryError as exc:
+        finding.reason = f"{location} could not be fetched: {exc}"
+    return finding
 
 
 def _judge_message(material: SignedMaterial, payload: bytes, options: VerifyOptions, roots: TrustRoots) -> Signer:

@@ -58,6 +58,9 @@ CREATED_ANNOTATION = "org.opencontainers.image.created"
 TITLE_ANNOTATION = "org.opencontainers.image.title"
 
 SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1"
+# cosign 2.x --registry-referrers-mode=oci-1-1 (experimental): .sig / .att layers in a referrer
+COSIGN_SIG_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
+COSIGN_ATT_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.att.v1+json"
 SIMPLE_SIGNING_TYPE = "cosign container image signature"
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
