@@ -57,7 +57,8 @@ def run(argv: list[str], cwd: str | None = None) -> tuple[bool, str]:
         result = (False, f"{Path(argv[0]).name} could not run: {exc}")
     else:
         out = proc.stdout[:MAX_OUTPUT].decode("utf-8", "replace")
-        if proc.returncode != 0:
+        # docker-compose config exits 0 on some validation errors, printing nothing on stdout
+        if proc.returncode != 0 or (not out.strip() and proc.stderr.strip()):
             err = proc.stderr.decode("utf-8", "replace").strip() or out.strip()
             result = (False, err[-2000:] or f"{Path(argv[0]).name} exited with {proc.returncode}")
         else:

@@ -105,7 +105,7 @@ def compose_model(files: list[Path], project: Path, env: dict[str, str] | None =
         argv += ["-f", str(f)]
     argv += ["--project-directory", str(project), "--profile", "*", "config", "--format", "json"]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60, cwd=project, env=env)
-    if proc.returncode != 0:
+    if proc.returncode != 0 or not proc.stdout.strip():  # (config exits 0 on some validation errors)
         return False, {}, proc.stderr
     model: dict[str, Any] = json.loads(proc.stdout)
     return True, model, proc.stderr
