@@ -98,7 +98,9 @@ class AuthTransport(Transport):
             form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token,
                     "service": challenge.get("service", ""), "scope": " ".join(scopes),
                     "client_id": "supplychain"}
-            resp = self.send("POST", realm, what, data=form)
+
+            def make() -> requests.Response:
+                return self.send("POST", realm, what, data=form)
         else:
             params: list[tuple[str, str]] = []
             if challenge.get("service"):
@@ -107,8 +109,10 @@ class AuthTransport(Transport):
             auth = basic_auth_header(creds.username, creds.password) if creds is not None and creds.username \
                 and creds.password is not None else None
             url = realm + (("&" if "?" in realm else "?") + urlencode(params) if params else "")
-            resp = self.send("GET", url, what, authorization=auth)
-        ans = self.answer(resp, MAX_TOKEN_BODY, f"{what}: token service {realm_host}", kind="token answer")
+
+            def make() -> requests.Response:
+                return self.send("GET", url, what, authorization=auth)
+        ans = self.fetch(make, MAX_TOKEN_BODY, f"{what}: token service {realm_host}", kind="token answer")
         if ans.status in (401, 403):
             raise RegistryAuthError(
                 f"{what}: the token service of {who} refused the "

@@ -103,18 +103,9 @@ class RegistryClient:
                kind: str = "answer", headers: dict[str, str] | None = None, data: Any = None,
                params: dict[str, str] | None = None) -> Answer:
         """A request and its (capped) body; a connection dropped mid-body is retried."""
-        with self.transport.operation() as w:
-            attempt = 0
-            while True:
-                resp = self.transport.request(method, reg, url, scope, what, headers=headers, data=data,
-                                              params=params)
-                try:
-                    return self.transport.answer(resp, limit, what, kind=kind)
-                except NetworkError:
-                    if w.expired or attempt >= self.transport.max_retries:
-                        raise
-                    self.transport.sleep(attempt, None, what, urlsplit(url).netloc, None)
-                    attempt += 1
+        return self.transport.fetch(
+            lambda: self.transport.request(method, reg, url, scope, what, headers=headers, data=data, params=params),
+            limit, what, kind=kind)
 
     @staticmethod
     def _fail(ans: Answer, what: str) -> RegistryError:

@@ -17,7 +17,7 @@ import ipaddress
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -253,6 +253,22 @@ class Transport:
         if len(data) > limit:
             raise RegistryError(f"{what}: {host} sent more than the {limit} bytes allowed for the {kind}")
         return data
+
+    def fetch(self, make: Callable[[], requests.Response], limit: int, what: str, *,
+              kind: str = "answer") -> Answer:
+        """``make()`` a request and read its (capped) answer; an answer whose connection drops
+        mid-body is asked for again (bounded, within the deadline)."""
+        with self.operation() as w:
+            attempt = 0
+            while True:
+                resp = make()
+                try:
+                    return self.answer(resp, limit, what, kind=kind)
+                except NetworkError:
+                    if w.expired or attempt >= self.max_retries:
+                        raise
+                    self.sleep(attempt, None, what, urlsplit(resp.url or "").netloc, None)
+                    attempt += 1
 
     def answer(self, resp: requests.Response, limit: int, what: str, *, kind: str = "answer") -> Answer:
         """Read ``resp`` into an Answer (the body of an error status capped at a few KiB)."""
