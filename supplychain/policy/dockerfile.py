@@ -379,8 +379,8 @@ def _syntax_directives(text: str) -> list[tuple[int, int, str]]:
         if stripped and not stripped.startswith("#"):
             break
         m = _SYNTAX_RE.match(line)
-        if m and m.group(2):
-            out.append((i + 1, len(m.group(1)) + 1, m.group(2)))
+        if m and m.group(2):  # BuildKit: the frontend image is the first word (the rest are its options)
+            out.append((i + 1, len(m.group(1)) + 1, m.group(2).split()[0]))
     return out
 
 

@@ -83,3 +83,16 @@ def test_mount_flags_in_any_case_and_csv_quoting_are_images(tmp_path: Path) -> N
         "--mount='type=cache,from=evil.io/c:1,target=/c' true\nUSER 1\n")
     report = check_paths([str(tmp_path / "Dockerfile")], default_policy())
     assert sorted(u.text for u in report.images) == ["evil.io/c:1", "evil.io/q:1", "trusted.io/a:1"]
+
+
+def test_syntax_frontend_is_the_first_word_and_a_shebang_does_not_hide_it(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("#!/usr/bin/env -S docker build -f\n#  SYNTAX = evil.io/front:1 opt=1\n"
+                                         "FROM trusted.io/a:1\nUSER 1\n")
+    report = check_paths([str(tmp_path / "Dockerfile")], default_policy())
+    assert sorted(u.text for u in report.images) == ["evil.io/front:1", "trusted.io/a:1"]
+
+
+def test_a_slash_comment_directive_is_not_silently_ignored(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("// syntax=evil.io/front:1\nFROM trusted.io/a:1\nUSER 1\n")
+    r = run_cli("policy", "check", str(tmp_path / "Dockerfile"))
+    assert r.exit_code == 2  # BuildKit would load that frontend: never a pass
