@@ -15,7 +15,9 @@ What the loader adds to plain JSON Schema, as before:
   alternative of the value's own type explains, else the schema's ``description``;
 * ``format: date`` is Python's ``date.fromisoformat``; other formats are not checked.
 
-NaN is no number here (it is not JSON; it compared as inside every bound before).
+NaN is no number here (it is not JSON; it compared as inside every bound before). Values nested
+deeper than :data:`MAX_DEPTH` (far below what the schema looks at; the YAML reader stops at 512)
+are checked as opaque strings.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = ["Path_", "describe", "schema_errors"]
 
 Path_ = tuple[Any, ...]
 Errors = list[tuple[Path_, str]]
+MAX_DEPTH = 64
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
@@ -80,9 +83,11 @@ class _Doc:
     def __init__(self, doc: Any) -> None:
         self.original = doc
         self.keys: dict[int, dict[str, Any]] = {}  # id(JSON object) -> JSON key -> original key
-        self.json = self._convert(doc)
+        self.json = self._convert(doc, 0)
 
-    def _convert(self, value: Any) -> Any:
+    def _convert(self, value: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH and isinstance(value, dict | list):
+            return f"<nested deeper than {MAX_DEPTH} levels #{id(value)}>"
         if isinstance(value, dict):
             out: dict[str, Any] = {}
             back: dict[str, Any] = {}
@@ -90,12 +95,15 @@ class _Doc:
                 key = k if isinstance(k, str) else str(k)
                 if key in out:
                     continue  # `1:` and `"1":` both: the first one is checked
-                out[key] = self._convert(v)
+                out[key] = self._convert(v, depth + 1)
                 back[key] = k
             self.keys[id(out)] = back
             return out
         if isinstance(value, list):
-            return [self._convert(v) for v in value]
+            items = []
+            for v in value:
+                items.append(self._convert(v, depth + 1))
+            return items
         if isinstance(value, bool | int | str) or value is None:
             return value
         if isinstance(value, float):

@@ -357,7 +357,12 @@ def _message(err: Any) -> str:
 
 def json_schema_errors(doc: Any, spec: str) -> list[tuple[str, str]]:
     """(JSON pointer, message) for every schema violation of ``doc`` against CycloneDX ``spec``."""
-    return [(_pointer(tuple(e.instance_path)), _message(e)) for e in _validator(spec).iter_errors(doc)]
+    try:
+        return [(_pointer(tuple(e.instance_path)), _message(e)) for e in _validator(spec).iter_errors(doc)]
+    except ValueError as exc:  # jsonschema-rs converting a deeply nested instance (Python's limit is ~1000)
+        if "Recursion limit" in str(exc):
+            raise RecursionError(str(exc)) from exc
+        raise
 
 
 def _pointer(path: Path_) -> str:

@@ -70,3 +70,14 @@ def test_one_error_per_wrong_value_and_choices() -> None:
     assert schema_errors({"extra": 1}, schema) == [
         (("extra",), "unknown key 'extra' (expected one of: level, mode, size, who)")]
     assert schema_errors({"level": "a", "who": {"key": "k"}, "mode": {}, "size": "3G"}, schema) == []
+
+
+def test_deeply_nested_values_are_checked_not_crashed_on(tmp_path: Path) -> None:
+    """500 levels (the YAML reader allows 512) under a key: the same one-line error as a flat value."""
+    deep_list = "[" * 500 + "1" + "]" * 500
+    assert _errors(tmp_path, f"version: 1\nrules:\n  DF-001: {deep_list}\n") == [
+        "3:3: rules.DF-001: must be error | warning | note | off, or {severity: ..., enabled: true|false}, "
+        "not a list"]
+    deep_map = "{a: " * 500 + "1" + "}" * 500
+    assert _errors(tmp_path, f"version: 1\nrules:\n  DF-001: {deep_map}\n") == [
+        "3:12: rules.DF-001.a: unknown key 'a' (expected one of: enabled, severity)"]

@@ -179,6 +179,10 @@ def test_deeply_nested_input_is_bad_input(tmp_path: Path) -> None:
     for cmd in ("validate", "inspect"):
         r = run_cli("sbom", cmd, str(f))
         assert r.exit_code == 2 and "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    # parses (900 levels), but too deep for the schema check's error report: bad input, not a crash
+    f.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6", "x": ' + "[" * 900 + "]" * 900 + "}")
+    r = run_cli("sbom", "validate", str(f))
+    assert r.exit_code == 2 and "nested too deeply" in r.stderr and "internal error" not in r.stderr, r.stderr
 
 
 def test_pattern_dollar_does_not_match_before_a_final_newline() -> None:
