@@ -107,3 +107,23 @@ def test_sbom_image_through_transient_faults(proxy: FaultProxy, auth_registry: A
     names = {c["name"] for c in json.loads(out.read_text())["components"]}
     assert "musl" in names
     assert any("range" in r.headers for r in proxy.requests(f"/blobs/{big}"))
+
+
+def test_gate_cannot_decide_when_the_referrers_index_read_fails(proxy: FaultProxy, keys: Path,
+                                                                 tmp_path: Path) -> None:
+    """A bare 404 for the referrers tag index of a signed image is "cannot tell" (exit 3,
+    undecided), never "no signature" (exit 1) and never a pass."""
+    ref = f"{proxy.host}/faults/app:v1"
+    res = run_cli("sign", "image", ref, "--key", str(keys / "k.key"), env=ENV)
+    assert res.exit_code == 0, res.stderr
+    pinned = res.stdout.strip()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f'version: 1\nextends: default\ntrusted_registries: ["{proxy.host}/**"]\n'
+                      f"signers:\n  - name: release\n    key: {keys / 'k.pub'}\n")
+    ok = run_cli("gate", "--image", pinned, "--policy", str(policy), "--offline", "--json", env=ENV)
+    assert ok.exit_code == 0, ok.stdout + ok.stderr
+    proxy.add("status", method="GET", path=r"/manifests/sha256-", times=None, status=404)
+    r = run_cli("gate", "--image", pinned, "--policy", str(policy), "--offline", "--json", env=ENV)
+    assert r.exit_code == 3, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["decision"] == "undecided" and proxy.host in doc["undecided"][0]["reason"]
