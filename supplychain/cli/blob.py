@@ -9,12 +9,14 @@ from typing import Any
 import click
 
 from supplychain.cli.signopts import (
+    format_option,
     identity_options,
     identity_spec,
     signer_options,
     signer_spec,
     trust_options,
     trust_spec,
+    wants_json,
 )
 
 _DIGEST = re.compile(r"^(sha256|sha384|sha512):[0-9a-fA-F]+$")
@@ -63,14 +65,16 @@ Examples:
 
 Trust: --trusted-root FILE or --trust-config FILE as given; otherwise the production (or
 --staging) root sigstore-python embeds with --offline, or refreshed over TUF without it.
---offline makes no network call. Exit 0 verified, 1 not verified (one line says why),
-2 unreadable or malformed input.""",
+--offline makes no network call. A key-signed bundle with a Rekor entry has its entry checked
+too (against the trusted root). --format json prints what was verified as JSON.
+Exit 0 verified, 1 not verified (one line says why), 2 unreadable or malformed input.""",
 )
 @click.argument("artifact", metavar="FILE|sha256:HEX")
 @click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False), metavar="PATH",
               help="Sigstore bundle to verify (default: FILE.sigstore.json).")
 @identity_options
 @trust_options
+@format_option
 def verify_blob(artifact: str, bundle_path: str | None, **kwargs: Any) -> None:
     """Verify FILE (or a sha256:HEX digest) against its Sigstore bundle."""
     from supplychain.errors import InputError
@@ -78,6 +82,7 @@ def verify_blob(artifact: str, bundle_path: str | None, **kwargs: Any) -> None:
     from supplychain.signing.formats.bundle import MAX_BUNDLE_BYTES
     from supplychain.signing.verifier import verify_bundle
 
+    as_json = wants_json(kwargs)
     try:
         exists, is_file = Path(artifact).exists(), Path(artifact).is_file()
     except OSError as exc:  # e.g. a name longer than the file system allows
@@ -98,6 +103,12 @@ def verify_blob(artifact: str, bundle_path: str | None, **kwargs: Any) -> None:
         digest=artifact if is_digest else None,
         source=bundle_path,
     )
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"verified": True, "artifact": artifact, "bundle": bundle_path, **result.as_dict()},
+                              indent=2))
+        return
     click.echo(f"Verified OK: {artifact} {result.summary()}")
     if result.payload_type is not None:
         click.echo(f"  payload type: {result.payload_type}")

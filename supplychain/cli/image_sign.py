@@ -9,12 +9,14 @@ import click
 
 from supplychain.cli.registryopts import registry_timeout_option
 from supplychain.cli.signopts import (
+    format_option,
     identity_options,
     identity_spec,
     signer_options,
     signer_spec,
     trust_options,
     trust_spec,
+    wants_json,
 )
 
 
@@ -147,10 +149,10 @@ signer is valid and every --attestation is present and valid; 1 otherwise (with 
 @click.option("--output-attestation", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the verified predicate (e.g. the SBOM) of the first --attestation type "
                    "(default cyclonedx) to FILE, atomically.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@format_option
 @click.option("--no-legacy", is_flag=True, help="Do not look for cosign v2 .sig / .att tags.")
 @_registry_options
-def verify_image(reference: str, attestations: tuple[str, ...], output_attestation: str | None, as_json: bool,
+def verify_image(reference: str, attestations: tuple[str, ...], output_attestation: str | None,
                  no_legacy: bool, insecure: tuple[str, ...], **kwargs: Any) -> None:
     """Verify the signatures and attestations of the image REF."""
     from supplychain.errors import InputError, VerificationError
@@ -159,6 +161,7 @@ def verify_image(reference: str, attestations: tuple[str, ...], output_attestati
     from supplychain.signing.image import RegistryView, VerifyOptions, render_verification
     from supplychain.signing.image import verify_image as do_verify
 
+    as_json = wants_json(kwargs)
     rule = identity_spec(kwargs)
     rule.loaded_keys()  # an unreadable --key is an input error before any registry work
     try:

@@ -11,12 +11,14 @@ import click
 
 from supplychain.cli.common import sbom_output_options
 from supplychain.cli.signopts import (
+    format_option,
     identity_options,
     identity_spec,
     signer_options,
     signer_spec,
     trust_options,
     trust_spec,
+    wants_json,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,6 +166,7 @@ Exit codes: 0 verified, 1 verification failed, 2 bad input, 3 Sigstore unreachab
 @_model_options
 @click.option("--ignore-unsigned-files", "--ignore_unsigned_files", "ignore_unsigned_files", is_flag=True,
               help="Check only the files the signature lists; ignore any others.")
+@format_option
 def verify_model(path: str, signature: str | None, certificate_chain: tuple[str, ...],
                  ignore_paths: tuple[str, ...], ignore_git_paths: bool, allow_symlinks: bool,
                  threads: int | None, ignore_unsigned_files: bool, **kwargs: Any) -> None:
@@ -175,6 +178,7 @@ def verify_model(path: str, signature: str | None, certificate_chain: tuple[str,
     """
     from supplychain.signing.model import verify_model as do_verify
 
+    as_json = wants_json(kwargs)
     progress = _Progress("hashing")
     t0 = time.monotonic()
     try:
@@ -186,6 +190,13 @@ def verify_model(path: str, signature: str | None, certificate_chain: tuple[str,
         progress.close()
     for w in res.warnings:
         click.echo(f"warning: {w}", err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"verified": True, "model": path, "signature": str(res.signature_path),
+                               "method": res.method, "signer": res.signer, "files": res.files,
+                               "bytes": res.total_bytes, "warnings": res.warnings}, indent=2))
+        return
     click.echo(f"Verified {path}: {res.files} file{'s' if res.files != 1 else ''} match {res.signature_path} "
                f"({res.method}; signer: {res.signer}; {_rate(res.total_bytes, time.monotonic() - t0)})")
 

@@ -19,6 +19,22 @@ def _apply(func: F, decorators: list[Callable[[F], F]]) -> F:
     return func
 
 
+def format_option(func: F) -> F:
+    """--format text|json (--json: the same as --format json)."""
+    func = click.option("--json", "as_json", is_flag=True, help="The same as --format json.")(func)
+    return click.option("--format", "output_format", type=click.Choice(["text", "json"]), default=None,
+                        help="Report format (default text).")(func)
+
+
+def wants_json(kwargs: dict[str, Any]) -> bool:
+    fmt, flag = kwargs.pop("output_format", None), kwargs.pop("as_json", False)
+    if flag and fmt == "text":
+        from supplychain.errors import InputError
+
+        raise InputError("give --json or --format text, not both")
+    return bool(flag) or fmt == "json"
+
+
 def identity_options(func: F) -> F:
     """--cert-identity[-regexp], --cert-oidc-issuer[-regexp] (cosign spellings too), --key."""
     return _apply(
@@ -61,8 +77,10 @@ def signer_options(func: F) -> F:
         func,
         [
             click.option("--key", "key", type=click.Path(dir_okay=False, exists=True), metavar="PRIVATE.pem",
-                         help="Sign with this PEM private key (password from SUPPLYCHAIN_PASSWORD or a "
-                         "prompt). Without it, sign keyless with Sigstore."),
+                         envvar="COSIGN_KEY",
+                         help="Sign with this PEM private key (default $COSIGN_KEY; password from "
+                         "SUPPLYCHAIN_PASSWORD or COSIGN_PASSWORD, else a prompt). Without it, sign keyless "
+                         "with Sigstore."),
             click.option("--identity-token", envvar="SIGSTORE_ID_TOKEN", metavar="JWT",
                          help="OIDC identity token for keyless signing (default: $SIGSTORE_ID_TOKEN, then "
                          "ambient CI credentials, then the browser flow on a terminal)."),

@@ -84,6 +84,41 @@ def short_type(predicate_type: str) -> str:
     return predicate_type
 
 
+def _has(doc: dict[str, Any], *keys: str) -> bool:
+    return all(k in doc for k in keys)
+
+
+# what each cosign type name's predicate must look like (a cheap shape check, not a schema)
+_KINDS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "https://cyclonedx.org/bom": ("a CycloneDX JSON SBOM (bomFormat \"CycloneDX\")",
+                                  lambda d: d.get("bomFormat") == "CycloneDX"),
+    "https://spdx.dev/Document": ("an SPDX JSON document (spdxVersion \"SPDX-2.x\", or SPDX 3 JSON-LD)",
+                                  lambda d: str(d.get("spdxVersion", "")).startswith("SPDX-")
+                                  or "spdx" in str(d.get("@context", "")).lower()),
+    "https://slsa.dev/provenance/v0.2": ("SLSA provenance v0.2 (builder.id and buildType)",
+                                         lambda d: isinstance(d.get("builder"), dict) and "id" in d["builder"]
+                                         and isinstance(d.get("buildType"), str)),
+    "https://slsa.dev/provenance/v1": ("SLSA provenance v1 (buildDefinition and runDetails)",
+                                       lambda d: isinstance(d.get("buildDefinition"), dict)
+                                       and isinstance(d.get("runDetails"), dict)),
+    "https://openvex.dev/ns": ("an OpenVEX document (@context https://openvex.dev/ns..., statements)",
+                               lambda d: str(d.get("@context", "")).startswith("https://openvex.dev/ns")
+                               and isinstance(d.get("statements"), list)),
+    "https://cosign.sigstore.dev/attestation/vuln/v1": ("a cosign vuln predicate (scanner)",
+                                                        lambda d: isinstance(d.get("scanner"), dict)),
+    "https://in-toto.io/Link/v1": ("an in-toto link predicate (name)", lambda d: isinstance(d.get("name"), str)),
+}
+
+
+def check_predicate_kind(predicate_type: str, doc: dict[str, Any], *, source: str) -> None:
+    """``--type T`` must be given a predicate of kind T (custom types and URIs are not checked)."""
+    kind = _KINDS.get(predicate_type)
+    if kind is not None and not kind[1](doc):
+        name = short_type(predicate_type)
+        raise InputError(f"{source}: --type {name} needs {kind[0]}; this predicate is not one",
+                         hint="pass the matching --type (cosign's names), or a predicate type URI")
+
+
 def build_statement(
     *, subject_name: str, digest: str, predicate_type: str, predicate: Any
 ) -> dict[str, Any]:

@@ -372,6 +372,7 @@ def attest_image(
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
             type(predicate_doc), "a number")
         raise InputError(f"{source}: predicate must be a JSON object, not {kind}")
+    at.check_predicate_kind(predicate_type, predicate_doc, source=source)
     view = registry or RegistryView()
     image = view.resolve(parse_image_reference(reference))
     detached_digest: str | None = None
@@ -388,7 +389,8 @@ def attest_image(
             "layers": [{"mediaType": media, "digest": blob_digest, "size": len(predicate),
                         "annotations": {cs.TITLE_ANNOTATION: name}}],
             "subject": image.descriptor,
-            "annotations": {cs.CREATED_ANNOTATION: _now()},  # not a signed attestation: no predicate annotation
+            # no annotations: it is not a signed attestation, and the same SBOM gives the same
+            # manifest (re-running attest does not stack another referrer)
         }
         view.push_referrer(image.reference, image.digest, manifest)
         detached_digest = blob_digest
@@ -412,6 +414,9 @@ def attest_image(
 
 def _publish(view: RegistryView, image: ResolvedImage, statement: dict[str, Any], signer: SignerSpec) -> Published:
     raw_statement = json.dumps(statement, separators=(",", ":")).encode()
+    existing = _already_published(view, image, raw_statement, signer)
+    if existing is not None:
+        return existing
     bundle = sign_statement(raw_statement, signer)
     view.push_blob(image.reference, bundle)
     view.push_blob(image.reference, cs.EMPTY_BLOB)
@@ -434,6 +439,42 @@ def _publish(view: RegistryView, image: ResolvedImage, statement: dict[str, Any]
             envelope = json.dumps(env.to_json(), separators=(",", ":")).encode()
             _append_legacy(view, image, ".att", cs.DSSE_LAYER_MEDIA_TYPE, envelope, bundle, statement["predicateType"])
     return Published(image, digest, statement["predicateType"], bundle)
+
+
+def _already_published(view: RegistryView, image: ResolvedImage, raw_statement: bytes,
+                       signer: SignerSpec) -> Published | None:
+    """Re-running sign/attest with the same key and the same statement does not stack another
+    referrer: the one already there is returned. (Keyless signers cannot be recognised before
+    signing: each run adds one.)"""
+    if not signer.key_path or signer.legacy_tags:
+        return None
+    from supplychain.signing.formats.bundle import BundleFormatError, parse_bundle
+    from supplychain.signing.keys import key_hint, load_private_key
+
+    hint = key_hint(load_private_key(signer.key_path).public_key())
+    ptype = json.loads(raw_statement)["predicateType"]
+    for desc in view.referrers(image.reference, image.digest):
+        ann = desc.get("annotations")
+        if not str(desc.get("artifactType", "")).startswith(cs.BUNDLE_MEDIA_TYPE_PREFIX) or not isinstance(ann, dict) \
+                or ann.get(cs.BUNDLE_PREDICATE_ANNOTATION) != ptype:
+            continue
+        try:
+            got = view.manifest(image.reference, cs.check_digest(str(desc.get("digest"))))
+            layers = _layers_of(got[0], "referrer") if got else []
+            bundle = view.blob(image.reference, cs.check_digest(str(layers[0].get("digest")))) if layers else b""
+            m = parse_bundle(bundle)
+        except (VerificationError, RegistryError, BundleFormatError, AttributeError, IndexError):
+            continue  # junk is not ours; a new referrer is written
+        if m.public_key_hint == hint and m.envelope is not None and m.envelope.payload == raw_statement \
+                and (m.tlog_entries or signer.tlog_upload is False or not _upload_default()):
+            return Published(image, str(desc.get("digest")), ptype, bundle)
+    return None
+
+
+def _upload_default() -> bool:
+    from supplychain.signing.rekor import upload_default
+
+    return upload_default()
 
 
 def _append_legacy(view: RegistryView, image: ResolvedImage, suffix: str, media_type: str, blob: bytes,

@@ -20,6 +20,15 @@ from supplychain.errors import InputError
 from supplychain.fileio import atomic_write, read_bytes
 
 PASSWORD_ENV = "SUPPLYCHAIN_PASSWORD"
+COSIGN_PASSWORD_ENV = "COSIGN_PASSWORD"  # cosign's name, read when ours is not set
+
+
+def _env_password() -> str | None:
+    for name in (PASSWORD_ENV, COSIGN_PASSWORD_ENV):
+        value = os.environ.get(name)
+        if value is not None:
+            return value
+    return None
 DEFAULT_PREFIX = "cosign"
 
 
@@ -30,12 +39,12 @@ class KeyPairPaths:
 
 
 def _password_for_new_key() -> bytes:
-    env = os.environ.get(PASSWORD_ENV)
+    env = _env_password()
     if env is not None:
         return env.encode("utf-8")
     if not sys.stdin.isatty():
         raise InputError(
-            f"no password for the private key: set {PASSWORD_ENV} or run on a terminal",
+            f"no password for the private key: set {PASSWORD_ENV} (or {COSIGN_PASSWORD_ENV}) or run on a terminal",
             hint=f"export {PASSWORD_ENV}=... (an empty value means an unencrypted key is refused)",
         )
     first = getpass.getpass("Enter password for private key: ")
@@ -46,7 +55,7 @@ def _password_for_new_key() -> bytes:
 
 
 def _password_for_existing_key(path: str | os.PathLike[str]) -> bytes | None:
-    env = os.environ.get(PASSWORD_ENV)
+    env = _env_password()
     if env is not None:
         return env.encode("utf-8")
     if not sys.stdin.isatty():

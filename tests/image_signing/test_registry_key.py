@@ -131,17 +131,17 @@ def test_attest_sbom_and_output_it(push, keys, registry, tmp_path: Path) -> None
                 "--key", str(keys["release"].private), env=ENV)
     assert r.exit_code == 0, r.stderr
     assert r.stdout.strip().endswith(digest)
-    r = run_cli("attest", "image", ref, "--predicate", str(tmp_path / "prov.json"), "--type", "slsaprovenance",
+    r = run_cli("attest", "image", ref, "--predicate", str(tmp_path / "prov.json"), "--type", "slsaprovenance1",
                 "--key", str(keys["release"].private), env=ENV)
     assert r.exit_code == 0, r.stderr
 
     out = tmp_path / "verified-bom.json"
     v = _verify(ref, "--key", str(keys["release"].public), "--attestation", "cyclonedx",
-                "--attestation", "slsaprovenance", "--output-attestation", str(out), "--json")
+                "--attestation", "slsaprovenance1", "--output-attestation", str(out), "--json")
     assert v.exit_code == 0, v.stderr
     assert json.loads(out.read_text()) == bom
     doc = json.loads(v.stdout)
-    assert sorted(a["type"] for a in doc["attestations"] if a["trusted"]) == ["cyclonedx", "slsaprovenance"]
+    assert sorted(a["type"] for a in doc["attestations"] if a["trusted"]) == ["cyclonedx", "slsaprovenance1"]
 
     # a required attestation that is not there
     v = _verify(ref, "--key", str(keys["release"].public), "--attestation", "spdx")
