@@ -73,8 +73,13 @@ def test_pin_rewrites_in_place(tmp_path: Path, pushed) -> None:  # type: ignore[
     assert files["images.txt"].read_bytes() == (
         f"# list\n{host}/base:3@{base}  # trailing\n\n{host}/team/app:latest@{latest}\r\n").encode()
 
-    again = run_cli("pin", str(tmp_path), "--check")
+    again = run_cli("pin", str(tmp_path), "--check", "--offline")
     assert again.exit_code == 0, again.stdout
+    # asking the registry: the made-up sha256:000... pin of "other" does not exist there
+    online = run_cli("pin", str(tmp_path), "--check")
+    assert online.exit_code == 1, online.stdout + online.stderr
+    assert f"compose.yaml:6:12: missing {host}/team/app:1.0@sha256:{'0' * 64}" in online.stdout
+    assert "1 missing" in online.stdout
     policy = run_cli("policy", "check", str(tmp_path), "--trusted-registry", host, "--format", "json")
     rules = {f["rule"] for f in json.loads(policy.stdout)["findings"]}
     assert "SC-IMG-002" not in rules and "SC-IMG-001" not in rules
@@ -100,4 +105,4 @@ def test_arg_defaults_are_pinned_and_variables_skipped(tmp_path: Path, pushed) -
     assert "skipped" in r.stdout and "built from variables" in r.stdout
     assert d.read_text() == (f'ARG BASE="{host}/base:3@{digests["base:3"]}"\nARG TAG=1.0\nFROM ${{BASE}} AS a\n'
                              f"FROM ${{BASE}}\nCOPY --from={host}/team/app:${{TAG}} /x /x\nUSER 1\n")
-    assert run_cli("pin", str(d), "--check").exit_code == 1  # the COPY --from still is not pinned
+    assert run_cli("pin", str(d), "--check", "--offline").exit_code == 1  # the COPY --from still is not pinned

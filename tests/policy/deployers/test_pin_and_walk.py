@@ -13,7 +13,7 @@ DIGEST = "sha256:" + "ab" * 32
 
 def test_pin_check_fails_on_an_unparsable_reference(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM Bad_Image::x\nUSER 1\n")
-    r = run_cli("pin", str(tmp_path), "--check")
+    r = run_cli("pin", str(tmp_path), "--check", "--offline")
     assert r.exit_code == 1
     assert "Bad_Image::x" in r.stdout and "do not parse" in r.stderr
 
@@ -22,14 +22,14 @@ def test_pin_check_fails_on_an_unresolvable_input(tmp_path: Path) -> None:
     (tmp_path / "pod.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
         f"  - name: a\n    image: trusted.io/a:1@{DIGEST}\n    image: evil.io/b:1@{DIGEST}\n")
-    r = run_cli("pin", str(tmp_path), "--check")
+    r = run_cli("pin", str(tmp_path), "--check", "--offline")
     assert r.exit_code == 1, r.stdout
     assert "duplicated" in r.stdout
 
 
 def test_pin_check_passes_when_everything_is_pinned(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text(f"# syntax=docker/dockerfile:1@{DIGEST}\nFROM trusted.io/a:1@{DIGEST}\nUSER 1\n")
-    r = run_cli("pin", str(tmp_path), "--check")
+    r = run_cli("pin", str(tmp_path), "--check", "--offline")
     assert r.exit_code == 0, r.stdout + r.stderr
 
 
