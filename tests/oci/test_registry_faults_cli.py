@@ -51,6 +51,7 @@ def test_pin_and_sign_never_use_a_non_manifest_digest(proxy: FaultProxy, keys: P
     assert not [r for r in proxy.log if r.method in ("PUT", "POST", "PATCH")]
 
 
+@pytest.mark.slow
 def test_sign_keeps_every_signature_when_the_index_read_fails(proxy: FaultProxy, keys: Path,
                                                               auth_registry: AuthRegistry) -> None:
     ref = f"{proxy.host}/faults/app:v1"
@@ -109,6 +110,7 @@ def test_sbom_image_through_transient_faults(proxy: FaultProxy, auth_registry: A
     assert any("range" in r.headers for r in proxy.requests(f"/blobs/{big}"))
 
 
+@pytest.mark.slow
 def test_gate_cannot_decide_when_the_referrers_index_read_fails(proxy: FaultProxy, keys: Path,
                                                                  tmp_path: Path) -> None:
     """A bare 404 for the referrers tag index of a signed image is "cannot tell" (exit 3,
