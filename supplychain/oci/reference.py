@@ -91,15 +91,6 @@ class Reference:
         validate_digest(digest)
         return replace(self, digest=digest, tag=self.tag if keep_tag else None)
 
-    def familiar(self) -> str:
-        """The short form docker prints (``alpine:3.19``, ``user/app``, ``ghcr.io/o/r:1``)."""
-        repo = self.repository
-        if self.registry == DOCKER_HUB:
-            name = repo[len("library/") :] if repo.startswith("library/") and repo.count("/") == 1 else repo
-        else:
-            name = self.name
-        return name + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
-
     def __str__(self) -> str:
         s = self.name
         if self.tag:

@@ -41,7 +41,6 @@ def test_parse(text: str, registry: str, repo: str, tag: str | None, digest: str
 def test_str_and_helpers() -> None:
     r = parse_reference("alpine:3.19")
     assert str(r) == "docker.io/library/alpine:3.19"
-    assert r.familiar() == "alpine:3.19"
     assert r.api_host == "registry-1.docker.io"
     assert r.reference == "3.19"
     pinned = r.with_digest(D)
@@ -49,7 +48,7 @@ def test_str_and_helpers() -> None:
     assert pinned.reference == D
     assert str(r.with_digest(D, keep_tag=True)) == f"docker.io/library/alpine:3.19@{D}"
     assert parse_reference("app", default_tag=None).tag is None
-    assert Reference("ghcr.io", "o/r", "1").familiar() == "ghcr.io/o/r:1"
+    assert str(Reference("ghcr.io", "o/r", "1")) == "ghcr.io/o/r:1"
 
 
 @pytest.mark.parametrize(
