@@ -372,7 +372,9 @@ def verify(m: SignedMaterial, *, policy: SignerPolicy | None, trust: TrustSpec |
     cert_der = m.certificate_der
     if m.envelope is not None:
         env = m.envelope
-        signed = [env.pae(), *m.legacy_signed]
+        # a format's legacy encodings (model_signing v0.2) only for key and private-PKI signatures,
+        # never for Sigstore certificates
+        signed = [env.pae(), *(m.legacy_signed if cert is None or anchors is not None else ())]
 
         def ok(k: Any) -> bool:
             return verify_signature(k, env.signatures[0].sig, signed[0]) or any(

@@ -198,6 +198,13 @@ def can_sign(cert: Any) -> bool:
 
 def verify_sct(cert: Any, chain: list[Any], trust: TrustedRoot) -> None:
     """The certificate's one embedded SCT, by a CT log of the trusted root valid at the SCT time."""
+    try:
+        _verify_sct(cert, chain, trust)
+    except (ValueError, OverflowError, OSError, TypeError) as exc:  # absurd timestamps, malformed SCT data
+        raise VerificationError(f"signing certificate SCT is malformed: {exc}") from exc
+
+
+def _verify_sct(cert: Any, chain: list[Any], trust: TrustedRoot) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.certificate_transparency import LogEntryType

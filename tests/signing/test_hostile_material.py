@@ -104,3 +104,57 @@ def test_hostile_log_entry_times(tmp_path: Path) -> None:
     doc["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = str((1 << 63) - 1)
     code, err = _verify(tmp_path, json.dumps(doc))
     assert code == 1, err
+
+
+_VALUES = [None, 0, -1, 1 << 70, "", "AAAA", "!!", [], {}, True, 1.5, "0", "-5", "9" * 30]
+
+
+def _paths(o: object, p: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
+    out = [p]
+    if isinstance(o, dict):
+        for k, v in o.items():
+            out += _paths(v, (*p, k))
+    elif isinstance(o, list):
+        for i, v in enumerate(o):
+            out += _paths(v, (*p, i))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_conformance_bundles_never_crash(seed: int) -> None:
+    """Every field of the passing conformance bundles, replaced by values of the wrong type or
+    range, or deleted: the verifier answers with a SupplychainError or (for fields no check
+    covers) still verifies; it never raises anything else."""
+    import copy
+    import random
+
+    from supplychain.errors import SupplychainError
+    from supplychain.signing.policy import SignerPolicy
+    from supplychain.signing.trust import load_trusted_root_file
+    from supplychain.signing.verifier import verify_bundle
+
+    if not CONF.is_dir():
+        pytest.skip("sigstore-conformance cases not found")
+    prod = load_trusted_root_file(PROD)
+    cases = sorted(d for d in CONF.iterdir() if (d / "bundle.sigstore.json").exists() and not d.name.endswith("_fail"))
+    rnd = random.Random(seed)
+    for _ in range(60):
+        d = rnd.choice(cases)
+        doc = json.loads((d / "bundle.sigstore.json").read_text())
+        trust = load_trusted_root_file(d / "trusted_root.json") if (d / "trusted_root.json").exists() else prod
+        ident = SignerPolicy(key_path=str(d / "key.pub")) if (d / "key.pub").exists() else \
+            SignerPolicy(identity=BEACON, issuer=GHA)
+        artifact = (d / "artifact").read_bytes() if (d / "artifact").exists() else (CONF / "a.txt").read_bytes()
+        path = rnd.choice(_paths(doc)[1:])
+        mutated = copy.deepcopy(doc)
+        parent = mutated
+        for k in path[:-1]:
+            parent = parent[k]
+        if rnd.random() < 0.8:
+            parent[path[-1]] = rnd.choice(_VALUES)
+        elif isinstance(parent, dict):
+            parent.pop(path[-1], None)
+        try:
+            verify_bundle(json.dumps(mutated).encode(), identity=ident, trust=trust, artifact=artifact)
+        except SupplychainError:
+            pass
