@@ -117,9 +117,25 @@ def test_real_go_binaries_buffered_and_streamed_agree(tool: str, monkeypatch: py
     assert buffered.go["version"].startswith("go1.")
     assert buffered.go["modinfo"].startswith("path\tgithub.com/")
     monkeypatch.setattr(elfmod, "BUFFER_CAP", 1 << 20)  # force the chunk-by-chunk scan
-    streamed = EXEC_ANALYZER.analyze("/usr/bin/" + tool, len(data), _chunks(data, 1 << 16))
-    assert isinstance(streamed, ExecFacts) and streamed.streamed
-    assert streamed.go == {k: v for k, v in buffered.go.items() if k != "guess"}
+    for size in (1 << 16, 4099):
+        streamed = EXEC_ANALYZER.analyze("/usr/bin/" + tool, len(data), _chunks(data, size))
+        assert isinstance(streamed, ExecFacts) and streamed.streamed
+        assert streamed.go == {k: v for k, v in buffered.go.items() if k != "guess"}
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 4096, 1000])
+def test_dep_v0_found_while_streaming_a_real_binary(tmp_path: Path, chunk: int) -> None:
+    """Not a Go program and no classifier: the file is not held; the non-allocated tail and the
+    section table are kept and .dep-v0 is found there, whatever the chunk boundaries."""
+    from tests.image_sbom.realfiles import DEP_V0, rust_binary
+
+    data = rust_binary(tmp_path)
+    if data is None:
+        pytest.skip("objcopy is not installed (binutils)")
+    facts = EXEC_ANALYZER.analyze("/usr/local/bin/shopctl", len(data), _chunks(data, chunk))
+    assert isinstance(facts, ExecFacts) and facts.streamed
+    assert facts.dep_v0 is not None and json.loads(zlib.decompress(facts.dep_v0)) == DEP_V0
+    assert facts.dep_v0 == Elf(data).section(".dep-v0")
 
 
 def test_stripped_binary_without_section_table_still_has_go_info() -> None:
@@ -158,8 +174,9 @@ def test_pointer_format_build_info() -> None:
 @given(st.binary(min_size=0, max_size=2048), st.integers(min_value=0, max_value=2000))
 def test_hostile_elf_bytes_never_crash(junk: bytes, cut: int) -> None:
     data = (b"\x7fELF\x02\x01" + junk)[: max(cut, 6)] + junk
-    facts = EXEC_ANALYZER.analyze("/usr/bin/php", len(data), iter([data]))
-    assert facts is None or isinstance(facts, ExecFacts)
+    for path in ("/usr/bin/php", "/usr/bin/x"):  # held whole (a classifier names it) and streamed
+        facts = EXEC_ANALYZER.analyze(path, len(data), iter([data[:100], data[100:]]))
+        assert facts is None or isinstance(facts, ExecFacts)
     hostile = GO_MAGIC + bytes([8, 2]) + b"\0" * 16 + b"\xff" * 12 + junk
     assert parse_go_buildinfo(hostile, None) is None  # a bad varint: no build info, no exception
 

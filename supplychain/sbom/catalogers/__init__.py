@@ -62,7 +62,7 @@ def default_catalogers() -> list[Cataloger]:
 def union_select(catalogers: list[Cataloger]) -> Select:
     """One select for all catalogers: CONTENT if any wants the bytes, else DIGEST if any wants
     the digest, else SKIP."""
-    funcs = [c.wants for c in catalogers]
+    funcs = [c.wants for c in catalogers if getattr(c, "reads_paths", True)]
 
     def select(path: str) -> Want:
         best = Want.SKIP

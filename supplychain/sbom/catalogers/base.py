@@ -47,7 +47,9 @@ class FileAnalyzer(Protocol):
     """Reads files no path rule can name (every executable may be a Go binary) as they stream
     past in the one layer pass, and keeps only small facts about them (``FileEntry.facts[key]``).
 
-    A cataloger lists its analyzers in an ``analyzers`` attribute; analyzers shared by several
+    A cataloger lists its analyzers in an ``analyzers`` attribute (and sets ``reads_paths =
+    False`` when its ``wants`` never asks for a path, so the per-path selection skips it: it is
+    called for every member of every layer); analyzers shared by several
     catalogers (one ELF pass for Go, Rust and the binary classifiers) are the same object and
     run once. At most one analyzer reads a file: the first whose ``probe`` says yes.
     """

@@ -99,7 +99,7 @@ KINDS = {rule.cls: kind for rule, kind in RULES}
 
 
 def _extra_paths(path: str) -> bool:
-    return PHP_EXT_DIR_RE.match(path) is not None
+    return path.endswith(".so") and PHP_EXT_DIR_RE.match(path) is not None
 
 
 class _Analyzer(ExecutableAnalyzer):
@@ -212,11 +212,12 @@ class BinaryCataloger:
     analyzers = (EXEC_ANALYZER,)
 
     def wants(self, path: str) -> Want:
-        if path.startswith(DPKG_INFO) and path.endswith(".list"):
-            return Want.CONTENT  # file lists: a binary an OS package owns is not reported again
-        if path.startswith(STATUS_D) and path.endswith(".md5sums"):
-            return Want.CONTENT
-        if PHP_INI_RE.search(path):
+        # called for every path of every layer: cheap tests first
+        if path.endswith(".list"):
+            return Want.CONTENT if path.startswith(DPKG_INFO) else Want.SKIP  # a binary dpkg owns is not reported
+        if path.endswith(".md5sums"):
+            return Want.CONTENT if path.startswith(STATUS_D) else Want.SKIP
+        if path.endswith(".ini") and PHP_INI_RE.search(path):
             return Want.CONTENT
         return Want.SKIP
 

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ELF_MAGIC = b"\x7fELF"
+GO_NOTE = b"\x04\x00\x00\x00Go\x00\x00"  # .note.go.buildid: n_type 4, name "Go"
+GO_NOTE_WINDOW = 16 * 1024
+TAIL_CAP = 32 * 1024 * 1024  # stream scan: bytes kept after the loaded part (non-alloc sections)
 GO_MAGIC = b"\xff Go buildinf:"
 BUFFER_CAP = 160 * 1024 * 1024  # bigger executables are scanned as a stream
 MAX_STRING = 4 * 1024 * 1024  # Go module info, .dep-v0 section
@@ -78,6 +81,7 @@ class Elf:
             (self.machine,) = struct.unpack_from(e + "H", data, 18)
             phoff, shoff = struct.unpack_from(e + "II", data, 28)
             phentsize, phnum, shentsize, shnum, shstrndx = struct.unpack_from(e + "HHHHH", data, 42)
+        self.shoff, self.shentsize, self.shnum, self.shstrndx = shoff, shentsize, shnum, shstrndx
         self.segments: list[Segment] = []
         want_ph = 56 if self.bits == 64 else 32
         if phoff and phentsize >= want_ph and phoff + phnum * phentsize <= len(data):
@@ -108,13 +112,20 @@ class Elf:
                     if name and name not in self.sections:
                         self.sections[name] = Section(name, s_type, flags, addr, offset, size)
 
-    def _shdr(self, off: int) -> tuple[int, int, int, int, int, int]:
+    def _shdr(self, off: int, data: bytes | None = None) -> tuple[int, int, int, int, int, int]:
         e = self.end
         if self.bits == 64:
-            name, s_type, flags, addr, offset, size = struct.unpack_from(e + "IIQQQQ", self.data, off)
+            name, s_type, flags, addr, offset, size = struct.unpack_from(e + "IIQQQQ", data or self.data, off)
         else:
-            name, s_type, flags, addr, offset, size = struct.unpack_from(e + "IIIIII", self.data, off)
+            name, s_type, flags, addr, offset, size = struct.unpack_from(e + "IIIIII", data or self.data, off)
         return name, s_type, flags, addr, offset, size
+
+    @property
+    def end_of_loads(self) -> int:
+        """Where the loaded (allocated) part of the file ends: non-allocated sections (symbols,
+        debug info, ``.comment``, cargo-auditable's ``.dep-v0``) and the section table follow."""
+        ends = [seg.offset + seg.filesz for seg in self.segments if seg.type == PT_LOAD]
+        return max(ends) if ends else 0
 
     def section(self, name: str, limit: int = MAX_STRING) -> bytes | None:
         s = self.sections.get(name)
@@ -352,6 +363,8 @@ class ExecutableAnalyzer:
             return False
         if mode & 0o111:
             return True
+        if ".so" not in path:
+            return False
         if self.extra_paths is not None and self.extra_paths(path):
             return True
         return LIB_RE.search(path) is not None and bool(self.rules_for(path))
@@ -361,10 +374,12 @@ class ExecutableAnalyzer:
         if not first.startswith(ELF_MAGIC):
             return None
         rules = self.rules_for(path)
-        if size > BUFFER_CAP:
-            facts = _stream_scan(first, chunks, rules)
-        else:
+        if size <= BUFFER_CAP and (rules or GO_NOTE in first[:GO_NOTE_WINDOW]):
+            # Go programs (their build-id note sits in the first pages) and files a classifier
+            # names are held whole: version strings and old-format build info need random access
             facts = _analyze_elf(read_all(first, chunks, size), rules, path)
+        else:
+            facts = _stream_scan(first, chunks, rules, size)
         return facts if facts else None
 
 
@@ -457,31 +472,45 @@ def _versions(pat: re.Pattern[bytes], hay: list[bytes]) -> list[str]:
     return out
 
 
-def _stream_scan(first: bytes, chunks: Iterator[bytes], rules: list[Rule]) -> ExecFacts:
+def _stream_scan(first: bytes, chunks: Iterator[bytes], rules: list[Rule], size: int) -> ExecFacts:
+    """Facts from one pass over the chunks without holding the file: Go inline build info (its
+    magic searched chunk by chunk), classifier patterns (chunks overlapped by ``OVERLAP``), and
+    ``.dep-v0``, a non-allocated section: only the bytes after the last loaded segment (bounded
+    by ``TAIL_CAP``) and the section table are kept, then parsed at the end."""
     facts = ExecFacts(streamed=True)
     pending = [(r, p) for r in rules for p in r.patterns]
+    try:
+        head: Elf | None = Elf(first)
+    except (ValueError, struct.error):
+        head = None
+    tail_start = head.end_of_loads if head is not None else size
+    tail = bytearray()
+    sh_start = head.shoff if head is not None and head.shoff >= tail_start + TAIL_CAP else size
+    sh_buf = bytearray()
     go_buf: bytearray | None = None
-    tail = b""
+    carry = b""
+    pos = 0
     for chunk in _prepend(first, chunks):
-        if go_buf is not None and facts.go is None:
-            go_buf += chunk[: MAX_STRING + 64 - len(go_buf)]
-            if len(go_buf) >= MAX_STRING + 64:
-                facts.go = parse_go_buildinfo(bytes(go_buf), None)
-                go_buf = None
-        window = tail + chunk
-        if go_buf is None and facts.go is None:
-            i = window.find(GO_MAGIC)
-            while i >= 0:
-                blob = window[i : i + MAX_STRING + 64]
-                found = parse_go_buildinfo(blob, None)
-                if found is not None:
-                    facts.go = found
-                    break
-                if len(blob) < 4096 or (blob[15] & 2 and len(blob) < MAX_STRING + 64 and _needs_more(blob)):
-                    go_buf = bytearray(blob)  # header near the end of this window: gather more
-                    break
-                i = window.find(GO_MAGIC, i + 1)
+        cend = pos + len(chunk)
+        if cend > tail_start and len(tail) < TAIL_CAP:
+            lo = max(0, tail_start - pos)
+            tail += chunk[lo : lo + TAIL_CAP - len(tail)]
+        if cend > sh_start and len(sh_buf) < MAX_STRING:
+            lo = max(0, sh_start - pos)
+            sh_buf += chunk[lo : lo + MAX_STRING - len(sh_buf)]
+        if facts.go is None:
+            if go_buf is not None:
+                go_buf += chunk[: MAX_STRING + 64 - len(go_buf)]
+                if len(go_buf) >= MAX_STRING + 64:
+                    facts.go = parse_go_buildinfo(bytes(go_buf), None)
+                    go_buf = None
+            else:
+                go_buf = _find_go(carry, chunk)
+                if go_buf is not None and not _needs_more(bytes(go_buf)):
+                    facts.go = parse_go_buildinfo(bytes(go_buf), None)
+                    go_buf = None
         if pending:
+            window = carry + chunk
             for rule, pat in list(pending):
                 if rule.cls in facts.matches:
                     pending.remove((rule, pat))
@@ -490,10 +519,54 @@ def _stream_scan(first: bytes, chunks: Iterator[bytes], rules: list[Rule]) -> Ex
                 if versions:
                     facts.matches[rule.cls] = versions
                     pending.remove((rule, pat))
-        tail = window[-OVERLAP:]
+        carry = (carry + chunk)[-OVERLAP:] if pending else chunk[-len(GO_MAGIC) :]
+        pos = cend
     if go_buf is not None and facts.go is None:
         facts.go = parse_go_buildinfo(bytes(go_buf), None)
+    if head is not None:
+        facts.dep_v0 = _dep_v0_from_parts(head, [(tail_start, tail), (sh_start, sh_buf)])
     return facts
+
+
+def _find_go(carry: bytes, chunk: bytes) -> bytearray | None:
+    """The bytes from the Go build info magic on, if it starts in ``carry + chunk`` (a copy of
+    the chunk is made only when the magic is there)."""
+    i = chunk.find(GO_MAGIC)
+    if carry:
+        junction = carry + chunk[: len(GO_MAGIC)]
+        j = junction.find(GO_MAGIC)
+        if 0 <= j < len(carry):
+            return bytearray(carry[j:] + chunk[: MAX_STRING + 64])
+    if i >= 0:
+        return bytearray(chunk[i : i + MAX_STRING + 64])
+    return None
+
+
+def _dep_v0_from_parts(head: Elf, parts: list[tuple[int, bytearray]]) -> bytes | None:
+    """The ``.dep-v0`` section from kept pieces of the file ((start offset, bytes) pairs)."""
+
+    def get(off: int, n: int) -> bytes | None:
+        for start, buf in parts:
+            if start <= off and off + n <= start + len(buf):
+                return bytes(buf[off - start : off - start + n])
+        return None
+
+    ent = 64 if head.bits == 64 else 40
+    if not head.shoff or head.shentsize < ent or head.shnum == 0 or not 0 < head.shstrndx < head.shnum:
+        return None
+    count = min(head.shnum, MAX_STRING // head.shentsize)
+    table = get(head.shoff, count * head.shentsize)
+    if table is None:
+        return None
+    headers = [head._shdr(i * head.shentsize, table) for i in range(count)]
+    names = headers[head.shstrndx]
+    strtab = get(names[4], min(names[5], MAX_STRING))
+    if strtab is None:
+        return None
+    for name_off, s_type, _flags, _addr, offset, sz in headers:
+        if strtab[name_off : name_off + 8] == b".dep-v0\0" and s_type != SHT_NOBITS:
+            return get(offset, min(sz, MAX_STRING))
+    return None
 
 
 def _needs_more(blob: bytes) -> bool:

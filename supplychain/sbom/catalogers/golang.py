@@ -119,6 +119,7 @@ def stdlib_version(go_version: str) -> str | None:
 class GoCataloger:
     name = "go"
     analyzers = (EXEC_ANALYZER,)
+    reads_paths = False  # facts come from the analyzer only: left out of the path selection
 
     def wants(self, path: str) -> Want:
         return Want.SKIP  # everything comes from the executable analyzer

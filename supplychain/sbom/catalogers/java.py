@@ -45,6 +45,7 @@ MAX_META = 1024 * 1024
 MAX_MEMBERS = 200_000
 MAX_DEPTH = 4
 MAX_RATIO = 100
+_SUFFIX_SET = frozenset(SUFFIXES)  # all four characters long
 POM_RE = re.compile(r"^META-INF/maven/[^/]+/[^/]+/pom\.properties$")
 NAME_VERSION_RE = re.compile(r"^(?P<name>.+?)[-_](?P<version>v?\d[\w.+\-]*?)(?:[-_.](?:RELEASE|Final|GA))?$")
 
@@ -152,7 +153,7 @@ class JavaAnalyzer:
     key = "java"
 
     def probe(self, path: str, mode: int, size: int) -> bool:
-        return size >= 22 and path.lower().endswith(SUFFIXES)
+        return path[-4:].lower() in _SUFFIX_SET and size >= 22
 
     def analyze(self, path: str, size: int, chunks: Iterator[bytes]) -> Archive | None:
         h = hashlib.sha1(usedforsecurity=False)
@@ -244,6 +245,7 @@ def archive_packages(arc: Archive, layer: str | None) -> list[Package]:
 class JavaCataloger:
     name = "java"
     analyzers = (JAVA_ANALYZER,)
+    reads_paths = False  # facts come from the analyzer only: left out of the path selection
 
     def wants(self, path: str) -> Want:
         return Want.SKIP

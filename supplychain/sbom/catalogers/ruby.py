@@ -88,9 +88,9 @@ class RubyCataloger:
     name = "ruby"
 
     def wants(self, path: str) -> Want:
-        if _is_gemspec(path) or posixpath.basename(path) == LOCK:
-            return Want.CONTENT
-        return Want.SKIP
+        if path.endswith(".gemspec"):
+            return Want.CONTENT if "/specifications/" in path else Want.SKIP
+        return Want.CONTENT if path.endswith("/" + LOCK) else Want.SKIP
 
     def catalog(self, tree: FileTree, ctx: CatalogContext) -> list[Package]:
         installed: list[tuple[Package, list[str]]] = []

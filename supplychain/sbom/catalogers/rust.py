@@ -50,6 +50,7 @@ def decode_dep_v0(blob: bytes) -> dict[str, Any]:
 class RustCataloger:
     name = "rust"
     analyzers = (EXEC_ANALYZER,)
+    reads_paths = False  # facts come from the analyzer only: left out of the path selection
 
     def wants(self, path: str) -> Want:
         return Want.SKIP
