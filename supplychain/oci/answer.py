@@ -7,6 +7,7 @@ import email.utils
 import errno
 import http.client
 import json
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -125,11 +126,15 @@ def describe(exc: BaseException) -> str:
     for e in chain:
         if type(e).__name__ in ("NameResolutionError", "gaierror"):
             return "host name not found"
+    tls = [e for e in chain if isinstance(e, ssl.SSLError)]
+    if tls:  # the innermost says why: "self-signed certificate", "WRONG_VERSION_NUMBER", ...
+        why = getattr(tls[-1], "verify_message", None) or getattr(tls[-1], "reason", None)
+        return "TLS error" + (f": {_short(str(why))}" if why else "")
+    if any(isinstance(e, requests.exceptions.SSLError) for e in chain):
+        return "TLS error"
     for e in chain:
         if isinstance(e, ConnectionResetError):
             return "connection reset"
-        if isinstance(e, requests.exceptions.SSLError) or "SSL" in type(e).__name__:
-            return "TLS error: " + _short(str(e).split(":")[-1].strip() or type(e).__name__)
         if isinstance(e, requests.Timeout | TimeoutError) or "timed out" in str(e).lower():
             return "timed out"
     if "IncompleteRead" in text or "incomplete" in text.lower():
@@ -140,7 +145,9 @@ def describe(exc: BaseException) -> str:
 
 
 def refused(exc: BaseException) -> bool:
-    return describe(exc) in ("connection refused", "host name not found")
+    """A failure that a retry cannot fix: refused connection, unknown host, TLS failure."""
+    reason = describe(exc)
+    return reason in ("connection refused", "host name not found") or reason.startswith("TLS error")
 
 
 def _short(text: str) -> str:

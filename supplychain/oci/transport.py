@@ -151,9 +151,14 @@ class Transport:
         reason = describe(exc)
         if reason in ("connection refused", "host name not found"):
             return NetworkError(f"{what}: cannot connect to {host}: {reason}")
+        if reason.startswith("TLS error"):
+            return NetworkError(f"{what}: cannot connect to {host}: {reason}",
+                                hint="for a private CA, point REQUESTS_CA_BUNDLE at its certificates")
         return NetworkError(f"{what}: {verb.format(h=host)} ({reason})")
 
-    def sleep(self, attempt: int, retry_after: str | None, what: str, host: str, status: int | None) -> None:
+    def sleep(self, attempt: int, retry_after: str | None, what: str, host: str, said: str) -> None:
+        """Back off before attempt ``attempt + 1``; fail at once when the wait would pass the
+        deadline (``said``: what went wrong, for that message)."""
         delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)
         asked = retry_after_seconds(retry_after)
         if asked is not None:
@@ -161,9 +166,8 @@ class Transport:
         delay = min(delay, self.max_retry_after)
         w = deadline.current()
         if w is not None and delay >= w.remaining():
-            said = f"HTTP {status}" if status else "a failed attempt"
             raise NetworkError(
-                f"{what}: {host} answered {said} and no retry fits in the {self.deadline:g} s deadline"
+                f"{what}: {host} {said}, and no retry fits in the {self.deadline:g} s deadline"
                 + (f" (it asked to retry after {asked:g} s)" if asked is not None else ""),
                 hint=f"raise the limit with {deadline.TIMEOUT_ENV}=SECONDS (or --registry-timeout)")
         time.sleep(delay)
@@ -200,7 +204,7 @@ class Transport:
                 if w is not None and w.expired:
                     raise self.deadline_error(what, host) from exc
                 if retry and attempt < self.max_retries and replayable(cur_data) and not refused(exc):
-                    self.sleep(attempt, None, what, host, None)
+                    self.sleep(attempt, None, what, host, f"failed ({describe(exc)})")
                     attempt += 1
                     continue
                 raise self.network_error(exc, what, host) from exc
@@ -210,7 +214,7 @@ class Transport:
             if resp.status_code in RETRY_STATUSES and retry and attempt < self.max_retries and replayable(cur_data):
                 retry_after = resp.headers.get("Retry-After")
                 resp.close()
-                self.sleep(attempt, retry_after, what, host, resp.status_code)
+                self.sleep(attempt, retry_after, what, host, f"answered HTTP {resp.status_code}")
                 attempt += 1
                 continue
             if resp.status_code in (301, 302, 303, 307, 308) and "Location" in resp.headers:
@@ -267,7 +271,7 @@ class Transport:
                 except NetworkError:
                     if w.expired or attempt >= self.max_retries:
                         raise
-                    self.sleep(attempt, None, what, urlsplit(resp.url or "").netloc, None)
+                    self.sleep(attempt, None, what, urlsplit(resp.url or "").netloc, "dropped the answer")
                     attempt += 1
 
     def answer(self, resp: requests.Response, limit: int, what: str, *, kind: str = "answer") -> Answer:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 import email.utils
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -364,3 +366,55 @@ def test_not_found_tells_a_registry_answer_from_a_bare_404(proxy: FaultProxy) ->
     with pytest.raises(RegistryNotFound) as exc:
         _client().get_manifest(_ref(proxy))
     assert not exc.value.says_unknown and exc.value.exit_code == 3
+
+
+def test_tls_failure_is_one_clear_error_without_retries(tmp_path: Path) -> None:
+    """A certificate the client does not trust: one attempt, the reason in words, exit 3."""
+    import datetime
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(hours=1))
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    accepted: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            try:
+                ctx.wrap_socket(conn, server_side=True).close()
+            except (OSError, ssl.SSLError):
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    host = f"127.0.0.1:{srv.getsockname()[1]}"
+    c = _client()
+    try:
+        with pytest.raises(NetworkError) as exc, c.transport.operation():
+            c.transport.send("GET", f"https://{host}/v2/", "probe")
+    finally:
+        srv.close()
+    assert f"cannot connect to {host}: TLS error: " in str(exc.value) and "certificate" in str(exc.value)
+    assert exc.value.hint and "REQUESTS_CA_BUNDLE" in exc.value.hint
+    assert len(accepted) == 1  # not retried
