@@ -13,9 +13,9 @@ import bisect
 import hashlib
 import posixpath
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 from supplychain.errors import InputError, VerificationError
 from supplychain.oci.descriptor import Descriptor
@@ -27,6 +27,20 @@ GiB = 1 << 30
 
 # progress(done_bytes, total_bytes, label): compressed bytes read so far over all layers
 Progress = Callable[[int, int, str], None]
+
+
+class LayerWatch(Protocol):
+    """Told where the one layer pass is, for checks that need the layer of what they see (a
+    secret deleted by a later layer is still shipped in its own) and directory owners."""
+
+    def begin_layer(self, index: int, desc: Descriptor) -> None:
+        """Layer ``index`` (0 = bottom) starts streaming; ``analyze`` calls that follow are its files."""
+
+    def directory(self, path: str, mode: int, uid: int, gid: int) -> None:
+        """A directory member of the current layer (uid / gid -1 when the header has none)."""
+
+    def end_layer(self, index: int, desc: Descriptor, files: Mapping[str, FileEntry]) -> None:
+        """Layer ``index`` is applied: ``files`` is the squashed view so far (read only)."""
 
 
 @dataclass
@@ -101,12 +115,14 @@ class _Budget:
 
 
 def squash(image: Image, select: Select, *, progress: Progress | None = None,
-           limits: Limits | None = None, analyze: Analyze | None = None) -> MemoryTree:
+           limits: Limits | None = None, analyze: Analyze | None = None,
+           watch: LayerWatch | None = None) -> MemoryTree:
     """Stream every layer of ``image`` once, in order, and return the squashed view of
     the files ``select`` wants (plus every symlink and hardlink).
 
     ``analyze(path, mode, size)`` may hand a regular file's bytes, as they stream, to an
-    analyzer; a file it returns facts for is kept (facts only, no bytes) in the same pass."""
+    analyzer; a file it returns facts for is kept (facts only, no bytes) in the same pass.
+    ``watch`` is told when each layer begins and ends and sees every directory member."""
     limits = limits or Limits()
     tree = MemoryTree()
     total = sum(d.size for d in image.layers)
@@ -150,11 +166,13 @@ def squash(image: Image, select: Select, *, progress: Progress | None = None,
         lower_dirs = _ancestors(files, links, hardlinks)
         aliases = _LinkAliases(links)
         what = f"{image.source}: layer {desc.digest}"
+        if watch is not None:
+            watch.begin_layer(index, desc)
         stream = image.open_layer(desc, on_read)
         try:
             _read_layer(stream, what, desc, select, limits, budget, kept_bytes, notes, files,
                         upper_files, upper_links, upper_hard, whiteouts, opaques, replaced_exact,
-                        replaced_tree, lower_dirs, links, aliases, analyze)
+                        replaced_tree, lower_dirs, links, aliases, analyze, watch)
         except InputError:
             stream.close()
             _reverify(image, desc)  # a tampered blob reports as a digest mismatch
@@ -183,6 +201,8 @@ def squash(image: Image, select: Select, *, progress: Progress | None = None,
         files.update(upper_files)
         links.update(upper_links)
         hardlinks.update(upper_hard)
+        if watch is not None:
+            watch.end_layer(index, desc, files)
         for kind, count in notes.counts.items():
             ex = ", ".join(notes.examples.get(kind, []))
             tree.notes.append(f"layer {_short(desc.digest)}: {count} {_NOTE_TEXT[kind]} (e.g. {ex})")
@@ -308,7 +328,7 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
                 upper_files: dict[str, FileEntry], upper_links: dict[str, str], upper_hard: dict[str, str],
                 whiteouts: list[str], opaques: list[str], replaced_exact: set[str], replaced_tree: list[str],
                 lower_dirs: set[str], lower_links: dict[str, str], aliases: _LinkAliases,
-                analyze: Analyze | None = None) -> None:
+                analyze: Analyze | None = None, watch: LayerWatch | None = None) -> None:
     tar = TarStream(stream, what, budget.add)
     ex_limit = limits.max_notes_examples
     count = 0
@@ -405,6 +425,8 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
             upper_files.pop(path, None)
             upper_links.pop(path, None)
             upper_hard.pop(path, None)
+            if watch is not None:
+                watch.directory(path, m.mode, m.uid, m.gid)
         # other types (GNU dumpdir, volume labels, ...) carry nothing we keep
     if tar.drain():
         notes.add("trailing", "after the end-of-archive marker", ex_limit)

@@ -42,10 +42,23 @@ class Member:
     mode: int
     linkname: str
     sparse: bool = False
+    # owner, read only for directories and setuid / setgid members (others: -1, not read)
+    uid: int = -1
+    gid: int = -1
 
     @property
     def is_file(self) -> bool:
         return self.type in REGULAR
+
+
+def _owner(pax_value: str | None, field: bytes, what: str) -> int:
+    """A uid / gid: the PAX record when there is one, else the header field (-1 if unreadable)."""
+    if pax_value is not None and pax_value.isdigit():
+        return int(pax_value)
+    try:
+        return _num(field, what)
+    except InputError:
+        return -1
 
 
 def _num(field: bytes, what: str) -> int:
@@ -250,12 +263,17 @@ class TarStream:
             if size < 0:
                 raise InputError(f"{self.what}: negative member size")
             mode = _num(block[100:108], self.what) & 0o7777
+            uid = gid = -1
+            if typ == DIRECTORY or mode & 0o6000:
+                uid = _owner(pax.get("uid"), block[108:116], self.what)
+                gid = _owner(pax.get("gid"), block[116:124], self.what)
             long_name = long_link = None
             pax = {}
             # links, dirs and devices carry no data even if a size is stored
             data_size = 0 if typ in _NO_DATA else size
             self._pending = data_size + (-data_size % BLOCK)
-            yield Member(name=name, type=typ, size=data_size, mode=mode, linkname=linkname, sparse=sparse)
+            yield Member(name=name, type=typ, size=data_size, mode=mode, linkname=linkname, sparse=sparse,
+                         uid=uid, gid=gid)
 
 
 def _parse_pax(data: bytes, what: str) -> dict[str, str]:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
+from supplychain.oci.fs import Analyze, MemoryTree, Select
 from supplychain.oci.image import Image, open_image
-from supplychain.oci.layers import Progress, squash
+from supplychain.oci.layers import LayerWatch, Progress, squash
 from supplychain.sbom.catalogers import default_catalogers, run_catalogers, union_analyze, union_select
 from supplychain.sbom.catalogers._util import make_purl
 from supplychain.sbom.catalogers.base import CatalogContext, Cataloger
 from supplychain.sbom.package import Package
 
-__all__ = ["catalog_image", "image_bom", "image_root_component"]
+__all__ = ["LayerPass", "catalog_image", "image_bom", "image_root_component"]
 
 PREFIX = "supplychain:image:"
 
@@ -112,10 +113,21 @@ def catalog_image(
     catalogers: list[Cataloger] | None = None,
     progress: Progress | None = None,
     on_warning: Callable[[str], None] | None = None,
+    also: LayerPass | None = None,
 ) -> tuple[Package, list[Package]]:
-    """Squash ``image`` once for all catalogers and catalog it (the image stays open)."""
+    """Squash ``image`` once for all catalogers and catalog it (the image stays open).
+
+    ``also``: another check that reads the same single layer pass (the image secret and config
+    checks): its ``select`` / ``analyze`` are combined with the catalogers' and it is the pass's
+    ``watch``; it is handed the squashed tree when the pass ends."""
     cats = catalogers if catalogers is not None else default_catalogers()
-    tree = squash(image, union_select(cats), progress=progress, analyze=union_analyze(cats))
+    select, analyze = union_select(cats), union_analyze(cats)
+    if also is not None:
+        also.start(image)
+        select, analyze = also.combine(select, analyze)
+    tree = squash(image, select, progress=progress, analyze=analyze, watch=also)
+    if also is not None:
+        also.finish(tree)
     ctx = CatalogContext()
     packages, ctx = run_catalogers(tree, cats, ctx)
     if on_warning is not None:
@@ -126,6 +138,19 @@ def catalog_image(
     return root, packages
 
 
+class LayerPass(LayerWatch, Protocol):
+    """A check riding along the SBOM's layer pass (see :func:`catalog_image`)."""
+
+    def start(self, image: Image) -> None:
+        """The image (manifest, config) about to be streamed."""
+
+    def combine(self, select: Select, analyze: Analyze | None) -> tuple[Select, Analyze | None]:
+        """The pass's select / analyze: the catalogers' ones (given) joined with this check's."""
+
+    def finish(self, tree: MemoryTree) -> None:
+        """The pass is over; ``tree`` is the squashed view."""
+
+
 def image_bom(
     source: str,
     *,
@@ -133,6 +158,7 @@ def image_bom(
     insecure_registries: Iterable[str] = (),
     progress: Progress | None = None,
     on_warning: Callable[[str], None] | None = None,
+    also: LayerPass | None = None,
 ) -> tuple[Package, list[Package]]:
     """Root component and packages of the image at ``source``.
 
@@ -143,4 +169,4 @@ def image_bom(
     corrupt OS package database.
     """
     with open_image(source, platform=platform, insecure_registries=insecure_registries) as image:
-        return catalog_image(image, progress=progress, on_warning=on_warning)
+        return catalog_image(image, progress=progress, on_warning=on_warning, also=also)
