@@ -11,9 +11,11 @@ exactly as the stock jsonschema checker does with the packages cyclonedx-python-
 ``iri`` (the RFC 3987 grammar as one regular expression, cached); ``uri`` and other formats are
 not checked, as with the stock checker. Errors keep our wording, located by JSON pointer.
 
-Known difference to jsonschema (Python): ``pattern`` follows ECMA 262 as the spec says, so
+Known differences to jsonschema (Python): ``pattern`` follows ECMA 262 as the spec says, so
 ``$`` does not match before a final newline (Python's ``re.search`` does): a hash ``content``
-of 40 hex digits and a trailing ``\n`` is rejected here and accepted by jsonschema.
+of 40 hex digits and a trailing newline is rejected here and accepted by jsonschema; and ``\\s``
+is ECMA's white space: U+FEFF is one, U+001C-U+001F and U+0085 are not (Python: the reverse),
+which matters only for CycloneDX 1.7's ``patentApplicationNumber``.
 
 The tests compare its verdict with jsonschema on valid and broken documents.
 
