@@ -7,6 +7,7 @@ import json
 import click
 
 from supplychain.cli.registryopts import registry_timeout_option
+from supplychain.vocab import OutputFormat
 
 
 @click.command(
@@ -42,7 +43,8 @@ exits 1 too), 2 bad input, 3 registry or network failure.""",
               help="Talk plain HTTP to this registry (loopback registries always may); repeatable.")
 @registry_timeout_option
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB; repeatable.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice([OutputFormat.TEXT.value, OutputFormat.JSON.value]),
+              default=OutputFormat.TEXT.value, show_default=True)
 def pin(paths: tuple[str, ...], check_only: bool, offline: bool, update: bool, insecure: tuple[str, ...],
         exclude: tuple[str, ...], fmt: str) -> None:
     """Resolve tag-only image references to digests and rewrite them as image:tag@sha256:...

@@ -9,6 +9,7 @@ import click
 
 from supplychain.signing.policy import SignerPolicy
 from supplychain.signing.specs import SignerSpec, TrustSpec
+from supplychain.vocab import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,7 +23,7 @@ def _apply(func: F, decorators: list[Callable[[F], F]]) -> F:
 def format_option(func: F) -> F:
     """--format text|json (--json: the same as --format json)."""
     func = click.option("--json", "as_json", is_flag=True, help="The same as --format json.")(func)
-    return click.option("--format", "output_format", type=click.Choice(["text", "json"]), default=None,
+    return click.option("--format", "output_format", type=click.Choice([OutputFormat.TEXT.value, OutputFormat.JSON.value]), default=None,
                         help="Report format (default text).")(func)
 
 
