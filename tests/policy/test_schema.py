@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supplychain.errors import InputError
 from supplychain.policy.config import load_policy
@@ -81,3 +84,25 @@ def test_deeply_nested_values_are_checked_not_crashed_on(tmp_path: Path) -> None
     deep_map = "{a: " * 500 + "1" + "}" * 500
     assert _errors(tmp_path, f"version: 1\nrules:\n  DF-001: {deep_map}\n") == [
         "3:12: rules.DF-001.a: unknown key 'a' (expected one of: enabled, severity)"]
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
+                     st.sampled_from(["error", "off", "DF-001", "2030-01-01", "ghcr.io/**", "version"]))
+_keys = st.one_of(st.sampled_from(["version", "rules", "waivers", "images", "secrets", "trusted_registries",
+                                   "DF-001", "severity", "rule", "reason", "expires", "path", "image"]),
+                  st.integers(), st.booleans(), st.none(), st.floats(), st.text(max_size=6))
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+                       max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_keys, _values, max_size=6))
+def test_any_yaml_value_gets_messages_not_a_crash(doc: dict[Any, Any]) -> None:
+    from supplychain.policy.config import policy_schema
+
+    errors = schema_errors(doc, policy_schema())
+    for path, message in errors:
+        assert isinstance(message, str) and message
+        node: Any = doc  # every path leads into the document (the last step may name a missing key)
+        for step in path[:-1]:
+            node = node[step]
