@@ -92,10 +92,10 @@ _keys = st.one_of(st.sampled_from(["version", "rules", "waivers", "images", "sec
                                    "DF-001", "severity", "rule", "reason", "expires", "path", "image"]),
                   st.integers(), st.booleans(), st.none(), st.floats(), st.text(max_size=6))
 _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
-                       max_leaves=25)
+                       max_leaves=15)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(_keys, _values, max_size=6))
 def test_any_yaml_value_gets_messages_not_a_crash(doc: dict[Any, Any]) -> None:
     from supplychain.policy.config import policy_schema
