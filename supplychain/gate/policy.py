@@ -19,8 +19,8 @@ from supplychain.gate.rules import register
 from supplychain.policy.config import Policy, load_policy
 from supplychain.policy.images import ImageRef, glob_match, normalize_glob
 from supplychain.signing import attest as at
-from supplychain.signing import cosign as cs
-from supplychain.signing.image import SignerRule, _compile
+from supplychain.signing.keys import parse_public_key
+from supplychain.signing.policy import SignerPolicy
 
 
 def image_globs(value: Any) -> tuple[str, ...]:
@@ -39,7 +39,7 @@ def covers(globs: tuple[str, ...], ref: ImageRef) -> bool:
 @dataclass(frozen=True)
 class SignerEntry:
     images: tuple[str, ...]
-    rule: SignerRule
+    rule: SignerPolicy
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class GatePolicy:
         """Does the gate apply this rule (``gate.rules`` of the policy)?"""
         return any(fnmatch.fnmatchcase(rule_id, g) for g in self.scope)
 
-    def signers_for(self, ref: ImageRef) -> list[SignerRule]:
+    def signers_for(self, ref: ImageRef) -> list[SignerPolicy]:
         return [e.rule for e in self.signers if covers(e.images, ref)]
 
     def attestations_for(self, ref: ImageRef) -> list[str]:
@@ -85,35 +85,39 @@ class GatePolicy:
 def _signer(entry: Any, i: int, path: str | Path, base: Path) -> SignerEntry:
     name = str(entry.get("name") or f"signers[{i}]")
     where = f"{path}: signers[{i}] ({name})"
-    # contradictory fields are refused, as on the command line (--key with --cert-identity ...)
-    keyless = [f"`{f}`" for f in ("subject", "subject_regexp", "issuer", "issuer_regexp") if entry.get(f)]
-    if entry.get("key") and keyless:
-        raise InputError(f"{where}: give `key` or {', '.join(keyless)} (keyless identity), not both")
-    for exact in ("subject", "issuer"):
-        if entry.get(exact) and entry.get(exact + "_regexp"):
-            raise InputError(f"{where}: give `{exact}` or `{exact}_regexp`, not both")
+    # contradictory fields are refused exactly as on the command line: SignerPolicy.create decides
+    spell = {"key": "`key`", "identity": "`subject`", "identity_regexp": "`subject_regexp`", "issuer": "`issuer`",
+             "issuer_regexp": "`issuer_regexp`"}
+    def field(k: str) -> str | None:
+        return str(entry[k]) if entry.get(k) else None
+
+    identity = {"identity": field("subject"), "identity_regexp": field("subject_regexp"), "issuer": field("issuer"),
+                "issuer_regexp": field("issuer_regexp")}
     if entry.get("key"):
+        try:
+            SignerPolicy.create(key=str(entry["key"]), options=spell, identity=identity["identity"],
+                                identity_regexp=identity["identity_regexp"], issuer=identity["issuer"],
+                                issuer_regexp=identity["issuer_regexp"])
+        except InputError as exc:
+            raise exc.with_prefix(where) from exc
         value = str(entry["key"])
         try:
             if value.lstrip().startswith("-----BEGIN"):  # an inline PEM public key
-                key = cs.load_public_key(value.strip().encode() + b"\n", name=name)
+                key = parse_public_key(value.strip().encode() + b"\n", source=name, name=name)
             else:
                 key_path = Path(value)
                 if not key_path.is_absolute():
                     key_path = base / key_path
                 raw = read_bytes(key_path, what="public key")
-                key = cs.load_public_key(raw, name=name, path=str(key_path))
+                key = parse_public_key(raw, source=name, name=name, path=str(key_path))
         except InputError as exc:
             raise exc.with_prefix(where) from exc
-        rule = SignerRule(name=name, keys=(key,))
+        rule = SignerPolicy(name=name, keys=(key,))
     else:
-        if not (entry.get("issuer") or entry.get("issuer_regexp")):
-            raise InputError(f"{where}: a keyless signer needs `issuer` or `issuer_regexp`")
         try:
-            rule = SignerRule(name=name, identity=entry.get("subject"), identity_regexp=entry.get("subject_regexp"),
-                              issuer=entry.get("issuer"), issuer_regexp=entry.get("issuer_regexp"))
-            _compile(rule.identity_regexp)
-            _compile(rule.issuer_regexp)
+            rule = SignerPolicy.create(name=name, options=spell, identity=identity["identity"],
+                                       identity_regexp=identity["identity_regexp"], issuer=identity["issuer"],
+                                       issuer_regexp=identity["issuer_regexp"])
         except InputError as exc:
             raise exc.with_prefix(where) from exc
     return SignerEntry(image_globs(entry.get("images")), rule)

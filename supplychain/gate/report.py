@@ -7,14 +7,13 @@ from supplychain.gate.result import GateResult, ImageDecision
 from supplychain.policy.findings import RULES
 from supplychain.policy.report.model import Decision, OutputFormat, Report, Section, render
 from supplychain.signing import attest as at
-from supplychain.signing import cosign as cs
+from supplychain.signing.policy import Signer
 
 
-def _when(info: cs.SignerInfo) -> str:
+def _when(info: Signer) -> str:
     if info.time is None:
-        return ""
-    stamp = info.time.strftime("%Y-%m-%d %H:%M:%SZ")
-    return f" at {stamp}" + (" (claimed)" if info.time_source == "claimed" else "")
+        return "; signing time not attested" if info.kind == "key" else ""
+    return f" at {info.time.strftime('%Y-%m-%d %H:%M:%SZ')} ({info.time_source})"
 
 
 def _image_section(d: ImageDecision) -> Section:
