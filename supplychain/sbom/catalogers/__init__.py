@@ -62,7 +62,17 @@ def default_catalogers() -> list[Cataloger]:
 def union_select(catalogers: list[Cataloger]) -> Select:
     """One select for all catalogers: CONTENT if any wants the bytes, else DIGEST if any wants
     the digest, else SKIP."""
-    funcs = [c.wants for c in catalogers if getattr(c, "reads_paths", True)]
+    funcs = []
+    gated = []  # catalogers that want only paths with given endings: asked only for those
+    for c in catalogers:
+        if not getattr(c, "reads_paths", True):
+            continue
+        suffixes = getattr(c, "path_suffixes", None)
+        if suffixes:
+            gated.append((tuple(suffixes), c.wants))
+        else:
+            funcs.append(c.wants)
+    any_suffix = tuple(s for sfx, _ in gated for s in sfx)
 
     def select(path: str) -> Want:
         best = Want.SKIP
@@ -72,6 +82,14 @@ def union_select(catalogers: list[Cataloger]) -> Select:
                 return Want.CONTENT
             if w == Want.DIGEST:
                 best = Want.DIGEST
+        if any_suffix and path.endswith(any_suffix):
+            for sfx, f in gated:
+                if path.endswith(sfx):
+                    w = f(path)
+                    if w == Want.CONTENT:
+                        return Want.CONTENT
+                    if w == Want.DIGEST:
+                        best = Want.DIGEST
         return best
 
     return select

@@ -49,7 +49,9 @@ class FileAnalyzer(Protocol):
 
     A cataloger lists its analyzers in an ``analyzers`` attribute (and sets ``reads_paths =
     False`` when its ``wants`` never asks for a path, so the per-path selection skips it: it is
-    called for every member of every layer); analyzers shared by several
+    called for every member of every layer; a cataloger whose ``wants`` can only say yes to
+    paths with certain endings may list them in ``path_suffixes``, and is asked only about
+    those); analyzers shared by several
     catalogers (one ELF pass for Go, Rust and the binary classifiers) are the same object and
     run once. At most one analyzer reads a file: the first whose ``probe`` says yes.
     """

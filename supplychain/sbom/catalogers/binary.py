@@ -143,19 +143,22 @@ def os_owned(tree: FileTree, paths: list[str]) -> set[str]:
         if base in by_base_names:
             by_base.setdefault(base, set()).add(listed)
 
+    needles = [(b"/" + base.encode("utf-8", "surrogateescape"), base) for base in by_base_names]
     for path in tree.paths():
-        if path.startswith(DPKG_INFO) and path.endswith(".list"):
-            entry = tree.get(path)
-            if entry is not None and entry.data is not None:
-                for line in text(entry.data).split("\n"):
-                    consider(line)
-        elif path.startswith(STATUS_D) and path.endswith(".md5sums"):
-            entry = tree.get(path)
-            if entry is not None and entry.data is not None:
-                for line in text(entry.data).split("\n"):
-                    parts = line.split(None, 1)
-                    if len(parts) == 2:
-                        consider(parts[1])
+        is_list = path.startswith(DPKG_INFO) and path.endswith(".list")
+        if not is_list and not (path.startswith(STATUS_D) and path.endswith(".md5sums")):
+            continue
+        entry = tree.get(path)
+        if entry is None or entry.data is None:
+            continue
+        data = entry.data + b"\n"
+        for needle, _ in needles:  # a few names searched in C, not every line split in Python
+            i = data.find(needle + b"\n")
+            while i >= 0:
+                start = data.rfind(b"\n", 0, i) + 1
+                line = text(data[start : i + len(needle)])
+                consider(line if is_list else [*line.split(None, 1), ""][1])
+                i = data.find(needle + b"\n", i + 1)
     for db in APK_DBS:
         entry = tree.get(db)
         if entry is not None and entry.data is not None:
@@ -210,6 +213,7 @@ def pick_version(path: str, versions: list[str]) -> str | None:
 class BinaryCataloger:
     name = "binary"
     analyzers = (EXEC_ANALYZER,)
+    path_suffixes = (".list", ".md5sums", ".ini")
 
     def wants(self, path: str) -> Want:
         # called for every path of every layer: cheap tests first

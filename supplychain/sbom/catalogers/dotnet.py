@@ -74,6 +74,7 @@ def parse_deps_json(doc: Any, path: str, layer: str | None) -> list[Package]:
 
 class DotnetCataloger:
     name = "dotnet"
+    path_suffixes = (SUFFIX,)
 
     def wants(self, path: str) -> Want:
         return Want.CONTENT if path.endswith(SUFFIX) else Want.SKIP

@@ -86,6 +86,7 @@ def _is_gemspec(path: str) -> bool:
 
 class RubyCataloger:
     name = "ruby"
+    path_suffixes = (".gemspec", "/" + LOCK)
 
     def wants(self, path: str) -> Want:
         if path.endswith(".gemspec"):
