@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from supplychain.signing import attest as at
 from supplychain.signing.dsse import Statement, parse_statement
 from supplychain.signing.formats import cosign as cs
 from supplychain.signing.keys import PublicKey
-from supplychain.signing.policy import Signer, SignerPolicy, accepts, compile_regexp
+from supplychain.signing.policy import Signer, SignerPolicy, accepts
 from supplychain.signing.specs import SignerSpec, TrustSpec
 from supplychain.signing.trust import TrustRoots
 from supplychain.signing.verifier import SignedMaterial
@@ -46,15 +45,8 @@ MAX_REFERRERS = 200
 
 
 # ----------------------------------------------------------------------------------------------
-# who may have signed: supplychain.signing.policy (these names are kept for the gate)
+# signing and verifying bundles (who may have signed: supplychain.signing.policy)
 # ----------------------------------------------------------------------------------------------
-SignerRule = SignerPolicy
-
-
-def _compile(rx: str | None) -> re.Pattern[str] | None:
-    return None if rx is None else compile_regexp(rx)
-
-
 def sign_statement(statement: bytes, signer: SignerSpec) -> bytes:
     """Sign an in-toto statement as DSSE; return the Sigstore bundle (v0.3) JSON bytes."""
     from supplychain.signing.sign import sign_dsse

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from supplychain.errors import InputError, VerificationError
 from supplychain.signing.dsse import STATEMENT_V01, parse_statement
 from supplychain.signing.formats import cosign as cs
-from supplychain.signing.image import SignerRule, TrustRoots, verify_bundle_json, verify_legacy_layer
+from supplychain.signing.image import TrustRoots, verify_bundle_json, verify_legacy_layer
 from supplychain.signing.keys import PublicKey, parse_public_key
+from supplychain.signing.policy import SignerPolicy as SignerRule
 from supplychain.signing.specs import TrustSpec
 from supplychain.signing.trust import load_trusted_root_file
 

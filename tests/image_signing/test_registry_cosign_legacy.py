@@ -216,7 +216,8 @@ class _HostileRegistry:
       "annotations": {cs.SIGNATURE_ANNOTATION: "!!!", cs.CERTIFICATE_ANNOTATION: "not a cert"}}],
 ])
 def test_hostile_registry_answers_fail_cleanly(external: Path, layers: Any) -> None:
-    from supplychain.signing.image import RegistryView, SignerRule, VerifyOptions, verify_image
+    from supplychain.signing.image import RegistryView, VerifyOptions, verify_image
+    from supplychain.signing.policy import SignerPolicy as SignerRule
 
     image = b'{"schemaVersion":2}'
     sig = json.dumps({"schemaVersion": 2, "layers": layers}).encode()
