@@ -60,3 +60,7 @@ def register() -> None:
     for name, schema in section_schemas().items():
         register_section(name, schema)
     _done = True
+    # the image_scan: section and its SC-GATE-02x rules (a module of its own: it imports decide)
+    from supplychain.gate.image_scan import register as register_image_scan
+
+    register_image_scan()
