@@ -76,6 +76,12 @@ Examples:
   supplychain attest image ghcr.io/acme/app:1.0 --sbom-from-image --key cosign.key
   supplychain attest image ghcr.io/acme/app@sha256:4f2c...9e --predicate prov.json --type slsaprovenance
   supplychain attest image r.example/app:1 --predicate scan.json --type https://example.com/scan/v1 --key k.key
+  supplychain attest image ghcr.io/acme/app:1.0 --sbom-from-image --scan --key cosign.key
+
+--scan checks the image as built (secrets in every layer, config hardening: the IMG-* rules of
+`policy check IMAGE`) and attaches the signed result (predicate type
+https://supplychain.dev/attestations/image-scan/v1); with --sbom-from-image both come from one
+pass over the layers. A gate policy's `image_scan:` section denies on its findings.
 
 --type takes cosign's names: cyclonedx (https://cyclonedx.org/bom), spdx / spdxjson
 (https://spdx.dev/Document), slsaprovenance (https://slsa.dev/provenance/v0.2), slsaprovenance1
@@ -92,6 +98,8 @@ With --key the attestation is logged to Rekor like cosign's (--tlog-upload=false
               help="cyclonedx | spdx | slsaprovenance | a predicate type URI (default: cyclonedx).")
 @click.option("--sbom-from-image", is_flag=True,
               help="Generate the CycloneDX SBOM of the image (as `sbom image` does) and attest it.")
+@click.option("--scan", is_flag=True,
+              help="Check the image (secrets in layers, config) and attest the result (see below).")
 @click.option("--detach-over", type=click.IntRange(min=1024), default=1024 * 1024, show_default=True,
               metavar="BYTES", help="Store predicates larger than this as a separate, digest-bound blob.")
 @click.option("--platform", default="linux/amd64", show_default=True, metavar="OS/ARCH",
@@ -100,7 +108,7 @@ With --key the attestation is logged to Rekor like cosign's (--tlog-upload=false
 @_legacy_option
 @_registry_options
 def attest_image(reference: str, predicate_path: str | None, predicate_type: str | None, sbom_from_image: bool,
-                 detach_over: int, platform: str, insecure: tuple[str, ...], **kwargs: Any) -> None:
+                 scan: bool, detach_over: int, platform: str, insecure: tuple[str, ...], **kwargs: Any) -> None:
     """Attach a signed in-toto attestation about the image REF's digest."""
     from supplychain.errors import InputError
     from supplychain.fileio import read_bytes
@@ -115,8 +123,15 @@ def attest_image(reference: str, predicate_path: str | None, predicate_type: str
     published = do_attest(reference, signer_spec(kwargs), predicate=predicate, predicate_type=ptype,
                           sbom_from_image=sbom_from_image, source=predicate_path or "predicate", platform=platform,
                           insecure_registries=insecure, detach_threshold=detach_over,
-                          on_warning=lambda w: click.echo(f"warning: {w}", err=True))
+                          on_warning=lambda w: click.echo(f"warning: {w}", err=True), scan=scan,
+                          on_scan=lambda p, errors: click.echo(
+                              f"Attested {p.digest_reference}: image scan, {errors} error finding(s) "
+                              f"(attestation {p.referrer_digest})", err=True))
     from supplychain.signing.sign import describe_bundle
+
+    if scan and predicate_path is None and not sbom_from_image:
+        click.echo(published.digest_reference)
+        return
 
     extra = f", predicate stored as blob {published.detached_digest}" if published.detached_digest else ""
     click.echo(f"Attested {published.digest_reference}: {ptype} (attestation {published.referrer_digest}{extra}): "
