@@ -42,8 +42,9 @@ def skip_by_name(path: str) -> bool:
     return dot > path.rfind("/") and path[dot:].lower() in BINARY_EXTENSIONS
 
 
-def binary(head: bytes) -> bool:
-    return head.startswith(_BINARY_MAGIC) or b"\0" in head[:8192]
+def binary(data: bytes) -> bool:
+    """Compiled or compressed data: a known magic number, or a NUL byte in the first 8 KiB."""
+    return data.startswith(_BINARY_MAGIC) or data.find(b"\0", 0, 8192) >= 0
 
 
 def fingerprint(rule_id: str, value: bytes) -> str:
@@ -85,11 +86,9 @@ class Prefilter:
         self._by_anchor: dict[bytes, int] = {a.lower() if c else a: i for a, i, c in self._anchors}
 
     def hits(self, data: bytes) -> set[int]:
-        found: set[int] = set()
         if self._hs is not None:
-            def on_match(rid: int, _start: int, _end: int, _flags: int, _ctx: Any) -> None:
-                found.add(rid)
-            self._hs.scan(data, match_event_handler=on_match)
+            found: set[int] = set()
+            self._hs.scan(data, match_event_handler=_collect, context=found)
             return found
         return self.hits_re(data)
 
@@ -103,6 +102,10 @@ class Prefilter:
             if idx >= 0:
                 found.add(idx)
         return found
+
+
+def _collect(rid: int, _start: int, _end: int, _flags: int, found: set[int]) -> None:
+    found.add(rid)
 
 
 CONTENT_RULES = tuple(r for r in SECRET_RULES if r.kind == CONTENT)
@@ -119,10 +122,12 @@ def prefilter() -> Prefilter:
 MAX_MATCHES_PER_RULE = 20  # per file: a file of 10,000 keys reports the first ones
 
 
-def match_content(data: bytes, pf: Prefilter | None = None) -> Iterator[Match]:
-    """Every content rule match in ``data`` (deduplicated by fingerprint)."""
+def match_content(data: bytes, pf: Prefilter | None = None, hits: set[int] | None = None) -> Iterator[Match]:
+    """Every content rule match in ``data`` (deduplicated by fingerprint); ``hits``: the
+    prefilter's answer when the caller already has it."""
     pf = pf or prefilter()
-    hits = pf.hits(data)
+    if hits is None:
+        hits = pf.hits(data)
     if not hits:
         return
     seen: set[str] = set()

@@ -46,6 +46,9 @@ KEY = "imagecheck"  # FileEntry.facts key of the mark
 _FILE_RULES = tuple(r for r in SECRET_RULES if r.kind == FILE)
 _PATH_RULES = {r.id: r for r in SECRET_RULES if r.kind == PATH}
 _BY_ID = {r.id: r for r in SECRET_RULES}
+# every basename a file rule may want (the .env rule also takes names containing ".env")
+_FILE_BASENAMES = frozenset({"auth.json", ".npmrc", "npmrc", ".pypirc", ".netrc", "_netrc", ".git-credentials",
+                             "config", "config.json"})
 PASSWD, GROUP = "/etc/passwd", "/etc/group"
 
 
@@ -175,7 +178,9 @@ class ImageScan:
             rule = _PATH_RULES["IMG-SEC-031"]
             if size > 0 and rule.files is not None and rule.files(path):
                 marks.append(self._obs(rule.id, path, layer, "a non-empty history file", path.encode()))
-        file_rules = [r for r in _FILE_RULES if r.files is not None and r.files(path)]
+        base = path[path.rfind("/") + 1:]
+        file_rules = [r for r in _FILE_RULES if r.files is not None and r.files(path)] \
+            if base in _FILE_BASENAMES or ".env" in base else []
         scan = content and size >= 16 and not ct.skip_by_name(path)
         if scan and size > ct.MAX_SCAN:
             scan = False
@@ -209,19 +214,28 @@ class ImageScan:
     def _reader(self, path: str, layer: int, marks: list[Observation], file_rules: list[SecretRule],
                 scan: bool) -> Analyzer:
         def run(chunks: Iterator[bytes]) -> Any:
-            first = next(chunks, b"")
-            if scan and ct.binary(first) and not file_rules:
+            data = next(chunks, b"")
+            is_binary = ct.binary(data)
+            if scan and is_binary and not file_rules:
                 self.stats.skipped_binary += 1
                 return {KEY: marks[0].token} if marks else None
-            parts = [first]
-            total = len(first)
-            limit = ct.MAX_SCAN if scan else ct.MAX_PARSE
-            for chunk in chunks:
-                total += len(chunk)
-                if total > limit:
-                    break
-                parts.append(chunk)
-            data = b"".join(parts)
+            more = next(chunks, None)
+            if more is not None:  # more than one chunk (files over 1 MiB)
+                parts = [data, more]
+                total = len(data) + len(more)
+                limit = ct.MAX_SCAN if scan else ct.MAX_PARSE
+                for chunk in chunks:
+                    total += len(chunk)
+                    if total > limit:
+                        break
+                    parts.append(chunk)
+                data = b"".join(parts)
+            hits = self._pf.hits(data) if scan and not is_binary else None
+            if not hits and not file_rules:
+                if scan and not is_binary:
+                    self.stats.scanned += 1
+                    self.stats.scanned_bytes += len(data)
+                return {KEY: marks[0].token} if marks else None
             token = marks[0].token if marks else self._next_token
             if not marks:
                 self._next_token += 1
@@ -233,10 +247,10 @@ class ImageScan:
                 for what, value in rule.parse(data):
                     self._obs(rule.id, path, layer, what, value, token=token)
                     found = True
-            if scan and not ct.binary(first):
+            if scan and not is_binary:
                 self.stats.scanned += 1
                 self.stats.scanned_bytes += len(data)
-                for m in ct.match_content(data, self._pf):
+                for m in ct.match_content(data, self._pf, hits):
                     obs = Observation(m.rule.id, path, layer, m.rule.name, m.fingerprint, m.allowed, token)
                     if obs.allowed is None and is_fixture(path):
                         obs.allowed = "test fixture or documentation of an installed package"
