@@ -19,7 +19,7 @@ from typing import Any
 from supplychain.errors import VerificationError
 from supplychain.signing.dsse import Envelope
 from supplychain.signing.trust import LogKey, TrustedRoot
-from supplychain.signing.wire import load_untrusted_json
+from supplychain.signing.wire import load_untrusted_json, pem_blocks
 
 MAX_BODY = 32 * 1024 * 1024
 
@@ -218,21 +218,16 @@ def _b64(value: Any) -> bytes:
         raise VerificationError("log entry: invalid base64") from exc
 
 
-def _same_verifier(pem_or_der: bytes, cert_der: bytes | None, key_der: bytes | None) -> bool:
-    """Does the logged verifier (PEM/DER certificate or public key) equal the bundle's?"""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        if b"BEGIN CERTIFICATE" in pem_or_der:
-            der = x509.load_pem_x509_certificate(pem_or_der).public_bytes(serialization.Encoding.DER)
-            return cert_der is not None and der == cert_der
-        if b"BEGIN PUBLIC KEY" in pem_or_der:
-            k = serialization.load_pem_public_key(pem_or_der)
-            der = k.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-            return key_der is not None and der == key_der
-    except ValueError:
+def _same_verifier(pem: bytes, cert_der: bytes | None, key_der: bytes | None) -> bool:
+    """Does the logged verifier (a PEM certificate or public key) equal the bundle's (same DER)?"""
+    blocks = pem_blocks(pem)
+    if len(blocks) != 1:
         return False
+    label, der = blocks[0]
+    if label == "CERTIFICATE":
+        return cert_der is not None and der == cert_der
+    if label == "PUBLIC KEY":
+        return key_der is not None and der == key_der
     return False
 
 

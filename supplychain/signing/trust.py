@@ -136,7 +136,7 @@ class TrustedRoot:
 def _log_keys(items: Any, where: str) -> list[LogKey]:
     import hashlib
 
-    from cryptography.hazmat.primitives import serialization
+    from supplychain.signing.keys import parse_public_key
 
     out: list[LogKey] = []
     if not isinstance(items, list):
@@ -150,10 +150,9 @@ def _log_keys(items: Any, where: str) -> list[LogKey]:
         if details not in _KEY_DETAILS_HASH or not pk.get("rawBytes"):
             continue  # a key type we do not know cannot verify anything; skip it
         der = b64decode_strict(pk["rawBytes"], w + ".publicKey.rawBytes")
-        try:
-            key = serialization.load_der_public_key(der)
-        except Exception as exc:  # ValueError, UnsupportedAlgorithm
-            raise InputError(f"{w}: invalid or unsupported public key") from exc
+        if der.lstrip().startswith(b"-----"):
+            raise InputError(f"{w}.publicKey.rawBytes: expected DER, not PEM")
+        key = parse_public_key(der, source=f"{w}.publicKey").key
         log_id_raw = (t.get("logId") or {}).get("keyId")
         log_id = b64decode_strict(log_id_raw, w + ".logId.keyId") if log_id_raw else hashlib.sha256(der).digest()
         out.append(LogKey(base_url=str(t.get("baseUrl", "")), log_id=log_id, key=key,

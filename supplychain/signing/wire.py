@@ -81,3 +81,19 @@ def integer(value: Any, where: str) -> int:
         if -(1 << 63) <= n < (1 << 63):
             return n
     raise WireFormatError(f"{where}: expected a 64-bit integer, got {str(value)[:40]!r}")
+
+
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\s]+)-----END \1-----")
+
+
+def pem_blocks(text: bytes | str) -> list[tuple[str, bytes]]:
+    """(label, DER bytes) of every PEM block (RFC 7468) in ``text``; bad base64 blocks are skipped."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    out = []
+    for m in _PEM.finditer(text):
+        try:
+            out.append((m.group(1), base64.b64decode("".join(m.group(2).split()), validate=True)))
+        except (binascii.Error, ValueError):
+            continue
+    return out

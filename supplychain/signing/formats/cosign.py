@@ -33,7 +33,7 @@ from supplychain.errors import InputError, VerificationError
 from supplychain.signing.dsse import parse_envelope
 from supplychain.signing.tlog import TlogEntry
 from supplychain.signing.verifier import SignedMaterial
-from supplychain.signing.wire import WireFormatError, load_untrusted_json
+from supplychain.signing.wire import WireFormatError, load_untrusted_json, pem_blocks
 
 # --- media types, annotations, predicate types ------------------------------------------------
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -234,10 +234,10 @@ def _rekor_entry(raw: str) -> TlogEntry:
 
 def _certificate_der(pem: str) -> bytes:
     """The DER bytes of the first PEM certificate in a ``dev.sigstore.cosign/certificate`` annotation."""
-    m = re.search(r"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----", pem)
-    if not m:
-        raise VerificationError("certificate annotation is not a PEM certificate")
-    return _b64("".join(m.group(1).split()), "certificate annotation")
+    for label, der in pem_blocks(pem):
+        if label == "CERTIFICATE":
+            return der
+    raise VerificationError("certificate annotation is not a PEM certificate")
 
 
 def legacy_material(layer: LegacyLayer, *, source: str) -> SignedMaterial:
