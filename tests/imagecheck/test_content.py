@@ -65,6 +65,11 @@ def test_binary_detection_and_names() -> None:
     assert ct.binary(b"\x7fELF\x02\x01") and ct.binary(b"abc\0def") and not ct.binary(b"KEY=value\n")
     assert ct.skip_by_name("/usr/lib/x.so") and ct.skip_by_name("/a/b.PNG") and not ct.skip_by_name("/app/.env")
     assert not ct.skip_by_name("/etc/ssl/private/key.pem")
+    assert ct.skip_by_name("/usr/lib/x86_64-linux-gnu/libssl.so.3") and ct.skip_by_name("/usr/share/nodejs/a/b.js")
+    assert ct.skip_by_name("/usr/lib/python3.11/json/decoder.py")
+    assert not ct.skip_by_name("/usr/lib/python3.11/site-packages/app/settings.py")
+    assert not ct.skip_by_name("/usr/local/lib/python3.11/dist-packages/app/settings.py")
+    assert not ct.skip_by_name("/app/node_modules/x/index.js") and not ct.skip_by_name("/opt/app/.env.production")
 
 
 def test_file_parsers_both_ways() -> None:

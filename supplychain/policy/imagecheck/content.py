@@ -37,9 +37,31 @@ _BINARY_MAGIC = (b"\x7fELF", b"\x1f\x8b", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\
                  b"SQLite format 3", b"\x00asm", b"%PDF", b"\x04\x22\x4d\x18", b"MZ")
 
 
+# Trees a distribution's package manager owns (Debian / Alpine / Fedora layouts): their files come
+# from signed distribution packages, so their content is not scanned (tens of thousands of small
+# files: most of an image's scan time). Path and credential-file rules still apply there, and
+# application trees (/app, /srv, /opt, /usr/local, /home, /root, /etc, node_modules, vendor) are scanned.
+DISTRO_TREES = ("/usr/share/nodejs/", "/usr/share/perl/", "/usr/share/perl5/", "/usr/lib/x86_64-linux-gnu/perl",
+                "/usr/lib/aarch64-linux-gnu/perl", "/usr/include/", "/usr/share/doc/", "/usr/share/man/",
+                "/usr/share/info/", "/usr/share/locale/", "/usr/share/i18n/", "/usr/share/zoneinfo/",
+                "/usr/share/mime/", "/usr/share/icons/", "/usr/share/fonts/", "/usr/share/X11/", "/usr/share/php/",
+                "/usr/share/javascript/", "/usr/share/vim/", "/usr/share/bash-completion/", "/usr/share/lintian/",
+                "/usr/lib/jvm/", "/usr/lib/gcc/", "/usr/lib/python3/dist-packages/", "/var/lib/dpkg/info/",
+                "/usr/share/gir-1.0/", "/usr/share/terminfo/", "/usr/lib/ruby/", "/usr/share/ruby/")
+_STDLIB = re.compile(r"^/usr/lib/python3\.\d+/")
+
+
 def skip_by_name(path: str) -> bool:
+    """Not content-scanned: binary by extension (``.so``, ``.so.1.2``, images, archives, ...) or a
+    distribution-owned tree (:data:`DISTRO_TREES`, the Python standard library)."""
+    slash = path.rfind("/")
     dot = path.rfind(".")
-    return dot > path.rfind("/") and path[dot:].lower() in BINARY_EXTENSIONS
+    if dot > slash and path[dot:].lower() in BINARY_EXTENSIONS:
+        return True
+    if ".so." in path[slash:]:
+        return True
+    return path.startswith(DISTRO_TREES) or (path.startswith("/usr/lib/python3.") and _STDLIB.match(path) is not None
+                                             and "-packages/" not in path)
 
 
 def binary(data: bytes) -> bool:
