@@ -300,6 +300,18 @@ def _check_referrers_tag(client: Any, ref: Reference, subject_digest: str) -> No
                             hint="move that tag away (it names the referrers of the image by OCI convention)")
 
 
+def _view_for(reference: str, registry: RegistryView | None) -> tuple[RegistryView, Reference]:
+    """A registry reference, or ``oci:DIR[:TAG|@DIGEST]`` (an OCI image layout directory)."""
+    if reference.startswith("oci:"):
+        from supplychain.oci.reference import Reference as Ref
+        from supplychain.signing.layout_store import LayoutClient, parse_layout_reference
+
+        path, tag, digest = parse_layout_reference(reference)
+        where = path.resolve()
+        return RegistryView(LayoutClient(path)), Ref(f"oci:{where.parent}", where.name, tag, digest)
+    return registry or RegistryView(), parse_image_reference(reference)
+
+
 def parse_image_reference(text: str) -> Reference:
     from supplychain.oci.reference import parse_reference
 
@@ -330,8 +342,8 @@ def _now() -> str:
 
 def sign_image(reference: str, signer: SignerSpec, *, registry: RegistryView | None = None) -> Published:
     """Resolve ``reference`` to its digest once, sign that digest, attach the bundle as a referrer."""
-    view = registry or RegistryView()
-    image = view.resolve(parse_image_reference(reference))
+    view, ref = _view_for(reference, registry)
+    image = view.resolve(ref)
     statement = at.build_statement(
         subject_name=image.reference.name, digest=image.digest,
         predicate_type=cs.SIGN_PREDICATE_TYPE, predicate={},
@@ -365,8 +377,8 @@ def attest_image(
             type(predicate_doc), "a number")
         raise InputError(f"{source}: predicate must be a JSON object, not {kind}")
     at.check_predicate_kind(predicate_type, predicate_doc, source=source)
-    view = registry or RegistryView()
-    image = view.resolve(parse_image_reference(reference))
+    view, ref = _view_for(reference, registry)
+    image = view.resolve(ref)
     detached_digest: str | None = None
     if len(predicate) > detach_threshold:
         media = at.PREDICATE_MEDIA_TYPES.get(predicate_type, "application/json")
@@ -655,8 +667,10 @@ def verify_image(
     Never raises for a verification failure: the result's ``reasons`` say why it fails.
     Registry failures raise RegistryError; bad options raise InputError.
     """
-    view = registry or RegistryView()
-    ref = parse_image_reference(reference) if isinstance(reference, str) else reference
+    if isinstance(reference, str):
+        view, ref = _view_for(reference, registry)
+    else:
+        view, ref = registry or RegistryView(), reference
     result = ImageVerification(str(reference), None, required_attestations=list(options.require_attestations))
     try:
         result.image = view.resolve(ref)
