@@ -24,7 +24,7 @@ def test_key_legacy_tags_with_rekor(local_sigstore: LocalSigstore, push, keys, c
     key = ["--key", str(keys["release"].private), "--rekor-url", ls.url, "--legacy-tags"]
     assert run_cli("sign", "image", ref, *key, env=env).exit_code == 0
     pred = tmp_path / "p.json"
-    pred.write_text(json.dumps({"buildDefinition": {"buildType": "https://example.com/b/v1"}}))
+    pred.write_text(json.dumps({"buildDefinition": {"buildType": "https://example.com/b/v1"}, "runDetails": {}}))
     r = run_cli("attest", "image", ref, "--predicate", str(pred), "--type", "slsaprovenance1", *key, env=env)
     assert r.exit_code == 0, r.stderr
     for suffix, media in ((".sig", cs.SIMPLE_SIGNING_MEDIA_TYPE), (".att", cs.DSSE_LAYER_MEDIA_TYPE)):

@@ -23,7 +23,7 @@ def test_key_signed_image_and_attestation_are_logged(local_sigstore: LocalSigsto
     assert r.exit_code == 0, r.stderr
     assert "log index" in r.stderr
     pred = tmp_path / "prov.json"
-    pred.write_text(json.dumps({"buildDefinition": {"buildType": "https://example.com/b/v1"}}))
+    pred.write_text(json.dumps({"buildDefinition": {"buildType": "https://example.com/b/v1"}, "runDetails": {}}))
     r = run_cli("attest", "image", ref, "--predicate", str(pred), "--type", "slsaprovenance1",
                 "--key", str(keys["release"].private), "--rekor-url", ls.url, env=UPLOAD)
     assert r.exit_code == 0, r.stderr
