@@ -453,9 +453,10 @@ def _already_published(view: RegistryView, image: ResolvedImage, raw_statement: 
     if not signer.key_path or signer.legacy_tags:
         return None
     from supplychain.signing.formats.bundle import BundleFormatError, parse_bundle
-    from supplychain.signing.keys import key_hint, load_private_key
+    from supplychain.signing.keys import key_hint, load_private_key, verify_signature
 
-    hint = key_hint(load_private_key(signer.key_path).public_key())
+    public = load_private_key(signer.key_path).public_key()
+    hint = key_hint(public)
     ptype = json.loads(raw_statement)["predicateType"]
     for desc in view.referrers(image.reference, image.digest):
         ann = desc.get("annotations")
@@ -470,8 +471,10 @@ def _already_published(view: RegistryView, image: ResolvedImage, raw_statement: 
         except (VerificationError, RegistryError, BundleFormatError, AttributeError, IndexError):
             continue  # junk is not ours; a new referrer is written
         if m.public_key_hint == hint and m.envelope is not None and m.envelope.payload == raw_statement \
+                and len(m.envelope.signatures) == 1 and verify_signature(public, m.envelope.signatures[0].sig,
+                                                                         m.envelope.pae()) \
                 and (m.tlog_entries or signer.tlog_upload is False or not _upload_default()):
-            return Published(image, str(desc.get("digest")), ptype, bundle)
+            return Published(image, str(desc.get("digest")), ptype, bundle)  # ours, and it verifies
     return None
 
 

@@ -61,3 +61,35 @@ def test_cosign_password_and_key_variables(push, keys) -> None:  # type: ignore[
     r = run_cli("sign", "image", ref, env=env)
     assert r.exit_code == 0, r.stderr
     assert run_cli("verify", "image", ref, "--key", str(keys["release"].public)).exit_code == 0
+
+
+def test_a_planted_copy_with_a_bad_signature_is_not_reused(push, keys, client) -> None:  # type: ignore[no-untyped-def]
+    """Someone plants a referrer with our key hint and our statement but a broken signature:
+    signing again must publish a real signature, not take the planted one for ours."""
+    import base64
+
+    from supplychain.oci.reference import parse_reference
+    from supplychain.signing.image import RegistryView
+    from tests.image_signing.test_junk_referrers import _attach
+
+    ref, digest = push("idem/planted")
+    assert run_cli("sign", "image", ref, "--key", str(keys["release"].private), env=ENV).exit_code == 0
+    view = RegistryView()
+    image = view.resolve(parse_reference(ref))
+    (desc,) = client.referrers(ref, digest)
+    manifest = json.loads(client.get_manifest(f"{image.reference.name}@{desc.digest}")[0])
+    bundle = json.loads(client.get_blob_bytes(ref, manifest["layers"][0]["digest"]))
+    sig = bytearray(base64.b64decode(bundle["dsseEnvelope"]["signatures"][0]["sig"]))
+    sig[-1] ^= 1
+    bundle["dsseEnvelope"]["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
+    # replace the good referrer's visibility: a fresh image with only the planted copy
+    ref2, digest2 = push("idem/planted2")
+    payload = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    payload["subject"][0]["digest"]["sha256"] = digest2[7:]
+    payload["subject"][0]["name"] = image.reference.name.replace("planted", "planted2")
+    bundle["dsseEnvelope"]["payload"] = base64.b64encode(
+        json.dumps(payload, separators=(",", ":")).encode()).decode()
+    _attach(ref2, json.dumps(bundle).encode())
+    assert run_cli("sign", "image", ref2, "--key", str(keys["release"].private), env=ENV).exit_code == 0
+    v = run_cli("verify", "image", ref2, "--key", str(keys["release"].public))
+    assert v.exit_code == 0, v.stdout + v.stderr
