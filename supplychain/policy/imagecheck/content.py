@@ -23,7 +23,7 @@ from supplychain.policy.imagecheck.table import (
 )
 
 MAX_SCAN = 8 * 1024 * 1024  # larger files are not content-scanned (noted)
-MAX_PARSE = 1024 * 1024  # credential files larger than this are not parsed (noted)
+MAX_PARSE = MAX_SCAN  # credential files (.env, auth.json, ...) larger than this are not parsed (noted)
 
 # files that cannot hold a readable secret: compiled code, compressed data, media
 BINARY_EXTENSIONS = frozenset(
@@ -65,8 +65,9 @@ def skip_by_name(path: str) -> bool:
 
 
 def binary(data: bytes) -> bool:
-    """Compiled or compressed data: a known magic number, or a NUL byte in the first 8 KiB."""
-    return data.startswith(_BINARY_MAGIC) or data.find(b"\0", 0, 8192) >= 0
+    """Compiled or compressed data by its magic number. (A NUL byte alone does not make a file
+    binary here: one NUL in front of a key must not hide it.)"""
+    return data.startswith(_BINARY_MAGIC)
 
 
 def fingerprint(rule_id: str, value: bytes) -> str:

@@ -182,8 +182,9 @@ class ImageScan:
         file_rules = [r for r in _FILE_RULES if r.files is not None and r.files(path)] \
             if base in _FILE_BASENAMES or ".env" in base else []
         scan = content and size >= 16 and not ct.skip_by_name(path)
-        if scan and size > ct.MAX_SCAN:
+        if (scan or file_rules) and size > ct.MAX_SCAN:
             scan = False
+            file_rules = []
             self.stats.skipped_large += 1
             if len(self.stats.large_examples) < 5:
                 self.stats.large_examples.append(path)

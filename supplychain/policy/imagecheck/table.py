@@ -141,7 +141,7 @@ def _check_pem(data: bytes, m: re.Match[bytes]) -> bytes | None:
 
 def _check_putty(data: bytes, m: re.Match[bytes]) -> bytes | None:
     window = data[m.start():m.start() + 32 * 1024]
-    pm = re.search(rb"Private-Lines: *(\d{1,4})\r?\n((?:[A-Za-z0-9+/=]+\r?\n?){1,400})", window)
+    pm = re.search(rb"Private-Lines: *(\d{1,4})\r?\n((?:[A-Za-z0-9+/=]{1,128}(?:\r?\n|$)){1,400})", window)
     if pm is None:
         return None
     value = re.sub(rb"\s", b"", pm.group(2))
