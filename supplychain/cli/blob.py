@@ -31,9 +31,12 @@ Examples:
   supplychain sign blob release.tar.gz --identity-token "$TOKEN" --bundle out.sigstore.json
   supplychain sign blob release.tar.gz --trust-config private-sigstore.json --identity-token "$TOKEN"
 
+  supplychain sign blob release.tar.gz --key cosign.key --tlog-upload=false   # air-gapped: no Rekor entry
+
 Writes a Sigstore bundle v0.3 (application/vnd.dev.sigstore.bundle.v0.3+json) to
-FILE.sigstore.json unless --bundle is given. With --key the bundle holds a public-key hint
-and no transparency-log entry.""",
+FILE.sigstore.json unless --bundle is given. With --key the bundle holds a public-key hint and,
+like cosign, the Rekor entry the signature was logged with (--rekor-url, default
+https://rekor.sigstore.dev; --tlog-upload=false: none, and verifiers get no signing time).""",
 )
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False), metavar="PATH",
