@@ -30,8 +30,7 @@ Examples:
   supplychain sign blob release.tar.gz                       # keyless: CI credentials or browser
   supplychain sign blob release.tar.gz --identity-token "$TOKEN" --bundle out.sigstore.json
   supplychain sign blob release.tar.gz --trust-config private-sigstore.json --identity-token "$TOKEN"
-
-  supplychain sign blob release.tar.gz --key cosign.key --tlog-upload=false   # air-gapped: no Rekor entry
+  supplychain sign blob release.tar.gz --key cosign.key --tlog-upload=false   # no Rekor entry
 
 Writes a Sigstore bundle v0.3 (application/vnd.dev.sigstore.bundle.v0.3+json) to
 FILE.sigstore.json unless --bundle is given. With --key the bundle holds a public-key hint and,
