@@ -8,15 +8,18 @@ write *candidates*: a primary one (CycloneDX ``cpe``) and a few alternatives (pr
 ========  ============================================  ==========================================
 purl      primary (vendor:product)                      alternatives
 ========  ============================================  ==========================================
-deb, apk  name:name                                     source package (``upstream``) as vendor
+deb, apk  name:name (syft's choice)                     source package (``upstream``) as vendor
 rpm                                                     and product, the distro as vendor
-                                                        (``debian:openssl``), ``-`` -> ``_``
+                                                        (``debian:libc6``)
 pypi      name:name                                     python:name, python-name:python-name
-                                                        (syft's choice), name_project:name
-npm       name:name                                     name_project:name, scope:name
+                                                        (syft's heuristic)
+npm       name:name                                     scope:name, name_project:name
 composer  vendor:name (``symfony:http-kernel``)         name:name, vendor:vendor
 other     name:name                                     group:name
 ========  ============================================  ==========================================
+
+The underscore spelling of a hyphenated primary (``symfony:http_kernel``) comes first among the
+alternatives; at most :data:`MAX_ALTERNATIVES` are written.
 
 Values are lowercased and escaped per the CPE 2.3 formatted-string binding (``\\`` before any
 character but letters, digits, ``_``, ``-`` and ``.``), so ``1:2.5.1-4`` becomes ``1\\:2.5.1-4``
@@ -32,7 +35,7 @@ from urllib.parse import unquote
 
 __all__ = ["MAX_ALTERNATIVES", "cpe_candidates", "format_cpe"]
 
-MAX_ALTERNATIVES = 4
+MAX_ALTERNATIVES = 3
 _ESCAPE_RE = re.compile(r"[^a-z0-9_.\-]")
 _SAFE_RE = re.compile(r"[a-z0-9_.\-]+")
 _NO_CPE_TYPES = frozenset({"file", "machine-learning-model", "data", "container", "operating-system"})
@@ -76,47 +79,42 @@ def cpe_candidates(
     ptype = ""
     namespace = group
     if purl and purl.startswith("pkg:"):
-        ptype = purl[4:].split("/", 1)[0].lower()
-        body = purl[4:].split("?", 1)[0].split("#", 1)[0]
-        parts = body.split("/")
-        if len(parts) >= 3:
-            namespace = unquote(parts[1])
-    pairs: list[tuple[str, str]] = []
+        slash = purl.find("/", 4)
+        ptype = purl[4:slash].lower() if slash > 0 else ""
+        body = purl[slash + 1 :].split("?", 1)[0]
+        if "/" in body:
+            namespace = unquote(body.split("/", 1)[0])
     n = name.lower()
+    alts: list[tuple[str, str]]
     if ptype in ("deb", "apk", "rpm", "alpm"):
-        pairs.append((n, n))
-        upstream = _qualifier(purl or "", "upstream")
-        if upstream:
-            src = upstream.split("@", 1)[0].lower()
-            if src and src != n:
-                pairs += [(src, src), (src, n)]
-        distro = (namespace or "").lower()
-        if distro:
-            pairs.append((distro, n))
+        primary = (n, n)
+        upstream = _qualifier(purl or "", "upstream") if "upstream=" in (purl or "") else None
+        src = upstream.split("@", 1)[0].lower() if upstream else ""
+        alts = [(src, src)] if src and src != n else []
+        if namespace:
+            alts.append((namespace.lower(), n))
     elif ptype == "pypi":
-        pairs += [(n, n), ("python", n), (f"python-{n}", f"python-{n}"), (f"{n}_project", n)]
+        primary = (n, n)
+        alts = [("python", n), (f"python-{n}", f"python-{n}")]
     elif ptype == "npm":
-        pairs += [(n, n), (f"{n}_project", n)]
+        primary = (n, n)
         scope = (namespace or "").lstrip("@").lower()
-        if scope:
-            pairs.append((scope, n))
-    elif ptype == "composer":
+        alts = [(scope, n)] if scope else []
+        alts.append((f"{n}_project", n))
+    elif ptype == "composer" and (namespace or group):
         vendor = (namespace or group or "").lower()
-        if vendor:
-            pairs += [(vendor, n), (n, n), (vendor, vendor)]
-        else:
-            pairs.append((n, n))
+        primary = (vendor, n)
+        alts = [(n, n), (vendor, vendor)]
     else:
-        pairs.append((n, n))
-        if group:
-            pairs.append((group.lower(), n))
-    # the underscore spellings NVD often uses for hyphenated names
-    for vendor, product in list(pairs):
-        if "-" in product or "-" in vendor:
-            pairs.append((vendor.replace("-", "_"), product.replace("-", "_")))
-    out: list[str] = []
-    for vendor, product in pairs:
-        cpe = format_cpe(vendor, product, version)
+        primary = (n, n)
+        alts = [(group.lower(), n)] if group else []
+    # right after the primary: the underscore spelling NVD often uses for hyphenated names
+    if "-" in primary[0] or "-" in primary[1]:
+        alts.insert(0, (primary[0].replace("-", "_"), primary[1].replace("-", "_")))
+    ver = _escape(version)
+    out = [f"cpe:2.3:a:{_escape(primary[0])}:{_escape(primary[1])}:{ver}:*:*:*:*:*:*:*"]
+    for vendor, product in alts:
+        cpe = f"cpe:2.3:a:{_escape(vendor)}:{_escape(product)}:{ver}:*:*:*:*:*:*:*"
         if cpe not in out:
             out.append(cpe)
             if len(out) > MAX_ALTERNATIVES:

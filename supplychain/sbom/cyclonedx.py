@@ -257,6 +257,9 @@ class Prepared:
             url = _clean_url(er.url or "")
             if not url:
                 continue
+            if url == er.url and er.type in allowed and not er.hashes:
+                refs.append(er)  # nothing to change (the common case): no copy
+                continue
             refs.append(
                 ExternalRef(
                     type=er.type if er.type in allowed else "other",

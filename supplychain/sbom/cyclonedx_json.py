@@ -6,6 +6,7 @@ Called by :func:`supplychain.sbom.cyclonedx.render_bom`; field order follows the
 from __future__ import annotations
 
 import json
+import json.encoder
 from typing import TYPE_CHECKING, Any
 
 from supplychain import __version__
@@ -16,6 +17,14 @@ if TYPE_CHECKING:
 __all__ = ["render_json"]
 
 _JSON_SCHEMA = "http://cyclonedx.org/schema/bom-{v}.schema.json"
+_ENC = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+_ESTR = json.encoder.encode_basestring  # what _ENC does for a str, without its Python-level call
+
+
+class _Raw(str):
+    """Text already laid out by :func:`_component_text`; :func:`dump_json` copies it as is."""
+
+    __slots__ = ()
 
 
 def _contact(name: str | None, email: str | None) -> dict[str, str]:
@@ -84,6 +93,15 @@ def _component_json(c: Prepared, spec: str) -> dict[str, Any]:
     return d
 
 
+def _component_text(c: Prepared, spec: str) -> _Raw:
+    """A component laid out exactly as :func:`dump_json` would (fields one per line, 6-space
+    indent, values compact), without its generic walk: components are most of an SBOM."""
+    fields = ",\n      ".join(
+        f"{_ESTR(k)}: {_ESTR(v) if type(v) is str else _ENC(v)}" for k, v in _component_json(c, spec).items()
+    )
+    return _Raw("{\n      " + fields + "\n    }")
+
+
 def render_json(root: Prepared, comps: list[Prepared], doc: Document) -> bytes:
     spec = doc.spec
     meta: dict[str, Any] = {}
@@ -98,7 +116,7 @@ def render_json(root: Prepared, comps: list[Prepared], doc: Document) -> bytes:
         meta["manufacturer"] = {"name": doc.manufacturer}
     if doc.authors:
         meta["authors"] = [_contact(n, e) for n, e in doc.authors]
-    meta["component"] = _component_json(root, spec)
+    meta["component"] = _component_text(root, spec)
     if doc.manufacturer and spec != "1.6":
         meta["manufacture"] = {"name": doc.manufacturer}
     if doc.supplier:
@@ -114,14 +132,13 @@ def render_json(root: Prepared, comps: list[Prepared], doc: Document) -> bytes:
         out["serialNumber"] = doc.serial
     out["version"] = 1
     out["metadata"] = meta
-    out["components"] = [_component_json(c, spec) for c in comps]
-    deps: list[dict[str, Any]] = []
-    for c in (root, *comps):
-        entry: dict[str, Any] = {"ref": c.ref}
-        if c.deps:
-            entry["dependsOn"] = c.deps
-        deps.append(entry)
-    out["dependencies"] = deps
+    out["components"] = [_component_text(c, spec) for c in comps]
+    # laid out as dump_json would, directly (one entry per component)
+    out["dependencies"] = [
+        _Raw("{\n      \"ref\": " + _ESTR(c.ref)
+             + (",\n      \"dependsOn\": " + _ENC(c.deps) if c.deps else "") + "\n    }")
+        for c in (root, *comps)
+    ]
     return dump_json(out)
 
 
@@ -132,16 +149,20 @@ def dump_json(doc: dict[str, Any]) -> bytes:
     slower. Here the structure is indented by hand down to each component's fields (one
     field per line), and every field value is encoded compactly by the C encoder.
     """
-    enc = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    enc, estr = _ENC, _ESTR
 
     def obj(d: dict[str, Any], ind: str, depth: int) -> str:
         if not d:
             return "{}"
         inner = ind + "  "
-        lines = [f"{inner}{enc(k)}: {value(v, inner, depth - 1)}" for k, v in d.items()]
+        lines = [f"{inner}{estr(k)}: {value(v, inner, depth - 1)}" for k, v in d.items()]
         return "{\n" + ",\n".join(lines) + "\n" + ind + "}"
 
     def value(v: Any, ind: str, depth: int) -> str:
+        if type(v) is _Raw:
+            return v
+        if isinstance(v, str):
+            return estr(v)
         if depth > 0 and isinstance(v, dict):
             return obj(v, ind, depth)
         if depth > 0 and isinstance(v, list) and v:

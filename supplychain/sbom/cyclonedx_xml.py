@@ -8,6 +8,7 @@ licenses, cpe, purl, externalReferences, properties).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from supplychain import __version__
@@ -19,16 +20,25 @@ __all__ = ["render_xml"]
 
 _XMLNS = "http://cyclonedx.org/schema/bom/"
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_SPECIAL = re.compile("[&<>\"\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _x(text: str) -> str:
     """Escape character data / attribute values; drop characters XML 1.0 cannot carry."""
+    if not _XML_SPECIAL.search(text):
+        return text  # the common case: nothing to do (one scan instead of five replaces)
     if _XML_BAD.search(text):
         text = _XML_BAD.sub("", text)
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
         .replace("\r", "&#13;")
     )
+
+
+@lru_cache(maxsize=4096)
+def _x_name(text: str) -> str:
+    """:func:`_x` for the few distinct property names of a BOM (memoised)."""
+    return _x(text)
 
 
 def _contacts_xml(tag: str, item: str, contacts: list[tuple[str | None, str | None]], ind: str,
@@ -107,8 +117,8 @@ def _component_xml(c: Prepared, spec: str, out: list[str], tag: str = "component
         out.append(f"{i2}</externalReferences>")
     if c.properties:
         out.append(f"{i2}<properties>")
-        for n, v in c.properties:
-            out.append(f'{i3}<property name="{_x(n)}">{_x(v)}</property>')
+        x, xn = _x, _x_name
+        out.extend([f'{i3}<property name="{xn(n)}">{x(v)}</property>' for n, v in c.properties])
         out.append(f"{i2}</properties>")
     out.append(f"{ind}</{tag}>")
 
