@@ -9,7 +9,9 @@ it (Spring Boot ``BOOT-INF/lib/*.jar``, ``WEB-INF/lib/*.jar``, EAR modules), dow
 Which package an archive is (as syft decides it): the ``pom.properties`` whose artifactId matches
 the archive's file name (or the only one), else the manifest (``Implementation-Title`` /
 ``Bundle-SymbolicName``, ``Implementation-Version`` / ``Bundle-Version``), else the file name
-(``name-1.2.3.jar``). Other ``pom.properties`` in the archive (shaded dependencies) are packages
+(``name-1.2.3.jar``). Without a ``pom.properties`` the groupId is guessed from the manifest as syft
+does (``Implementation-Vendor-Id``, the package of ``Automatic-Module-Name`` /
+``Bundle-SymbolicName``, ``Main-Class``), else the purl namespace is the artifactId. Other ``pom.properties`` in the archive (shaded dependencies) are packages
 of their own. purl ``pkg:maven/<groupId>/<artifactId>@<version>``; the archive's SHA-1 is its
 hash (what Maven Central indexes). Nested packages depend-on edges run from the outer archive.
 
@@ -191,6 +193,9 @@ def _group_from_manifest(mf: dict[str, str], name: str) -> str | None:
             parts = value.split(".")
             if parts[-1] == name or len(parts) > 2:
                 return ".".join(parts[:-1]) if len(parts) > 1 else None
+    main_class = mf.get("Main-Class", "").strip()
+    if main_class and "." in main_class and " " not in main_class:
+        return main_class  # as syft guesses it, so purls compare equal
     return None
 
 
@@ -222,7 +227,8 @@ def archive_packages(arc: Archive, layer: str | None) -> list[Package]:
             props.append((f"supplychain:java:manifest:{key}", mf[key][:200]))
     main = Package(
         name=artifact, version=version or None, group=group,
-        purl=make_purl("maven", group, artifact, version) if group else make_purl("maven", None, artifact, version),
+        # purl: without a known groupId syft uses the artifactId as namespace; so do we
+        purl=make_purl("maven", group or artifact, artifact, version),
         ecosystem="maven", hashes={"SHA-1": arc.sha1}, properties=props, location=arc.path, layer=layer,
         description=mf.get("Bundle-Name") or mf.get("Implementation-Title") or None,
     )
