@@ -155,6 +155,26 @@ def _obj(value: Any, where: str) -> Mapping[str, Any]:
 _RFC3339_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z")
 
 
+_YAML_TS = re.compile(r"(\d{4})-(\d\d?)-(\d\d?)(?:(?:[Tt]|[ \t]+)(\d\d?):(\d\d):(\d\d)(?:\.\d*)?"
+                      r"(?:[ \t]*(Z|[-+]\d\d?(?::\d\d)?))?)?")
+
+
+def _yaml_timestamp(s: str) -> _dt.datetime | None:
+    m = _YAML_TS.fullmatch(s.strip())
+    if not m:
+        return None
+    y, mo, d, h, mi, sec, tz = m.groups()
+    try:
+        t = _dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
+    except ValueError:
+        return None
+    if tz and tz != "Z":
+        sign = -1 if tz[0] == "-" else 1
+        hh, _, mm = tz[1:].partition(":")
+        t = t.replace(tzinfo=_dt.timezone(sign * _dt.timedelta(hours=int(hh), minutes=int(mm or 0))))
+    return t
+
+
 def _time(value: Any, where: str) -> str | None:
     if type(value) is str and _RFC3339_Z.fullmatch(value):
         try:  # the common UTC form: checked, then cut to seconds without a datetime round trip
@@ -166,10 +186,13 @@ def _time(value: Any, where: str) -> str | None:
     s = _str(value, where, limit=64)
     if s is None:
         return None
+    t: _dt.datetime | None
     try:
         t = _dt.datetime.fromisoformat(s.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError as exc:
-        raise RecordError(f"{where}: not an RFC 3339 time: {s!r}") from exc
+    except ValueError:
+        t = _yaml_timestamp(s)  # YAML's timestamp form (single-digit hours, "Z", spaces)
+    if t is None:
+        raise RecordError(f"{where}: not an RFC 3339 time: {s!r}")
     if t.tzinfo is None:
         t = t.replace(tzinfo=_dt.UTC)
     return t.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -72,13 +72,15 @@ def _parse(raw: bytes, name: str, relpath: str) -> AdvisoryRecord | None:
 def _parse_yaml(raw: bytes, name: str) -> Any:
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # the base loader: every scalar stays a string (a version `1.10` must not become the float 1.1,
+    # `2021-06-23 23:56:59` not a naive datetime), and no tags can construct objects
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from exc
     try:
-        return yaml.load(text, Loader=loader)
+        return _yaml_nulls(yaml.load(text, Loader=loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -86,6 +88,31 @@ def _parse_yaml(raw: bytes, name: str) -> Any:
         raise InputError(f"{name}: invalid YAML{where}: {problem}") from exc
     except RecursionError as exc:
         raise InputError(f"{name}: invalid YAML: nested too deeply") from exc
+
+
+_YAML_NULLS = frozenset(("~", "null", "Null", "NULL", ""))
+
+
+def _yaml_nulls(doc: Any) -> Any:
+    """The base loader keeps YAML nulls as strings: turn mapping values ``~`` / ``null`` / empty
+    into None (list items are left alone: they are versions and ids)."""
+    stack = [doc]
+    seen: set[int] = set()  # YAML aliases share objects: visit each once (an alias bomb stays cheap)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if isinstance(v, str):
+                    if v in _YAML_NULLS:
+                        node[k] = None
+                elif isinstance(v, dict | list):
+                    stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(x for x in node if isinstance(x, dict | list))
+    return doc
 
 
 def _check_member_name(zname: str, zip_name: str) -> str | None:

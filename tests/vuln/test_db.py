@@ -207,3 +207,17 @@ def test_db_location_from_environment(tmp_path: Path, cli: Any) -> None:
     assert r.exit_code == 1 and "older than the allowed" in r.stderr
     r = cli("vuln", "db", "status", env={"XDG_CACHE_HOME": str(tmp_path / "cache"), "SUPPLYCHAIN_VULN_DB": ""})
     assert r.exit_code == 2 and str(tmp_path / "cache" / "supplychain" / "vuln.db") in r.stderr
+
+
+def test_yaml_scalars_stay_strings(tmp_path: Path) -> None:
+    """An unquoted `1.10` in a YAML record is the version 1.10, not the float 1.1; `~` is null."""
+    d = tmp_path / "r"
+    d.mkdir()
+    (d / "PYSEC-9.yaml").write_text(
+        "id: PYSEC-9\nmodified: 2024-01-02 3:04:05\nwithdrawn: ~\naffected:\n- package: {ecosystem: PyPI, name: demo}\n"
+        "  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: 0\n    - fixed: 1.10\n  versions: [1.0, 1.1]\n")
+    with open_db(tmp_path / "v.db", create=True) as db:
+        import_sources(db, [str(d)])
+        ((adv, aff),) = db.lookup("PyPI", "demo")
+    assert aff["r"][0]["events"] == [["introduced", "0"], ["fixed", "1.10"]] and aff["v"] == ["1.0", "1.1"]
+    assert adv["modified"] == "2024-01-02T03:04:05Z"
