@@ -72,6 +72,29 @@ def _object_has_images(value: Any, depth: int = 0) -> bool:
     return False
 
 
+def _image_strings(obj: dict[str, Any]) -> set[str]:
+    """Every string an ``image`` / ``images`` field (or an image volume's ``image.reference``) of
+    the object holds, outside its own ``metadata`` and ``status``."""
+    out: set[str] = set()
+    stack: list[tuple[Any, int]] = [({k: v for k, v in obj.items() if k not in ("metadata", "status")}, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > 64:
+            continue  # _object_has_images already treats such depth as suspicious
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k == "image" and isinstance(v, str):
+                    out.add(v)
+                elif k == "image" and isinstance(v, dict) and isinstance(v.get("reference"), str):
+                    out.add(v["reference"])
+                elif k == "images" and isinstance(v, list):
+                    out.update(x for x in v if isinstance(x, str))
+                stack.append((v, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return out
+
+
 class AdmissionEngine:
     """Decides AdmissionReview requests with one gate policy. Thread-safe."""
 
@@ -146,6 +169,10 @@ class AdmissionEngine:
         if not manifest.images and _object_has_images(obj):
             return self._deny(req, f"{req.gvk} has image fields that the gate does not understand; "
                                    "it cannot be verified (fail closed)")
+        unjudged = sorted(_image_strings(obj) - set(manifest.images))
+        if unjudged:  # e.g. a CRD kind named *List: the manifest reader judged only its `items`
+            return self._deny(req, f"{req.gvk} names images the gate did not judge ({', '.join(unjudged[:5])}); "
+                                   "they cannot be verified (fail closed)")
         receipt_digests: set[str] = set()
         receipt_note = ""
         if self.receipts is not None:
