@@ -17,6 +17,7 @@ from typing import Any
 
 from supplychain.errors import InputError
 from supplychain.policy import kubernetes, render
+from supplychain.policy.config import default_policy
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.images import parse_image
 from supplychain.policy.unresolved import UNRESOLVED_PREFIX, record_image, refuse
@@ -79,6 +80,7 @@ class _Source:
     name: str
     text_lines: list[str] = field(default_factory=list)
     end: int = 0
+    images: list[ImageUse] = field(default_factory=list)  # the image uses the object itself declares
 
 
 def _sources(kfile: str) -> tuple[list[_Source], list[tuple[str, YMap]]]:
@@ -127,18 +129,22 @@ def _index_file(path: str, out: list[_Source]) -> None:
             meta = doc.get("metadata")
             name = meta.get("name") if isinstance(meta, YMap) else None
             src = _Source(shown, line, str(doc["kind"]), str(name or ""), lines, starts[i + 1])
+            own = Collector(default_policy(), shown)
+            kubernetes.check_document(doc, own)
+            src.images = own.images
             out.append(src)
 
 
 def _match(sources: list[_Source], kind: str, name: str) -> _Source | None:
+    """The one source object a rendered object comes from, or None when that is not certain (its
+    findings are then reported at the kustomization: a path waiver of another file must not lift
+    them)."""
     same = [s for s in sources if s.kind == kind]
-    for s in same:
-        if s.name == name:
-            return s
-    for s in same:
-        if s.name and s.name in name:  # namePrefix / nameSuffix
-            return s
-    return None
+    exact = [s for s in same if s.name == name]
+    if exact:
+        return exact[0] if len(exact) == 1 else None
+    near = [s for s in same if s.name and s.name in name]  # namePrefix / nameSuffix
+    return near[0] if len(near) == 1 else None
 
 
 def check(text: str, col: Collector) -> None:
@@ -204,18 +210,14 @@ def check(text: str, col: Collector) -> None:
 
 def _locate(image: str, src: _Source | None, overrides: list[tuple[str, YMap]], kfile: str
             ) -> tuple[str, int, int | None, bool]:
-    """Where a rendered image is written: (file, line, column, literal)."""
+    """Where a rendered image is written: (file, line, column, literal). The source object counts
+    only when it declares that image itself (not in a comment, not another object's)."""
+    if src is not None and not any(u.text == image for u in src.images):
+        src = None
     if src is not None:
-        for i in range(src.line - 1, min(src.end - 1, len(src.text_lines))):
-            line = src.text_lines[i]
-            idx = line.find(image)
-            while idx >= 0:
-                end = idx + len(image)
-                before = line[idx - 1] if idx > 0 else " "
-                after = line[end] if end < len(line) else " "
-                if before in " \t:\"'" and (after in " \t\"'#," or end == len(line)):
-                    return src.file, i + 1, idx + 1, True
-                idx = line.find(image, idx + 1)
+        for u in src.images:
+            if u.text == image:
+                return src.file, u.line, u.column, u.literal
     try:
         name = parse_image(image).name
     except ValueError:
@@ -230,6 +232,4 @@ def _locate(image: str, src: _Source | None, overrides: list[tuple[str, YMap]], 
                         return os.path.normpath(file).replace(os.sep, "/"), pos.line, None, False
                 except ValueError:
                     continue
-    if src is not None:
-        return src.file, src.line, None, False
     return kfile, 1, None, False
