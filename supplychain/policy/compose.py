@@ -275,6 +275,7 @@ def check_document(doc: YMap, col: Collector, *, merged: bool = True) -> None:
         if not isinstance(svc, YMap):
             continue
         _check_service(str(name), svc, col, images=not rendered, project_dir=project_dir)
+        _service_hygiene(str(name), svc, col, services.where_key(name), project_dir)
 
 
 def _judge_other_file(path: str, col: Collector) -> None:
@@ -538,3 +539,59 @@ def judge_build(name: str, build: Any, col: Collector, project_dir: str, anchor:
             if inline_pos:
                 f.file, f.line, f.column = col.file, anchor.line, None
             col.findings.append(f)
+
+
+_NO_NEW_PRIVILEGES_RE = re.compile(r"^no-new-privileges(?:\s*[:=]\s*true)?$", re.IGNORECASE)
+
+
+def _service_hygiene(name: str, svc: YMap, col: Collector, anchor: Pos, project_dir: str) -> None:
+    """CMP-020 (no `user:` at all), CMP-021 (no no-new-privileges), CMP-022 (secrets in env_file files)."""
+    if svc.get("user") is None:
+        col.add("CMP-020", *_at(anchor), f"service {name!r} sets no user, so it runs as the image's default user")
+    opts = svc.get("security_opt")
+    values = [str(o).strip() for o in opts] if isinstance(opts, list) else []
+    if not any(_NO_NEW_PRIVILEGES_RE.match(v) for v in values):
+        where = svc.where_key("security_opt") if "security_opt" in svc else anchor
+        col.add("CMP-021", *_at(where), f"service {name!r} does not set security_opt no-new-privileges:true")
+    env_files = svc.get("env_file")
+    entries: list[tuple[Any, Pos]] = []
+    if isinstance(env_files, str):
+        entries.append((env_files, svc.where("env_file")))
+    elif isinstance(env_files, YSeq):
+        entries.extend((item, env_files.where(i)) for i, item in enumerate(env_files))
+    for item, pos in entries:
+        path = item.get("path") if isinstance(item, YMap) else item
+        if not isinstance(path, str) or "$" in path:
+            continue
+        full = path if os.path.isabs(path) else os.path.join(project_dir, path)
+        if not os.path.isfile(full):
+            continue
+        for lineno, key, value in _env_file_entries(full):
+            reason = secret_reason(key, value, col.policy)
+            if reason:
+                col.add("CMP-022", *_at(pos),
+                        f"service {name!r} reads env_file {path}, whose line {lineno} sets {key}: {reason}")
+
+
+def _env_file_entries(path: str) -> list[tuple[int, str, str]]:
+    """(line, KEY, value) of a compose env file: comments, `export`, quotes as docker compose reads them."""
+    out: list[tuple[int, str, str]] = []
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read(1 << 20).decode("utf-8", "replace")
+    except OSError:
+        return out
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or "=" not in stripped:
+            continue
+        if stripped.startswith("export "):
+            stripped = stripped[7:].lstrip()
+        key, value = stripped.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        out.append((lineno, key.strip(), value))
+    return out

@@ -16,11 +16,14 @@ stage (by name or index) is not an image.
 from __future__ import annotations
 
 import csv
+import glob
 import json
+import os
 import re
 from dataclasses import dataclass, field
 
 from supplychain.errors import InputError
+from supplychain.policy import dockerignore, hygiene
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.secrets import secret_name, secret_reason
 
@@ -76,7 +79,7 @@ _SENSITIVE_NAMES = {
     ".env", ".npmrc", ".pypirc", ".netrc", ".git-credentials", ".dockercfg", ".htpasswd",
     "credentials", "credentials.json", "credentials.yml", "credentials.yaml", "id_rsa", "id_dsa",
     "id_ecdsa", "id_ed25519", "secrets.yml", "secrets.yaml", "secrets.json", ".pgpass", ".my.cnf",
-    "kubeconfig",
+    "kubeconfig", "auth.json",
 }
 _SENSITIVE_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".credentials", ".ppk")
 _SENSITIVE_PARTS = (".ssh/", ".aws/", ".docker/config.json", ".kube/config", ".gnupg/")
@@ -338,6 +341,94 @@ class _Stage:
     parent: int | None  # index of the stage it builds on
     user: str | None = None
     user_line: int = 0
+    shell: list[str] | None = None  # SHELL instruction's exec form, when set
+    cmds: int = 0
+    entrypoints: int = 0
+
+
+def _is_remote(src: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", src, re.IGNORECASE)) or src.startswith("git@")
+
+
+def _run_hygiene(col: Collector, inst: Instruction, stage: _Stage) -> None:
+    """DF-008..DF-011 and DF-013 on one RUN (shell form and heredoc bodies)."""
+    if inst.json_args is not None or not hygiene.is_posix_shell(stage.shell):
+        return
+    texts = [t for t in (inst.rest, *inst.heredocs) if t.strip()]
+    where = (inst.line, _kw_col(inst))
+    cached_apt = any("/var/lib/apt" in m for m in _mount_sources_raw(inst.args))
+    pipefail_shell = stage.shell is not None and hygiene.shell_has_pipefail(stage.shell)
+    for text in texts:
+        facts = hygiene.analyse(text)
+        if facts is None:
+            continue
+        seen: set[str] = set()
+        for manager, pkg in facts.unpinned:
+            if pkg in seen:
+                continue
+            seen.add(pkg)
+            col.add("DF-008", *_locate_token(inst, pkg), f"{manager} installs {pkg} without a version pin")
+        if facts.apt_recommends:
+            col.add("DF-009", *where, "apt-get install without --no-install-recommends")
+        if facts.apt_install and not facts.apt_cleaned and not cached_apt:
+            col.add("DF-010", *where,
+                    "apt-get install without `rm -rf /var/lib/apt/lists/*` in the same RUN")
+        if facts.pipe_without_pipefail and not pipefail_shell:
+            col.add("DF-011", *where, "RUN pipeline without `set -o pipefail`: a failing command before "
+                                      "the last `|` does not fail the build")
+        if facts.sudo:
+            col.add("DF-013", *where, "RUN uses sudo")
+
+
+def _mount_sources_raw(args: str) -> list[str]:
+    return [m.group(1) for m in _MOUNT_RE.finditer(args)]
+
+
+_CONTEXT_WALK_LIMIT = 50_000
+
+
+def _context_secrets(col: Collector, inst: Instruction, srcs: list[str]) -> None:
+    """DF-016: a directory COPY/ADD sends sensitive files of the build context that no .dockerignore excludes.
+
+    The build context is taken to be the Dockerfile's directory (``docker build .`` next to it)."""
+    dockerfile = col.file
+    if not os.path.isfile(dockerfile):
+        return
+    context = os.path.dirname(os.path.abspath(dockerfile))
+    ignore_path = dockerignore.ignore_file_for(dockerfile, context)
+    matcher = dockerignore.load(ignore_path) if ignore_path else dockerignore.PatternMatcher([])
+    found: list[str] = []
+    seen = 0
+    for src in srcs:
+        if _is_remote(src) or src.startswith("<<") or "$" in src:
+            continue
+        rel = dockerignore.clean(src.lstrip("/"))
+        if rel.startswith(".."):
+            continue
+        full = os.path.join(context, rel)
+        roots = (glob.glob(full, include_hidden=True) if glob.has_magic(rel) else [full])
+        for root in roots:
+            if not os.path.isdir(root) or os.path.islink(root):
+                continue
+            for dirpath, dirnames, filenames in os.walk(root):
+                rel_dir = os.path.relpath(dirpath, context).replace(os.sep, "/")
+                if not matcher.exclusions:
+                    dirnames[:] = [d for d in dirnames
+                                   if not matcher.excluded(dockerignore.clean(f"{rel_dir}/{d}"))]
+                for name in filenames:
+                    seen += 1
+                    if seen > _CONTEXT_WALK_LIMIT:
+                        break
+                    path = dockerignore.clean(f"{rel_dir}/{name}")
+                    if _sensitive(path) and not matcher.excluded(path) and path not in found:
+                        found.append(path)
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        them = "them" if len(found) > 1 else "it"
+        why = (f"{os.path.basename(ignore_path)} does not exclude {them}" if ignore_path
+               else "there is no .dockerignore")
+        col.add("DF-016", inst.line, _kw_col(inst),
+                f"{inst.keyword} {' '.join(srcs)} sends {shown} from the build context into the image; {why}")
 
 
 def _is_root_user(user: str) -> bool:
@@ -522,6 +613,18 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
                         lineno, column = _locate_token(inst, src)
                         col.add("DF-005", lineno, column,
                                 f"ADD downloads {src} without --checksum; its content is not verified")
+            if kw == "ADD" and "from" not in inst.flags:
+                for src in srcs:
+                    if _is_remote(src) or src.startswith("<<"):
+                        continue
+                    lineno, column = _locate_token(inst, src)
+                    if src.lower().endswith(hygiene.ARCHIVE_SUFFIXES):
+                        col.add("DF-012", lineno, column,
+                                f"ADD {src} unpacks the local archive implicitly; use COPY if the file is meant")
+                    else:
+                        col.add("DF-012", lineno, column, f"ADD of the local {src!r}; use COPY")
+            if "from" not in inst.flags:
+                _context_secrets(col, inst, srcs)
         elif kw == "RUN":
             _build_images(col, inst, kw, inst.args, stage_names, global_args, "")
             body = " ".join(inst.json_args) if inst.json_args is not None else inst.rest
@@ -531,6 +634,24 @@ def check(text: str, col: Collector, build_args: dict[str, str] | None = None) -
                     col.add("DF-006", inst.line, _kw_col(inst),
                             f"RUN pipes a downloaded script into an interpreter: {snippet[:200]!r}")
                     break
+            _run_hygiene(col, inst, stage)
+        elif kw == "SHELL":
+            stage.shell = inst.json_args
+        elif kw in ("CMD", "ENTRYPOINT"):
+            if kw == "CMD":
+                stage.cmds += 1
+            else:
+                stage.entrypoints += 1
+            if (stage.cmds if kw == "CMD" else stage.entrypoints) >= 2:
+                col.add("DF-015", inst.line, _kw_col(inst),
+                        f"another {kw} in this stage; only the last {kw} takes effect")
+        elif kw == "WORKDIR":
+            path = inst.rest.strip()
+            if len(path) >= 2 and path[0] == path[-1] and path[0] in "\"'":
+                path = path[1:-1]
+            if path and not path.startswith(("/", "$")) and not re.match(r"^[A-Za-z]:[\\/]", path):
+                col.add("DF-014", *_locate_token(inst, inst.rest.strip()),
+                        f"WORKDIR {path} is relative; it depends on the WORKDIR before it")
         elif kw == "EXPOSE":
             for word in inst.rest.split():
                 port_text = word.split("/", 1)[0]

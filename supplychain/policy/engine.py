@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from supplychain.errors import InputError
-from supplychain.policy import compose, dockerfile, kubernetes, manifests
+from supplychain.policy import compose, dockerfile, inline, kubernetes, manifests
 from supplychain.policy.config import Policy, Waiver
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.findings import POLICY_KINDS, RULES, Finding, Severity
@@ -121,6 +121,7 @@ class FileResult:
     kind: str  # dockerfile / compose / kubernetes / images / none
     findings: list[Finding]
     images: list[ImageUse]
+    ignores: list[inline.InlineIgnore] = field(default_factory=list)  # `# supplychain:ignore` comments
 
 
 def check_text(text: str, kind: str, col: Collector, build_args: dict[str, str] | None = None) -> str:
@@ -175,7 +176,8 @@ def check_file(path: str, kind: str | None, policy: Policy, build_args: dict[str
         if not explicit and kind == YAML and ("{{" in text or "{%" in text):
             raise TemplateSkipped(shown) from None
         raise
-    return FileResult(shown, detected, col.findings, col.images)
+    ignores, problems = inline.parse(text, shown, policy)
+    return FileResult(shown, detected, [*col.findings, *problems], col.images, ignores)
 
 
 STDIN = "-"
@@ -195,7 +197,8 @@ def check_stdin(policy: Policy, build_args: dict[str, str] | None = None) -> Fil
     text = decode_text(raw, STDIN_NAME)
     col = Collector(policy, STDIN_NAME)
     detected = check_text(text, sniff_kind(text), col, build_args)
-    return FileResult(STDIN_NAME, detected, col.findings, col.images)
+    ignores, problems = inline.parse(text, STDIN_NAME, policy)
+    return FileResult(STDIN_NAME, detected, [*col.findings, *problems], col.images, ignores)
 
 
 @dataclass
@@ -273,8 +276,15 @@ def apply_waivers(report: Report, raw: list[Finding], today: datetime.date | Non
                             f"{w.reason}",
                     fix="fix the waived findings, or renew the waiver with a new expiry date",
                 ))
+    ignores = {fr.path: fr.ignores for fr in report.files if fr.ignores}
+    forbid = inline.forbidden(policy)
     for f in raw:
-        waiver = waiver_for(active, f, today)
+        waiver = inline.waiver_for(f, ignores.get(f.file, []))
+        if waiver is not None and forbid:
+            f.message += " (its inline ignore is refused: the policy sets inline_ignores: forbid)"
+            waiver = None
+        if waiver is None:
+            waiver = waiver_for(active, f, today)
         if waiver is None:
             report.findings.append(f)
         else:

@@ -153,6 +153,37 @@ _r("DF-007", "DatabasePortExposed", "warning", "dockerfile",
    "EXPOSE publishes a Redis or database port.",
    "Do not expose datastore ports from application images; keep databases on an internal "
    "network and connect through it.")
+_r("DF-008", "UnpinnedPackageVersion", "warning", "dockerfile",
+   "apt/apk/pip/npm installs packages without pinning their versions.",
+   "Pin each package (apt-get install curl=8.5.0-2, apk add curl=8.5.0-r0, pip install x==1.2.3, "
+   "npm install x@1.2.3) or install from a lock file, so rebuilds get the same packages.")
+_r("DF-009", "AptInstallRecommends", "warning", "dockerfile",
+   "apt-get install without --no-install-recommends pulls in packages nobody asked for.",
+   "Add --no-install-recommends to apt-get install; list what you need explicitly.")
+_r("DF-010", "AptListsNotCleaned", "warning", "dockerfile",
+   "apt-get install without removing /var/lib/apt/lists in the same RUN leaves the package lists in the layer.",
+   "End the same RUN with `&& rm -rf /var/lib/apt/lists/*` (or use a cache mount for /var/lib/apt).")
+_r("DF-011", "PipelineWithoutPipefail", "warning", "dockerfile",
+   "A RUN pipeline's failure is hidden: only the last command's exit status counts without pipefail.",
+   "Start the RUN with `set -o pipefail &&` or set `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]`.")
+_r("DF-012", "AddLocalFile", "warning", "dockerfile",
+   "ADD of a local file or archive where COPY is meant (ADD silently unpacks local archives).",
+   "Use COPY for local files; if unpacking an archive is intended, say so with an inline ignore.")
+_r("DF-013", "Sudo", "error", "dockerfile",
+   "RUN uses sudo.",
+   "Build steps already run as the stage's USER; switch with USER root / USER <app> instead of sudo, "
+   "and do not ship sudo in images.")
+_r("DF-014", "RelativeWorkdir", "warning", "dockerfile",
+   "WORKDIR is a relative path, which depends on every earlier WORKDIR.",
+   "Use an absolute WORKDIR, e.g. `WORKDIR /app`.")
+_r("DF-015", "MultipleCmdOrEntrypoint", "warning", "dockerfile",
+   "A stage has more than one CMD or ENTRYPOINT; only the last one takes effect.",
+   "Keep one CMD and at most one ENTRYPOINT per stage.")
+_r("DF-016", "BuildContextSecret", "error", "dockerfile",
+   "COPY/ADD of a directory sends a .env file, key or credentials file from the build context into "
+   "the image, and no .dockerignore excludes it.",
+   "Exclude the file in .dockerignore (e.g. `**/.env`, `**/*.pem`, `**/auth.json`), or copy only "
+   "the files the image needs.")
 
 # --- compose --------------------------------------------------------------------------------------
 _r("CMP-001", "PrivilegedService", "error", "compose",
@@ -181,6 +212,16 @@ _r("CMP-007", "LiteralSecretInEnvironment", "error", "compose",
 _r("CMP-008", "RootUser", "warning", "compose",
    "Service is configured to run as root (user: root / 0).",
    "Set `user:` to a non-root uid:gid, e.g. \"10001:10001\".")
+_r("CMP-020", "NoUser", "warning", "compose",
+   "Service has no `user:`, so it runs as the image's default user (often root).",
+   "Set `user:` to a non-root uid:gid, e.g. \"10001:10001\".")
+_r("CMP-021", "NoNewPrivilegesMissing", "warning", "compose",
+   "Service does not set security_opt no-new-privileges, so setuid binaries can gain privileges.",
+   "Add `security_opt: [\"no-new-privileges:true\"]` to the service.")
+_r("CMP-022", "SecretInEnvFile", "error", "compose",
+   "An env_file the service reads holds a literal secret (a password, token, or URL with a password).",
+   "Keep secrets out of files next to the compose file: use compose `secrets:` or let the deploy "
+   "environment provide the variable.")
 
 # --- Kubernetes -----------------------------------------------------------------------------------
 _r("K8S-001", "PrivilegedContainer", "error", "kubernetes",
@@ -221,6 +262,10 @@ _r("K8S-011", "DangerousCapability", "error", "kubernetes",
 _r("SC-POL-001", "ExpiredWaiver", "error", "policy",
    "A waiver in the policy has expired.",
    "Fix the findings it waived, or renew the waiver with a new expiry date and a reason.")
+_r("SC-POL-002", "InvalidInlineIgnore", "error", "policy",
+   "A `# supplychain:ignore` comment names no rule id, an unknown rule, or gives no reason.",
+   "Write `# supplychain:ignore RULE-ID[,RULE-ID] reason: why this is acceptable` next to (or on "
+   "the line above) the finding.")
 
 # The kinds of rule `policy check` applies (the rules it lists in a SARIF run); layers above add others.
 POLICY_KINDS = frozenset({"image", "dockerfile", "compose", "kubernetes", "policy"})

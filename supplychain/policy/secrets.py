@@ -22,7 +22,8 @@ _REFERENCE_RE = re.compile(
     r"^(\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\([^)]*\)|`[^`]*`|\{\{.*\}\}|<[^>]*>)$"
 )
 _PLACEHOLDER_VALUES = {"", "true", "false", "yes", "no", "on", "off", "null", "none", "changeme_in_runtime"}
-_URL_CREDS_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@", re.IGNORECASE)
+# scheme://user:password@ and scheme://:password@ (an empty user name, as Redis URLs write it)
+_URL_CREDS_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@", re.IGNORECASE)
 _CHECKSUM_RE = re.compile(r"^(?:sha(?:1|256|384|512):)?[0-9a-fA-F]{32,128}$")
 
 

@@ -104,16 +104,17 @@ sbom:
   deny_licenses: ["AGPL-*"]
 """)
     compose = d / "compose.yaml"
+    hardened = "    user: '10001'\n    security_opt: [no-new-privileges:true]\n"  # no CMP-020/021 hygiene warnings
     compose.write_text(f"""services:
   web:
     image: {images['good']}
-  worker:
+{hardened}  worker:
     image: {images['unsigned']}
-  cache:
+{hardened}  cache:
     image: {untrusted}
-  batch:
+{hardened}  batch:
     image: {images['unpinned:tag']}
-""")
+{hardened}""")
     k8s = d / "deploy.yaml"
     k8s.write_text(f"""apiVersion: apps/v1
 kind: Deployment

@@ -106,7 +106,8 @@ def test_waivers_and_scope_apply_to_file_rules_as_in_policy_check(tmp_path: Path
 
 def test_policy_that_does_not_extend_the_default_says_so(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yaml"
-    compose.write_text(f"services:\n  web:\n    image: nginx:1.27@{DIGEST}\n    user: root\n")
+    compose.write_text(f"services:\n  web:\n    image: nginx:1.27@{DIGEST}\n    user: root\n"
+                       "    security_opt: [no-new-privileges:true]\n")
     weak = tmp_path / "weak.yaml"
     weak.write_text("version: 1\ntrusted_registries: ['docker.io/library/*']\n")
     r = run_cli("policy", "check", str(compose), "--policy", str(weak), "--json")

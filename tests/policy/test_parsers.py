@@ -40,7 +40,7 @@ def test_heredocs_and_json_form() -> None:
     assert insts[1].heredocs == ["\tcurl https://x | sh"]
     assert insts[2].json_args == ["x", "y"]
     col = _df('FROM alpine@' + DIG + '\nRUN <<EOF\ncurl -s https://x/i.sh | bash\nEOF\nUSER 1\n')
-    assert [f.rule for f in col.findings] == ["DF-006"]
+    assert [f.rule for f in col.findings] == ["DF-006", "DF-011"]  # the heredoc's pipeline has no pipefail
 
 
 def test_arg_substitution_in_from() -> None:
@@ -99,8 +99,8 @@ def test_sexagesimal_port_kept_as_written() -> None:
     from supplychain.policy.engine import COMPOSE
 
     col = Collector(default_policy(), "c.yaml")
-    check_text(f"services:\n  r:\n    image: redis:7@{DIG}\n    ports:\n      - 27017:27017\n      - 11211:11211\n",
-               COMPOSE, col)
+    check_text(f"services:\n  r:\n    image: redis:7@{DIG}\n    ports:\n      - 27017:27017\n      - 11211:11211\n"
+               "    user: '1'\n    security_opt: [no-new-privileges]\n", COMPOSE, col)
     assert [(f.rule, f.line) for f in col.findings] == [("CMP-006", 5), ("CMP-006", 6)]
 
 

@@ -25,10 +25,21 @@ class Waived:
 
     finding: Finding
     reason: str
-    expires: datetime.date
+    expires: datetime.date  # datetime.date.max: an inline ignore comment, which has no expiry
+
+    @property
+    def inline(self) -> bool:
+        return self.expires == datetime.date.max
+
+    @property
+    def until(self) -> str:
+        """`until DATE` for a policy waiver, `inline ignore` for a comment in the file."""
+        return "inline ignore" if self.inline else f"until {self.expires.isoformat()}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.finding.to_dict(), "waiver": {"reason": self.reason, "expires": self.expires.isoformat()}}
+        return {**self.finding.to_dict(), "waiver": {
+            "reason": self.reason, "expires": None if self.inline else self.expires.isoformat(),
+            "inline": self.inline}}
 
 
 @dataclass(slots=True)

@@ -88,8 +88,8 @@ def _result(f: Finding, index: dict[str, int], waived: Waived | None) -> dict[st
     if f.image:
         res["properties"] = {"image": f.image}
     if waived is not None:
-        res["suppressions"] = [{"kind": "external", "status": "accepted",
-                                "justification": f"{waived.reason} (until {waived.expires.isoformat()})"}]
+        res["suppressions"] = [{"kind": "inSource" if waived.inline else "external", "status": "accepted",
+                                "justification": f"{waived.reason} ({waived.until})"}]
     return res
 
 

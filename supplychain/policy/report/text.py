@@ -34,7 +34,7 @@ def render_text(report: Report, *, colour: bool = False) -> str:
             finding(f, section.in_file)
         for w in section.waived:
             finding(w.finding, section.in_file, label="waived")
-            out.append(c(_DIM, f"{'':>9}  waiver: {w.reason} (until {w.expires.isoformat()})"))
+            out.append(c(_DIM, f"{'':>9}  waiver: {w.reason} ({w.until})"))
     if report.sections:
         out.append("")
     out.append(c(_GREEN if report.passed else _RED, report.verdict))
