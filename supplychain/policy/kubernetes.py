@@ -133,6 +133,9 @@ def _check_object(doc: YMap, col: Collector) -> None:
         if is_pod:
             for _key, _i, c in iter_containers(node):
                 containers.add(id(c))
+            vols = node.get("volumes")  # their `image: {reference: ...}` is read by _check_pod
+            if isinstance(vols, YSeq):
+                containers.update(id(v) for v in vols if isinstance(v, YMap))
             _check_pod(obj, node, col)
             if "image" in node and id(node) not in containers:  # a CRD's own image beside its pod spec
                 _other_image(obj, path, node, col)
@@ -145,6 +148,11 @@ def _other_image(obj: str, path: str, node: YMap, col: Collector) -> None:
     where = f"{obj} {path + '.' if path else ''}image"
     if isinstance(image, str):  # (image volumes, `image: {reference: ...}`, belong to pod specs)
         _record(col, node, "image", image, where)
+    elif image is not None:  # e.g. an operator's `image: {repository: ..., tag: ...}`: it deploys
+        pos = node.where("image")  # an image the gate cannot name, so it cannot verify it
+        refuse(col, pos.line, pos.column,
+               f"{where} is a {type(image).__name__}, not an image reference string; the image it "
+               "deploys cannot be determined", fix="write the image as one reference string", context=where)
 
 
 def _record(col: Collector, node: YMap, key: str, text: str, context: str) -> None:
