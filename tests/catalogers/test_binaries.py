@@ -313,11 +313,15 @@ def test_directory_tree_runs_the_same_catalogers(tmp_path: Path) -> None:
     shutil.copy(registry, tmp_path / "usr/bin/registry")
     jar = _jar({"META-INF/maven/g/a/pom.properties": b"groupId=g\nartifactId=a\nversion=1\n"})
     (tmp_path / "a-1.jar").write_bytes(jar)
+    # a Spring Boot "fully executable" jar: a launcher script in front of the zip, mode 0755
+    (tmp_path / "svc-2.jar").write_bytes(b"#!/bin/bash\nexec java -jar \"$0\" \"$@\"\n" + _jar(
+        {"META-INF/maven/g/svc/pom.properties": b"groupId=g\nartifactId=svc\nversion=2\n"}))
+    (tmp_path / "svc-2.jar").chmod(0o755)
     cats = default_catalogers()
     tree = DirectoryTree(tmp_path, union_select(cats), union_analyze(cats))
     pkgs, _ = run_catalogers(tree, cats)
     purls = {p.purl for p in pkgs}
-    assert "pkg:maven/g/a@1" in purls and any((p or "").startswith("pkg:golang/stdlib@") for p in purls)
+    assert "pkg:maven/g/a@1" in purls and "pkg:maven/g/svc@2" in purls and any((p or "").startswith("pkg:golang/stdlib@") for p in purls)
 
 
 def test_binary_cataloger_skips_files_apk_and_dpkg_own() -> None:

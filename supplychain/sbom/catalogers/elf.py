@@ -28,6 +28,7 @@ from typing import Any, Literal
 ELF_MAGIC = b"\x7fELF"
 GO_NOTE = b"\x04\x00\x00\x00Go\x00\x00"  # .note.go.buildid: n_type 4, name "Go"
 GO_NOTE_WINDOW = 16 * 1024
+NOT_ELF_SUFFIXES = frozenset((".jar", ".war", ".ear", ".jpi", ".hpi"))
 TAIL_CAP = 32 * 1024 * 1024  # stream scan: bytes kept after the loaded part (non-alloc sections)
 GO_MAGIC = b"\xff Go buildinf:"
 BUFFER_CAP = 160 * 1024 * 1024  # bigger executables are scanned as a stream
@@ -362,7 +363,8 @@ class ExecutableAnalyzer:
         if size < 64:
             return False
         if mode & 0o111:
-            return True
+            # an executable JAR (a launcher script in front of the zip) is the Java analyzer's
+            return path[-4:].lower() not in NOT_ELF_SUFFIXES
         if ".so" not in path:
             return False
         if self.extra_paths is not None and self.extra_paths(path):
