@@ -149,7 +149,8 @@ def _package(doc: dict[str, Any], name: str, version: str, location: str, layer:
         license_expression=expression,
         hashes=_integrity(doc.get("integrity")),
         authors=authors,
-        supplier=next((n for n, _ in authors if n), None),  # the author publishes it (NTIA supplier)
+        # NTIA supplier: the author (or a maintainer) publishes it, else the scope's owner (@babel -> babel)
+        supplier=next((n for n, _ in authors if n), None) or (scope.lstrip("@") if scope else None),
         external_refs=refs,
         location=location,
         layer=layer,
