@@ -333,3 +333,20 @@ def test_binary_cataloger_skips_files_apk_and_dpkg_own() -> None:
         "/lib/apk/db/installed", 1, data=b"P:busybox\nV:1.36.1-r15\nF:bin\nR:busybox\n\n")
     pkgs = BinaryCataloger().catalog(tree, CatalogContext())
     assert [(p.name, p.location) for p in pkgs] == [("busybox", "/opt/busybox")]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                     max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400), _JSON)
+def test_text_parsers_never_crash_on_hostile_input(blob: str, doc: Any) -> None:
+    parse_gemspec(blob)
+    parse_gemfile_lock(blob)
+    javamod.parse_manifest(blob)
+    javamod.parse_properties(blob)
+    parse_modinfo("go1.22.1", blob)
+    parse_deps_json(doc, "/x.deps.json", None)
+    parse_deps_json({"libraries": doc, "targets": {"t": doc}, "runtimeTarget": {"name": "t"}}, "/x.deps.json", None)
