@@ -12,8 +12,9 @@ from typing import Any
 
 from supplychain.errors import VerificationError
 from supplychain.signing.wire import arr, b64decode_strict, load_untrusted_json, obj, text
+from supplychain.vocab import IN_TOTO_PAYLOAD_TYPE
 
-INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+INTOTO_PAYLOAD_TYPE = IN_TOTO_PAYLOAD_TYPE
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
 STATEMENT_TYPES = (STATEMENT_V1, STATEMENT_V01)

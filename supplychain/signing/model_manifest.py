@@ -31,11 +31,12 @@ from typing import Any
 from supplychain.errors import InputError, VerificationError
 from supplychain.fileio import note_input
 from supplychain.signing import hashing
+from supplychain.vocab import IN_TOTO_PAYLOAD_TYPE
 
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 PREDICATE_TYPE_V02 = "https://model_signing/Digests/v0.1"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-PAYLOAD_TYPE = "application/vnd.in-toto+json"
+PAYLOAD_TYPE = IN_TOTO_PAYLOAD_TYPE
 GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
 DEFAULT_SHARD_SIZE = 1_000_000_000
 # Shard manifests hold no resource for an empty file, so model_signing cannot tell an empty file

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supplychain.errors import InputError, VerificationError
-from supplychain.signing.dsse import parse_envelope
+from supplychain.signing.dsse import INTOTO_PAYLOAD_TYPE, parse_envelope
 from supplychain.signing.tlog import TlogEntry
 from supplychain.signing.verifier import SignedMaterial
 from supplychain.signing.wire import WireFormatError, load_untrusted_json, pem_blocks
@@ -62,7 +62,7 @@ SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1"
 COSIGN_SIG_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 COSIGN_ATT_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.att.v1+json"
 SIMPLE_SIGNING_TYPE = "cosign container image signature"
-IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+IN_TOTO_PAYLOAD_TYPE = INTOTO_PAYLOAD_TYPE
 
 
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")

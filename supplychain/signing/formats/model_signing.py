@@ -19,12 +19,13 @@ import json
 from typing import Any
 
 from supplychain.errors import VerificationError
+from supplychain.signing.dsse import INTOTO_PAYLOAD_TYPE
 from supplychain.signing.formats.bundle import MEDIA_TYPE_V03, parse_bundle
 from supplychain.signing.keys import public_key_pem
 from supplychain.signing.verifier import SignedMaterial
 from supplychain.signing.wire import WireFormatError
 
-PAYLOAD_TYPE = "application/vnd.in-toto+json"
+PAYLOAD_TYPE = INTOTO_PAYLOAD_TYPE
 BUNDLE_MEDIA_TYPE = MEDIA_TYPE_V03
 
 
