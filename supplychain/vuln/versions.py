@@ -3,10 +3,11 @@
 ``compare(ecosystem, a, b)`` returns <0, 0 or >0. Every comparator is checked in the tests against
 the real tool (``dpkg --compare-versions``, ``rpm.labelCompare``, PHP's ``version_compare`` and
 composer/semver, npm's ``semver``, ``packaging``). Libraries are used where a good one exists:
-PEP 440 is ``packaging``; SemVer 2.0 precedence (npm, OSV ``SEMVER`` ranges) is ``semver``. dpkg,
-rpm, apk and Composer are small, exactly specified algorithms that no PyPI package implements
-correctly for our needs (see docs/vuln.md, "Why hand-written"), so they are ported here from the
-reference implementations' algorithms.
+PEP 440 is ``packaging``. dpkg, rpm, apk and Composer are small, exactly specified algorithms that
+no PyPI package implements correctly for our needs, so they are ported here from the reference
+implementations' algorithms; SemVer 2.0 precedence (npm, OSV ``SEMVER`` ranges) is the spec's
+grammar and rules, because the correct ``semver`` package costs ~70 ms to import (its __init__
+pulls in argparse) on every scan (see docs/vuln.md).
 
 A version a comparator cannot parse raises :class:`BadVersion`; matching reports such a component
 as "version not comparable" rather than guessing.
@@ -531,23 +532,41 @@ def pep440_compare(a: str, b: str) -> int:
     return _cmp(_pep440(a), _pep440(b))
 
 
-@lru_cache(maxsize=65536)
-def _semver(v: str) -> object:
-    import semver
+# The SemVer 2.0.0 grammar (semver.org's recommended regular expression).
+_SEMVER = re.compile(
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?")
 
+
+@lru_cache(maxsize=65536)
+def _semver(v: str) -> tuple[int, int, int, tuple[tuple[int, int, str], ...] | None]:
     s = v.strip()
     if s[:1] in ("v", "V", "="):
         s = s[1:]
-    try:
-        return semver.Version.parse(s)
-    except (ValueError, TypeError) as exc:
-        raise BadVersion(f"{v!r}: not a SemVer version") from exc
+    m = _SEMVER.fullmatch(s)
+    if not m:
+        raise BadVersion(f"{v!r}: not a SemVer version")
+    pre = None
+    if m.group(4) is not None:
+        # numeric identifiers sort before alphanumeric ones, numerically; others in ASCII order
+        pre = tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in m.group(4).split("."))
+    return int(m.group(1)), int(m.group(2)), int(m.group(3)), pre
 
 
 def semver_compare(a: str, b: str) -> int:
-    """SemVer 2.0 precedence (npm's order; build metadata is ignored)."""
-    va, vb = _semver(a), _semver(b)
-    return va.compare(vb)  # type: ignore[attr-defined, no-any-return]
+    """SemVer 2.0 precedence (npm's order; build metadata is ignored). Hand-written: the `semver`
+    package costs ~70 ms to import (its __init__ pulls in argparse); checked against npm's semver."""
+    ma, mi, pa, xa = _semver(a)
+    mb, mj, pb, xb = _semver(b)
+    r = _cmp((ma, mi, pa), (mb, mj, pb))
+    if r or xa == xb:
+        return r
+    if xa is None:
+        return 1  # a release is above its pre-releases
+    if xb is None:
+        return -1
+    return _cmp(xa, xb)  # identifier by identifier; a shorter list sorts first when all else is equal
 
 
 # --- dispatch -----------------------------------------------------------------------------------
