@@ -329,3 +329,37 @@ def test_npm_lock_without_node_modules() -> None:
 def test_apk_usr_lib_location() -> None:
     packages, _ = catalog(tree_from_files({"/usr/lib/apk/db/installed": b"P:musl\nV:1.2.5-r0\nA:aarch64\n"}))
     assert [(p.name, p.location) for p in packages] == [("musl", "/usr/lib/apk/db/installed")]
+
+
+# --- authors and suppliers -------------------------------------------------------------------------
+
+
+def test_python_people_from_author_email_only() -> None:
+    from supplychain.sbom.catalogers.python import people
+
+    assert people({"author-email": ["Sebastián Ramírez <tiangolo@gmail.com>"]}) == [
+        ("Sebastián Ramírez", "tiangolo@gmail.com")]
+    assert people({"author": ["Kenneth Reitz"], "author-email": ["me@kennethreitz.org"]}) == [
+        ("Kenneth Reitz", "me@kennethreitz.org")]
+    assert people({"author-email": ['"A, B" <a@b.example>, C <c@d.example>']}) == [
+        ("A, B", "a@b.example"), ("C", "c@d.example")]
+    assert people({"author": ["UNKNOWN"], "maintainer": ["Debian Python Team"]}) == [("Debian Python Team", None)]
+    assert people({}) == []
+
+
+def test_npm_and_python_suppliers() -> None:
+    tree = tree_from_files({
+        "/app/node_modules/@babel/core/package.json": json.dumps({"name": "@babel/core", "version": "7.0.0"}).encode(),
+        "/app/node_modules/x/package.json": json.dumps({
+            "name": "x", "version": "1.0.0", "author": {"name": "Ann", "email": "ann@example.com"},
+            "maintainers": ["Bob <bob@example.com>"]}).encode(),
+        "/app/node_modules/y/package.json": json.dumps({"name": "y", "version": "1.0.0"}).encode(),
+        "/usr/lib/python3/dist-packages/fastapi-0.1.dist-info/METADATA":
+            b"Metadata-Version: 2.3\nName: fastapi\nVersion: 0.1\nAuthor-email: S R <s@example.com>\n",
+    })
+    got = by_name(catalog(tree)[0])
+    assert got["@babel/core"].supplier == "babel"  # no author: the scope's owner
+    assert got["x"].authors == [("Ann", "ann@example.com"), ("Bob", "bob@example.com")]
+    assert got["x"].supplier == "Ann"
+    assert got["y"].supplier is None  # never invented
+    assert got["fastapi"].authors == [("S R", "s@example.com")] and got["fastapi"].supplier == "S R"
