@@ -98,7 +98,9 @@ def _waive(d: ImageDecision, gp: GatePolicy, day: datetime.date, files: Callable
     kept: list[Finding] = []
     for f in d.findings:
         w = None
-        if not only_gate or f.rule.startswith("SC-GATE-"):
+        if f.extra.get("unverified"):
+            pass  # an image that was not verified never passes: no waiver lifts that
+        elif not only_gate or f.rule.startswith("SC-GATE-"):
             w = find_waiver(gp.policy.waivers, f.rule, files=files(f), image=d.ref, today=day)
         if w is None:
             kept.append(f)
@@ -116,9 +118,12 @@ def add_finding(d: ImageDecision, gp: GatePolicy, rule_id: str, message: str, *,
     _add(d, gp, rule_id, message, undecided=undecided)
 
 
-def _add(d: ImageDecision, gp: GatePolicy, rule_id: str, message: str, *, undecided: bool = False) -> None:
+def _add(d: ImageDecision, gp: GatePolicy, rule_id: str, message: str, *, undecided: bool = False,
+         unverified: bool = False) -> None:
     severity = gp.policy.severity_of(rule_id)
-    if not gp.applies(rule_id):
+    if unverified:  # the image could not be verified at all: an error whatever the policy says
+        severity = Severity.ERROR
+    elif not gp.applies(rule_id):
         return
     if undecided:
         severity = severity or Severity.ERROR  # no answer is never lowered into a yes
@@ -128,7 +133,7 @@ def _add(d: ImageDecision, gp: GatePolicy, rule_id: str, message: str, *, undeci
     d.findings.append(Finding(rule=rule_id, severity=severity, file=loc.file, line=max(1, loc.line),
                               column=loc.column, message=message, fix=RULES[rule_id].help,
                               image=d.ref.normalized if d.ref else None,
-                              extra={"undecided": True} if undecided else {}))
+                              extra={"undecided": True} if undecided else {"unverified": True} if unverified else {}))
 
 
 def _verify(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSpec) -> None:
@@ -151,18 +156,18 @@ def _verify(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
     try:
         verification = verify_image(parse_image_reference(ref.normalized), options, registry=view)
     except RegistryNotFound as exc:  # the registry says it does not exist: a definite no
-        _add(d, gp, "SC-GATE-006", f"{ref.normalized}: {exc.message}")
+        _add(d, gp, "SC-GATE-006", f"{ref.normalized}: {exc.message}", unverified=True)
         return
     except RegistryError as exc:  # could not read the registry: no decision (exit 3)
         d.undecided = f"{ref.normalized}: {exc.message}"
         _add(d, gp, "SC-GATE-006", d.undecided, undecided=True)
         return
     except VerificationError as exc:  # tampered manifest, digest mismatch
-        _add(d, gp, "SC-GATE-006", f"{ref.normalized}: {exc.message}")
+        _add(d, gp, "SC-GATE-006", f"{ref.normalized}: {exc.message}", unverified=True)
         return
     d.verification = verification
     if verification.image is None:
-        _add(d, gp, "SC-GATE-006", "; ".join(verification.errors) or "image could not be resolved")
+        _add(d, gp, "SC-GATE-006", "; ".join(verification.errors) or "image could not be resolved", unverified=True)
         return
     if not verification.signed:
         why = "; ".join(r for r in verification.reasons if r.startswith(("no signature", "no valid")))
