@@ -27,10 +27,10 @@ CLAIMED = "sha256:" + hashlib.sha256(b"another manifest").hexdigest()  # not MAN
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         self._answer(True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._answer(False)
 
     def _answer(self, body: bool) -> None:
