@@ -96,6 +96,10 @@ def check(paths: tuple[str, ...], policy_path: str | None, trusted: tuple[str, .
     if not paths:
         raise InputError("no PATH given", hint="supplychain policy check . (see --help)")
     policy = resolve_policy(policy_path, trusted)
+    if policy_path:  # the gate's CEL conditions and signer thresholds are checked as the gate loads them
+        from supplychain.gate.policy import validate_sections
+
+        validate_sections(policy, policy_path)
     print_warnings(policy.warnings)
     images = [p for p in paths if is_image_source(p)]
     files = [p for p in paths if p not in images]

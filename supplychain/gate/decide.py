@@ -28,6 +28,7 @@ import datetime
 from collections.abc import Callable, Iterable
 
 from supplychain.errors import RegistryError, VerificationError
+from supplychain.gate.conditions import Condition, activation
 from supplychain.gate.policy import GatePolicy, covers
 from supplychain.gate.result import ImageDecision, Location
 from supplychain.gate.sbom_rules import check_sbom
@@ -148,6 +149,9 @@ def _verify(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
     if any(f.rule == "SC-IMG-001" and f.severity is Severity.ERROR for f in d.findings):
         return  # an untrusted registry is never contacted
     signers = gp.signers_for(ref)
+    thresholds = gp.thresholds_for(ref)
+    for th in thresholds:  # the named signers' signatures must be checked to be counted
+        signers.extend(s for s in th.signers if s not in signers)
     if not signers:
         _add(d, gp, "SC-GATE-005", f"no `signers:` entry of the policy covers {ref.name}")
         return
@@ -181,6 +185,18 @@ def _verify(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
             _add(d, gp, "SC-GATE-002",
                  f"{verification.image.digest_reference}: no valid {at.short_type(ptype)} attestation "
                  f"({ptype}) signed by an accepted signer{cause}")
+    for th in thresholds:
+        signed_by = [s.name for s in th.signers
+                     if any(sig.verified and sig.signer is not None and s.matches(sig.signer)
+                            for sig in verification.signatures)]
+        if len(signed_by) < th.need:
+            _add(d, gp, "SC-GATE-010",
+                 f"{verification.image.digest_reference}: signatures required by {th.text}; valid signatures by "
+                 f"{', '.join(signed_by) if signed_by else 'none of them'}")
+    for ptype in required:
+        conditions = gp.conditions_for(ref, ptype)
+        if conditions and verification.trusted_attestation(ptype) is not None:
+            _check_conditions(d, gp, verification, ptype, conditions)
     if gp.sbom is not None and covers(gp.sbom.images, ref):
         # every accepted SBOM of the digest: a denied package in any of them fails the image
         cdx = at.PREDICATE_TYPES["cyclonedx"]
@@ -190,6 +206,27 @@ def _verify(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
                 check_image_sbom(d, sbom.predicate, gp)
     for check in list(_IMAGE_CHECKS):
         check(d, gp, verification)
+
+
+def _check_conditions(d: ImageDecision, gp: GatePolicy, verification: ImageVerification, ptype: str,
+                      conditions: list[Condition]) -> None:
+    """SC-GATE-011 unless one trusted attestation of ``ptype`` meets every CEL condition."""
+    assert verification.image is not None
+    failures: list[str] = []
+    for att in verification.attestations:
+        if not (att.trusted and att.predicate is not None and att.predicate_type
+                and at.same_predicate_type(att.predicate_type, ptype)):
+            continue
+        env = activation(att.predicate, att.predicate_type, att.signer.as_dict() if att.signer else None,
+                         verification.image.digest_reference)
+        why = [w for w in (c.evaluate(env) for c in conditions) if w is not None]
+        if not why:
+            return
+        failures.append("; ".join(why))
+    detail = " | ".join(sorted(set(failures))[:3]) if failures else "no attestation predicate to evaluate"
+    _add(d, gp, "SC-GATE-011",
+         f"{verification.image.digest_reference}: no trusted {at.short_type(ptype)} attestation meets the "
+         f"policy's conditions: {detail}")
 
 
 def check_image_sbom(d: ImageDecision, document: bytes, gp: GatePolicy) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from supplychain.errors import InputError
 from supplychain.fileio import read_bytes
+from supplychain.gate.conditions import Condition, parse_conditions
 from supplychain.gate.rules import register
 from supplychain.policy.config import Policy, load_policy
 from supplychain.policy.images import ImageRef, glob_match, normalize_glob
@@ -46,6 +47,17 @@ class SignerEntry:
 class AttestationRequirement:
     images: tuple[str, ...]
     types: tuple[str, ...]  # predicate type URIs
+    conditions: tuple[Condition, ...] = ()  # CEL conditions on the predicates (gate.conditions)
+
+
+@dataclass(frozen=True)
+class SignerThreshold:
+    """``signer_thresholds:``: the image needs valid signatures by ``need`` of the named signers."""
+
+    images: tuple[str, ...]
+    signers: tuple[SignerPolicy, ...]
+    need: int
+    text: str  # "all of a, b" / "at least 2 of a, b, c"
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ class GatePolicy:
     attestations: list[AttestationRequirement] = field(default_factory=list)
     sbom: SbomRules | None = None
     scope: tuple[str, ...] = ("*",)  # rule id globs the gate applies
+    thresholds: list[SignerThreshold] = field(default_factory=list)
 
     def applies(self, rule_id: str) -> bool:
         """Does the gate apply this rule (``gate.rules`` of the policy)?"""
@@ -69,6 +82,16 @@ class GatePolicy:
 
     def signers_for(self, ref: ImageRef) -> list[SignerPolicy]:
         return [e.rule for e in self.signers if covers(e.images, ref)]
+
+    def thresholds_for(self, ref: ImageRef) -> list[SignerThreshold]:
+        return [t for t in self.thresholds if covers(t.images, ref)]
+
+    def conditions_for(self, ref: ImageRef, predicate_type: str) -> list[Condition]:
+        out: list[Condition] = []
+        for req in self.attestations:
+            if covers(req.images, ref):
+                out.extend(c for c in req.conditions if at.same_predicate_type(c.type, predicate_type))
+        return out
 
     def attestations_for(self, ref: ImageRef) -> list[str]:
         out: list[str] = []
@@ -123,6 +146,42 @@ def _signer(entry: Any, i: int, path: str | Path, base: Path) -> SignerEntry:
     return SignerEntry(image_globs(entry.get("images")), rule)
 
 
+def _thresholds(sections: dict[str, Any], by_name: dict[str, SignerPolicy], path: str | Path) -> list[SignerThreshold]:
+    out: list[SignerThreshold] = []
+    for i, entry in enumerate(sections.get("signer_thresholds") or []):
+        where = f"{path}: signer_thresholds[{i}]"
+        names = [str(n) for n in entry["signers"]]
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise InputError(f"{where}: no `signers:` entry is named {', '.join(map(repr, unknown))}",
+                             hint="name the signers entries (`name:`) and list those names here")
+        if len(set(names)) != len(names):
+            raise InputError(f"{where}: a signer is listed twice")
+        if entry.get("all") is True:
+            need, text = len(names), "all of " + ", ".join(names)
+        else:
+            need = int(entry["at_least"])
+            if need > len(names):
+                raise InputError(f"{where}: at_least {need} of {len(names)} signer(s) can never be met")
+            text = f"at least {need} of " + ", ".join(names)
+        out.append(SignerThreshold(image_globs(entry.get("images")), tuple(by_name[n] for n in names), need, text))
+    return out
+
+
+def validate_sections(policy: Policy, path: str | Path) -> None:
+    """Check what the gate reads beyond the schema without loading key files (for ``policy check``):
+    CEL conditions compile, signer thresholds name existing signers and can be met."""
+    sections = policy.sections
+    for i, entry in enumerate(sections.get("attestations") or []):
+        try:
+            types = tuple(at.predicate_type_for(str(t)) for t in entry["require"])
+        except InputError as exc:
+            raise exc.with_prefix(f"{path}: attestations[{i}].require") from exc
+        parse_conditions(entry, types, f"{path}: attestations[{i}]")
+    names = {str(e.get("name") or f"signers[{i}]") for i, e in enumerate(sections.get("signers") or [])}
+    _thresholds(sections, {n: SignerPolicy(name=n) for n in names}, path)
+
+
 def gate_policy(policy: Policy, path: str | Path) -> GatePolicy:
     """The gate sections of a loaded policy (key files relative to ``path``'s directory)."""
     base = Path(path).resolve().parent
@@ -135,7 +194,9 @@ def gate_policy(policy: Policy, path: str | Path) -> GatePolicy:
             types = tuple(at.predicate_type_for(str(t)) for t in entry["require"])
         except InputError as exc:
             raise exc.with_prefix(f"{path}: attestations[{i}].require") from exc
-        gp.attestations.append(AttestationRequirement(image_globs(entry.get("images")), types))
+        conditions = parse_conditions(entry, types, f"{path}: attestations[{i}]")
+        gp.attestations.append(AttestationRequirement(image_globs(entry.get("images")), types, tuple(conditions)))
+    gp.thresholds = _thresholds(sections, {e.rule.name: e.rule for e in gp.signers}, path)
     sb = sections.get("sbom")
     if sb:
         gp.sbom = SbomRules(image_globs(sb.get("images")), tuple(str(p) for p in sb.get("deny_packages") or ()),

@@ -36,6 +36,13 @@ GATE_RULES = (
     Rule("SC-GATE-006", "ImageUnavailable", Severity.ERROR,
          "The image could not be resolved or read from its registry.",
          "Check the reference and that the registry is reachable and the image pushed.", "gate"),
+    Rule("SC-GATE-010", "SignerThresholdNotMet", Severity.ERROR,
+         "The image lacks valid signatures by all (or at least N) of the signers `signer_thresholds:` names for it.",
+         "Sign the image by digest with each required signer (e.g. the release key and the platform key).", "gate"),
+    Rule("SC-GATE-011", "AttestationConditionFailed", Severity.ERROR,
+         "No trusted attestation of a required type meets the policy's CEL conditions on its predicate.",
+         "Rebuild / re-attest so the predicate meets the conditions (builder, source, freshness, scan "
+         "results), or change `attestations[].conditions` in the policy.", "gate"),
 )
 
 
