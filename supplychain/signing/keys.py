@@ -254,9 +254,12 @@ def load_public_key(path: str | os.PathLike[str], *, name: str | None = None) ->
 def load_private_key(path: str | os.PathLike[str], *, password: bytes | None = None) -> Any:
     """Load a PEM private key; encrypted keys take ``password`` / $SUPPLYCHAIN_PASSWORD / a prompt."""
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     raw = read_bytes(path, what="private key")
+    cosign = _COSIGN_KEY_BLOCK.search(raw)
+    if cosign is not None:  # cosign / sigstore-go's own encrypted format (`cosign generate-key-pair`)
+        pw = password if password is not None else _password_for_existing_key(path)
+        return _checked_private_key(_decrypt_cosign_key(cosign.group(2), path, pw or b""), path)
     if b"ENCRYPTED" in raw or b"Proc-Type: 4,ENCRYPTED" in raw:
         pw = password if password is not None else _password_for_existing_key(path)
         if pw is None:
@@ -274,6 +277,12 @@ def load_private_key(path: str | os.PathLike[str], *, password: bytes | None = N
             raise InputError(f"{path}: cannot decrypt private key (wrong password?)",
                              hint=f"check {PASSWORD_ENV}") from exc
         raise InputError(f"{path}: not a PEM private key") from exc
+    return _checked_private_key(key, path)
+
+
+def _checked_private_key(key: Any, path: str | os.PathLike[str]) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
     if isinstance(key, ec.EllipticCurvePrivateKey):
         if key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
             raise InputError(f"{path}: unsupported curve {key.curve.name}")
@@ -281,3 +290,53 @@ def load_private_key(path: str | os.PathLike[str], *, password: bytes | None = N
         raise InputError(f"{path}: unsupported key type {type(key).__name__}",
                          hint="use an ECDSA P-256 key from `supplychain keygen`")
     return key
+
+
+_COSIGN_KEY_BLOCK = re.compile(
+    rb"-----BEGIN ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY-----\s*(.*?)\s*-----END ENCRYPTED \1 PRIVATE KEY-----", re.S)
+_MAX_SCRYPT_N = 1 << 20  # cosign writes 32768 or 65536; more is a resource attack, not a key
+
+
+def _decrypt_cosign_key(body: bytes, path: str | os.PathLike[str], password: bytes) -> Any:
+    """Decrypt cosign's key file format (sigstore/sigstore ``pkg/encryption``): base64 of a JSON
+    ``{"kdf": {"name": "scrypt", "params": {"N", "r", "p"}, "salt"}, "cipher": {"name":
+    "nacl/secretbox", "nonce"}, "ciphertext"}``; scrypt(password, salt) gives the 32-byte secretbox
+    key, and the plaintext is the PKCS#8 DER private key."""
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    def bad(why: str) -> InputError:
+        return InputError(f"{path}: not a valid cosign encrypted private key ({why})")
+
+    try:
+        doc = json.loads(base64.b64decode(b"".join(body.split()), validate=True))
+        kdf, cipher = doc["kdf"], doc["cipher"]
+        params = kdf["params"]
+        n, r, p = int(params["N"]), int(params["r"]), int(params["p"])
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        nonce = base64.b64decode(cipher["nonce"], validate=True)
+        ciphertext = base64.b64decode(doc["ciphertext"], validate=True)
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise bad(type(exc).__name__) from None
+    if kdf.get("name") != "scrypt" or cipher.get("name") != "nacl/secretbox":
+        raise bad(f"kdf {kdf.get('name')!r} / cipher {cipher.get('name')!r} not scrypt / nacl/secretbox")
+    if not (2 <= n <= _MAX_SCRYPT_N and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+        raise bad(f"scrypt parameters N={n} r={r} p={p} out of range")
+    if len(nonce) != 24:
+        raise bad("secretbox nonce is not 24 bytes")
+    secret = hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + (1 << 20), dklen=32)
+    try:
+        from nacl.exceptions import CryptoError
+        from nacl.secret import SecretBox
+    except ImportError:  # pragma: no cover - PyNaCl is a declared dependency
+        raise InputError(f"{path}: reading cosign keys needs PyNaCl") from None
+    try:
+        der = SecretBox(secret).decrypt(ciphertext, nonce)
+    except CryptoError:
+        raise InputError(f"{path}: cannot decrypt cosign private key (wrong password?)",
+                         hint=f"check {PASSWORD_ENV} (or COSIGN_PASSWORD)") from None
+    try:
+        return serialization.load_der_private_key(der, password=None)
+    except (ValueError, TypeError) as exc:
+        raise bad(f"decrypted data is not a PKCS#8 key: {exc}") from None
