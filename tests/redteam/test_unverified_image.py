@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from supplychain.gate import decide_image, load_gate_policy
-from supplychain.gate.result import Decision
+from supplychain.policy.report.model import Decision
 from supplychain.signing.image import RegistryView
 from supplychain.signing.specs import TrustSpec
 from tests.image_signing.conftest import make_keypair
