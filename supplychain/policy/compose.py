@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from supplychain.errors import InputError
-from supplychain.policy import dockerfile, render
+from supplychain.policy import dockerfile, hardening, render
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.dockerfile import DATASTORE_PORTS, substitute
 from supplychain.policy.secrets import secret_reason
@@ -276,6 +276,7 @@ def check_document(doc: YMap, col: Collector, *, merged: bool = True) -> None:
             continue
         _check_service(str(name), svc, col, images=not rendered, project_dir=project_dir)
         _service_hygiene(str(name), svc, col, services.where_key(name), project_dir)
+    hardening.compose_services(services, col, project_dir)
 
 
 def _judge_other_file(path: str, col: Collector) -> None:

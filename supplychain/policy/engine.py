@@ -11,7 +11,7 @@ import datetime
 import fnmatch
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -295,9 +295,12 @@ def apply_waivers(report: Report, raw: list[Finding], today: datetime.date | Non
 def check_paths(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = (),
                 build_args: dict[str, str] | None = None, today: datetime.date | None = None) -> Report:
     """Check files and directories against a policy; bad input raises InputError (exit 2)."""
+    from supplychain.policy import hardening
+
     report = Report(policy)
     raw: list[Finding] = []
     seen: set[str] = set()
+    hardening.reset()  # K8S-024 is judged over every checked manifest (below)
     if STDIN in paths:  # "-": rendered manifests (helm template ...), a compose file or a Dockerfile on stdin
         paths = [p for p in paths if p != STDIN]
         result = check_stdin(policy, build_args)
@@ -315,8 +318,19 @@ def check_paths(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = 
             continue
         report.files.append(result)
         raw.extend(result.findings)
+    raw.extend(hardening.network_policy_findings(hardening.drain(), _finding_maker(policy)))
     apply_waivers(report, raw, today)
     return report
+
+
+def _finding_maker(policy: Policy) -> Callable[[str, str, int, str], Finding | None]:
+    def make(rule: str, file: str, line: int, message: str) -> Finding | None:
+        sev = policy.severity_of(rule)
+        if sev is None:
+            return None
+        return Finding(rule=rule, severity=sev, file=file, line=max(1, line), column=None, message=message,
+                       fix=RULES[rule].help)
+    return make
 
 
 def collect_images(paths: list[str], policy: Policy, *, exclude: tuple[str, ...] = ()) -> list[ImageUse]:

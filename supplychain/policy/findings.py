@@ -258,6 +258,44 @@ _r("K8S-011", "DangerousCapability", "error", "kubernetes",
    "Container adds ALL or SYS_ADMIN capabilities.",
    "Remove the capability from `securityContext.capabilities.add`.")
 
+# hardening checklist (issue 14; logic in supplychain.policy.hardening)
+_r("K8S-020", "SeccompProfileMissing", "error", "kubernetes",
+   "Container has no RuntimeDefault or Localhost seccomp profile (pod or container level).",
+   "Set `securityContext.seccompProfile: {type: RuntimeDefault}` on the pod (or each container).")
+_r("K8S-021", "UnconfinedSecurityProfile", "error", "kubernetes",
+   "A seccomp or AppArmor profile is Unconfined (securityContext or annotation).",
+   "Use `type: RuntimeDefault` (or a Localhost profile) for seccompProfile and appArmorProfile.")
+_r("K8S-022", "SensitiveHostPath", "error", "kubernetes",
+   "A hostPath volume mounts a sensitive host directory (/etc, /root, /proc, /sys, /var/run, /var/lib/docker, ...).",
+   "Remove the hostPath volume; use a ConfigMap, Secret, emptyDir or a CSI volume instead.")
+_r("K8S-023", "ServiceAccountTokenMounted", "warning", "kubernetes",
+   "The pod mounts a service-account token (automountServiceAccountToken is not false).",
+   "Set `automountServiceAccountToken: false` on the pod spec unless the workload calls the Kubernetes API.")
+_r("K8S-024", "NoDefaultDenyNetworkPolicy", "warning", "kubernetes",
+   "A namespace has workloads but no default-deny NetworkPolicy among the checked manifests.",
+   "Add a NetworkPolicy with `podSelector: {}` and `policyTypes: [Ingress]` (and Egress) to the namespace, "
+   "then allow only the flows each workload needs; without one, lateral movement is open.")
+_r("CMP-030", "UnconfinedSecurityProfile", "error", "compose",
+   "Service disables seccomp or AppArmor (security_opt seccomp=unconfined / apparmor=unconfined).",
+   "Remove the `unconfined` security_opt; the runtime's default profiles block dangerous syscalls.")
+_r("CMP-031", "WritableRootFilesystem", "warning", "compose",
+   "Service does not set `read_only: true`.",
+   "Set `read_only: true` and mount a tmpfs or volume where the service must write.")
+_r("CMP-032", "CapabilitiesNotDropped", "error", "compose",
+   "Service does not drop all Linux capabilities (cap_drop: [ALL]).",
+   "Add `cap_drop: [ALL]` and add back only what is needed with cap_add (e.g. NET_BIND_SERVICE).")
+_r("CMP-033", "SensitiveHostPathMounted", "error", "compose",
+   "A sensitive host path (/, /etc, /root, /proc, /sys, /var/run, /var/lib/docker, ...) is bind-mounted.",
+   "Do not mount host system directories into containers; mount only the specific files the service needs, "
+   "read-only.")
+_r("CMP-034", "WritableAppDirectory", "error", "compose",
+   "The application directory is bind-mounted writable into a service that is not a dev service.",
+   "Ship the code in the image (or mount it `:ro`); keep writable bind mounts of the source tree to dev "
+   "services, profiles or override files.")
+_r("CMP-035", "DatastoreOnDefaultNetwork", "note", "compose",
+   "A datastore publishes nothing but shares the default network with every other service.",
+   "Put the datastore on an `internal: true` network shared only with the services that use it.")
+
 # --- the policy itself ----------------------------------------------------------------------------
 _r("SC-POL-001", "ExpiredWaiver", "error", "policy",
    "A waiver in the policy has expired.",

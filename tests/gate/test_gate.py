@@ -16,7 +16,7 @@ pytestmark = pytest.mark.registry
 
 # a container that passes every Kubernetes rule of the policy (the gate applies them all)
 HARDENED = ("{allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, "
-            "capabilities: {drop: [ALL]}}")
+            "capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}")
 
 
 def _push(client: Any, host: str, repo: str, tag: str, files: list[Any]) -> tuple[str, str]:
@@ -104,7 +104,8 @@ sbom:
   deny_licenses: ["AGPL-*"]
 """)
     compose = d / "compose.yaml"
-    hardened = "    user: '10001'\n    security_opt: [no-new-privileges:true]\n"  # no CMP-020/021 hygiene warnings
+    hardened = ("    user: '10001'\n    security_opt: [no-new-privileges:true]\n"  # no CMP-020/021 hygiene warnings
+                "    read_only: true\n    cap_drop: [ALL]\n")  # nor CMP-031/032
     compose.write_text(f"""services:
   web:
     image: {images['good']}
@@ -123,6 +124,7 @@ metadata:
 spec:
   template:
     spec:
+      automountServiceAccountToken: false
       containers:
         - name: api
           image: {images['good']}
@@ -140,10 +142,16 @@ kind: Pod
 metadata:
   name: scan
 spec:
+  automountServiceAccountToken: false
   containers:
     - name: scan
       image: {images['badsbom']}
       securityContext: {HARDENED}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: default-deny}}
+spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
 """)
     return {"images": images, "policy": policy, "compose": compose, "k8s": k8s, "untrusted": untrusted,
             "dir": d, "release": release}

@@ -19,12 +19,14 @@ from tests.conftest import run_cli
 
 DIGEST = "sha256:" + "4f" * 32
 HARDENED = ("{allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, "
-            "capabilities: {drop: [ALL]}}")
+            "capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}")
+# the namespace's default-deny NetworkPolicy (K8S-024) beside every pod
+NETPOL = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n"
 
 
 def _pod(image: str, security: str) -> str:
-    return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n"
-            f"    - name: app\n      image: {image}\n      securityContext: {security}\n")
+    return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  automountServiceAccountToken: false\n"
+            f"  containers:\n    - name: app\n      image: {image}\n      securityContext: {security}\n{NETPOL}")
 
 
 PRIVILEGED = "{privileged: true, allowPrivilegeEscalation: true, runAsUser: 0}"
@@ -107,7 +109,7 @@ def test_waivers_and_scope_apply_to_file_rules_as_in_policy_check(tmp_path: Path
 def test_policy_that_does_not_extend_the_default_says_so(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yaml"
     compose.write_text(f"services:\n  web:\n    image: nginx:1.27@{DIGEST}\n    user: root\n"
-                       "    security_opt: [no-new-privileges:true]\n")
+                       "    security_opt: [no-new-privileges:true]\n    read_only: true\n    cap_drop: [ALL]\n")
     weak = tmp_path / "weak.yaml"
     weak.write_text("version: 1\ntrusted_registries: ['docker.io/library/*']\n")
     r = run_cli("policy", "check", str(compose), "--policy", str(weak), "--json")

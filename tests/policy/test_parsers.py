@@ -100,7 +100,8 @@ def test_sexagesimal_port_kept_as_written() -> None:
 
     col = Collector(default_policy(), "c.yaml")
     check_text(f"services:\n  r:\n    image: redis:7@{DIG}\n    ports:\n      - 27017:27017\n      - 11211:11211\n"
-               "    user: '1'\n    security_opt: [no-new-privileges]\n", COMPOSE, col)
+               "    user: '1'\n    security_opt: [no-new-privileges]\n    read_only: true\n    cap_drop: [ALL]\n",
+               COMPOSE, col)
     assert [(f.rule, f.line) for f in col.findings] == [("CMP-006", 5), ("CMP-006", 6)]
 
 
