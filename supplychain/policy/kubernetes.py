@@ -140,12 +140,8 @@ def _check_object(doc: YMap, col: Collector) -> None:
             vols = node.get("volumes")  # their `image: {reference: ...}` is read by _check_pod
             if isinstance(vols, YSeq):
                 containers.update(id(v) for v in vols if isinstance(v, YMap))
-            vols = node.get("volumes")  # their `image: {reference: ...}` is read by _check_pod
-            if isinstance(vols, YSeq):
-                containers.update(id(v) for v in vols if isinstance(v, YMap))
             _check_pod(obj, node, col)
             if "image" in node and id(node) not in containers:  # a CRD's own image beside its pod spec
-    _annotation_images(obj, doc, col)
                 _other_image(obj, path, node, col)
         elif id(node) not in containers:
             _other_image(obj, path, node, col)
@@ -153,38 +149,6 @@ def _check_object(doc: YMap, col: Collector) -> None:
 
 def _other_image(obj: str, path: str, node: YMap, col: Collector) -> None:
     image = node.get("image")
-    elif image is not None:  # e.g. an operator's `image: {repository: ..., tag: ...}`: it deploys
-        pos = node.where("image")  # an image the gate cannot name, so it cannot verify it
-        refuse(col, pos.line, pos.column,
-               f"{where} is a {type(image).__name__}, not an image reference string; the image it "
-               "deploys cannot be determined", fix="write the image as one reference string", context=where)
-
-
-# Annotations that make a sidecar injector (a mutating webhook) run the image they name in the pod
-IMAGE_ANNOTATIONS = frozenset({
-    "sidecar.istio.io/proxyImage",  # Istio
-    "config.linkerd.io/proxy-image", "config.linkerd.io/init-image", "config.linkerd.io/debug-image",  # Linkerd
-    "vault.hashicorp.com/agent-image",  # Vault Agent injector
-    "dapr.io/sidecar-image",  # Dapr
-})
-
-
-def _annotation_images(obj: str, doc: YMap, col: Collector) -> None:
-    """Images named by injector annotations of the object or its pod templates (the injected
-    container runs them although no ``image:`` field says so)."""
-    stack: list[Any] = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, YMap):
-            meta = node.get("metadata")
-            ann = meta.get("annotations") if isinstance(meta, YMap) else None
-            if isinstance(ann, YMap):
-                for key, value in ann.items():
-                    if key in IMAGE_ANNOTATIONS and isinstance(value, str):
-                        _record(col, ann, key, value, f"{obj} annotation {key}")
-            stack.extend(v for k, v in node.items() if isinstance(v, (YMap, YSeq)) and k != "metadata")
-        elif isinstance(node, YSeq):
-            stack.extend(v for v in node if isinstance(v, (YMap, YSeq)))
     where = f"{obj} {path + '.' if path else ''}image"
     if isinstance(image, str):  # (image volumes, `image: {reference: ...}`, belong to pod specs)
         _record(col, node, "image", image, where)
@@ -215,7 +179,6 @@ def _check_pod(obj: str, spec: YMap, col: Collector) -> None:
             hp = vol.get("hostPath")
             if isinstance(hp, YMap) and isinstance(hp.get("path"), str):
                 path = hp["path"].strip()
-    hardening.k8s_pod(obj, spec, iter_containers(spec), col, _DANGEROUS_HOST_PATHS)
                 norm = path.rstrip("/") or "/"
                 if norm in _DANGEROUS_HOST_PATHS or norm.endswith(".sock"):
                     col.add("K8S-005", *_at(hp.where("path")),
@@ -224,6 +187,7 @@ def _check_pod(obj: str, spec: YMap, col: Collector) -> None:
             if isinstance(img, YMap) and isinstance(img.get("reference"), str):
                 _record(col, img, "reference", img["reference"],
                         f"{obj} volume {vol.get('name')!r} image.reference")
+    hardening.k8s_pod(obj, spec, iter_containers(spec), col, _DANGEROUS_HOST_PATHS)
     pod_sc = spec.get("securityContext")
     pod_sc = pod_sc if isinstance(pod_sc, YMap) else YMap()
     for list_key, i, c in iter_containers(spec):
