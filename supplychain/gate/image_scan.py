@@ -25,7 +25,6 @@ from typing import Any
 from supplychain.gate.decide import add_finding, register_image_check
 from supplychain.gate.policy import GatePolicy, covers, image_globs
 from supplychain.gate.result import ImageDecision
-from supplychain.policy.config import register_section
 from supplychain.policy.findings import RULES, Finding, Rule, Severity, register_rule
 from supplychain.policy.imagecheck import PREDICATE_TYPE
 from supplychain.policy.imagecheck import register as register_image_rules
@@ -45,21 +44,6 @@ GATE_RULES = (
          "waive its IMG-* rule for the path / image with a reason and an expiry date.", "gate"),
 )
 
-SCHEMA: dict[str, Any] = {
-    "description": "Deny images on the findings of their signed image-scan attestation "
-                   f"({PREDICATE_TYPE}); see docs/policy.md.",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "images": {"anyOf": [{"type": "string", "minLength": 1},
-                             {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}]},
-        "deny": {"enum": ["error", "warning", "note"]},
-        "scan_when_missing": {"type": "boolean"},
-        "min_ruleset": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)*$"},
-        "base_layers": {"type": "integer", "minimum": 0},
-    },
-}
-
 _done = False
 
 
@@ -71,7 +55,7 @@ def register() -> None:
     register_image_rules()
     for rule in GATE_RULES:
         register_rule(rule)
-    register_section(SECTION, SCHEMA)
+    # the image_scan: section's schema is in policy_sections.json (registered by gate.rules.register)
     register_image_check(check_image_scan)
     _done = True
 
