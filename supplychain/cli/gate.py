@@ -22,6 +22,7 @@ Examples:
   supplychain gate images.txt --policy policies/release.yaml --format sarif -o gate.sarif
   supplychain gate --image registry.example.com/app:1.4@sha256:4f2c...9e --policy release.yaml --json
   supplychain gate deploy/ --policy release.yaml --receipt-out receipt.json --receipt-key release.key
+  supplychain gate deploy/ --policy release.yaml --vuln-db /var/lib/supplychain/vuln.db
 
 \b
 PATH: Kubernetes manifests, compose files, Dockerfiles, image lists (directories are
@@ -30,8 +31,9 @@ or by --image REF; a PATH that does not exist is an error, never taken for an im
 Every rule of the policy is applied to every file read (as `policy check` does, same ids,
 severities and waivers; `gate: {rules: [...]}` in the policy narrows that). Then per image:
 trusted registry and digest pin, a valid signature by a signer the policy's `signers:`
-section accepts for it, the attestations `attestations:` requires, and the `sbom:` rules on
-the attested SBOM.
+section accepts for it, the attestations `attestations:` requires, the `sbom:` rules on
+the attested SBOM, and the `vulnerabilities:` rules (the attested SBOM scanned against the
+advisory database: --vuln-db, else the policy's `database`, else $SUPPLYCHAIN_VULN_DB).
 
 \b
 Exit codes: 0 every image passes and no file finding is an error; 1 something failed
@@ -63,11 +65,14 @@ embedded trust root and makes no network call except to the registries holding t
               help="When the gate passes, write a signed gate receipt (DSSE) the admission webhook accepts.")
 @click.option("--receipt-key", type=click.Path(dir_okay=False, exists=True), default=None, metavar="PRIVATE.pem",
               help="Key that signs the receipt (encrypted keys: $SUPPLYCHAIN_PASSWORD or a prompt).")
+@click.option("--vuln-db", "vuln_db", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Advisory database for the policy's `vulnerabilities:` rules (overrides its `database`; "
+                   "default $SUPPLYCHAIN_VULN_DB, else the user cache dir).")
 @trust_options
 def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt: str | None, as_json: bool,
          output: str | None, trusted: tuple[str, ...], insecure: tuple[str, ...], exclude: tuple[str, ...],
          workers: int, deadline: float | None, receipt_out: str | None, receipt_key: str | None,
-         **kwargs: Any) -> None:
+         vuln_db: str | None, **kwargs: Any) -> None:
     """Decide, per image and overall, whether a deployment may go ahead."""
     from supplychain.cli.common import print_warnings, report_format
     from supplychain.errors import InputError
@@ -84,6 +89,10 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
         from supplychain.signing.keys import load_private_key
 
         signing_key = load_private_key(receipt_key)
+    if vuln_db is not None:
+        from supplychain.gate.vuln_rules import set_database
+
+        set_database(vuln_db)
     result = run_gate(paths, policy_path, images=images, trust=trust_spec(kwargs), workers=workers,
                       extra_trusted=trusted, insecure_registries=insecure, exclude=exclude, deadline=deadline)
     print_warnings(result.warnings)

@@ -71,3 +71,7 @@ def register() -> None:
     from supplychain.gate.image_scan import register as register_image_scan
 
     register_image_scan()
+    # the vulnerabilities: section and its SC-GATE-03x rules (scans the attested SBOM, supplychain.vuln)
+    from supplychain.gate.vuln_rules import register as register_vulnerabilities
+
+    register_vulnerabilities()
