@@ -145,6 +145,7 @@ def _check_object(doc: YMap, col: Collector) -> None:
                 _other_image(obj, path, node, col)
         elif id(node) not in containers:
             _other_image(obj, path, node, col)
+    _annotation_images(obj, doc, col)
 
 
 def _other_image(obj: str, path: str, node: YMap, col: Collector) -> None:
@@ -157,6 +158,33 @@ def _other_image(obj: str, path: str, node: YMap, col: Collector) -> None:
         refuse(col, pos.line, pos.column,
                f"{where} is a {type(image).__name__}, not an image reference string; the image it "
                "deploys cannot be determined", fix="write the image as one reference string", context=where)
+
+
+# Annotations that make a sidecar injector (a mutating webhook) run the image they name in the pod
+IMAGE_ANNOTATIONS = frozenset({
+    "sidecar.istio.io/proxyImage",  # Istio
+    "config.linkerd.io/proxy-image", "config.linkerd.io/init-image", "config.linkerd.io/debug-image",  # Linkerd
+    "vault.hashicorp.com/agent-image",  # Vault Agent injector
+    "dapr.io/sidecar-image",  # Dapr
+})
+
+
+def _annotation_images(obj: str, doc: YMap, col: Collector) -> None:
+    """Images named by injector annotations of the object or its pod templates (the injected
+    container runs them although no ``image:`` field says so)."""
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, YMap):
+            meta = node.get("metadata")
+            ann = meta.get("annotations") if isinstance(meta, YMap) else None
+            if isinstance(ann, YMap):
+                for key, value in ann.items():
+                    if key in IMAGE_ANNOTATIONS and isinstance(value, str):
+                        _record(col, ann, key, value, f"{obj} annotation {key}")
+            stack.extend(v for k, v in node.items() if isinstance(v, (YMap, YSeq)) and k != "metadata")
+        elif isinstance(node, YSeq):
+            stack.extend(v for v in node if isinstance(v, (YMap, YSeq)))
 
 
 def _record(col: Collector, node: YMap, key: str, text: str, context: str) -> None:

@@ -37,3 +37,30 @@ def test_image_volume_of_a_pod_is_still_read(tmp_path: Path) -> None:
     report = check_paths([str(f)], policy())
     assert not [x for x in report.findings if x.rule == "SC-GATE-007"]
     assert sorted(u.text for u in report.images) == ["trusted.io/app:1", "trusted.io/data:1"]
+
+
+INJECTED = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations:
+        sidecar.istio.io/proxyImage: evil.io/proxy:1
+        vault.hashicorp.com/agent-image: "evil.io/vault:1"
+    spec:
+      containers: [{name: c, image: "trusted.io/app:1"}]
+"""
+
+
+def test_sidecar_injector_image_annotations_are_judged(tmp_path: Path) -> None:
+    # Istio / Vault inject a container running the annotated image into every pod of the template;
+    # the gate used to judge only trusted.io/app:1 and pass
+    f = tmp_path / "web.yaml"
+    f.write_text(INJECTED)
+    report = check_paths([str(f)], policy())
+    assert sorted(u.text for u in report.images) == ["evil.io/proxy:1", "evil.io/vault:1", "trusted.io/app:1"]
+    untrusted = {x.image for x in report.findings if x.rule == "SC-IMG-001"}
+    assert untrusted == {"evil.io/proxy:1", "evil.io/vault:1"}
