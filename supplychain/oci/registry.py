@@ -195,6 +195,22 @@ class RegistryClient:
                      registry: str | None = None, if_match: str | None = None) -> str:
         """Upload a manifest under a tag or its digest; returns its digest. ``if_match``: an ETag
         the current manifest must still have (the registry answers 412 otherwise, where supported)."""
+        return self._put_manifest(repo, ref_or_digest, data, media_type, registry=registry, if_match=if_match)[0]
+
+    def push_referrer(self, repo: str | Reference, data: bytes, media_type: str, subject_digest: str,
+                      descriptor: Descriptor, *, registry: str | None = None) -> str:
+        """Upload a manifest that has a ``subject`` (by its digest) and make sure it is listed as a
+        referrer of ``subject_digest``: a registry that answers ``OCI-Subject: <subject digest>``
+        indexes it itself (OCI distribution 1.1) and nothing more is written; otherwise the
+        referrers API or the ``sha256-<hex>`` tag index is updated (:meth:`add_referrer`)."""
+        digest, ans = self._put_manifest(repo, digest_of(data), data, media_type, registry=registry)
+        if ans.headers.get("OCI-Subject", "").strip() == subject_digest:
+            return digest
+        self.add_referrer(repo, subject_digest, descriptor, registry=registry)
+        return digest
+
+    def _put_manifest(self, repo: str | Reference, ref_or_digest: str, data: bytes, media_type: str, *,
+                      registry: str | None = None, if_match: str | None = None) -> tuple[str, Answer]:
         reg, name = _name_of(repo, registry)
         digest = digest_of(data)
         if ":" in ref_or_digest and ref_or_digest.split(":", 1)[0].startswith("sha"):
@@ -211,7 +227,7 @@ class RegistryClient:
         got = ans.headers.get("Docker-Content-Digest")
         if got and got.startswith("sha256:") and got != digest:
             raise VerificationError(f"{what}: registry stored the manifest as {got}, expected {digest}")
-        return digest
+        return digest, ans
 
     def delete_manifest(self, repo: str | Reference, digest: str, *, registry: str | None = None) -> None:
         reg, name = _name_of(repo, registry)

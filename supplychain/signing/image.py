@@ -213,16 +213,20 @@ class RegistryView:
     def push_referrer(self, ref: Reference, subject_digest: str, manifest: dict[str, Any]) -> str:
         """Push an artifact manifest with a subject; list it in the referrers tag when needed."""
         raw = json.dumps(manifest, separators=(",", ":")).encode()
+        from supplychain.oci.descriptor import Descriptor, digest_of
+
         _check_referrers_tag(self.client, ref, subject_digest)  # before anything is written
-        digest = _push_manifest(self.client, ref, None, raw, manifest["mediaType"])
         descriptor = {
             "mediaType": manifest["mediaType"],
-            "digest": digest,
+            "digest": digest_of(raw),
             "size": len(raw),
             "artifactType": manifest.get("artifactType"),
             "annotations": manifest.get("annotations") or {},
         }
-        _add_referrer(self.client, ref, subject_digest, descriptor)
+        # listed by the registry itself when it answers OCI-Subject; else the referrers tag index
+        # is updated only from a valid read, conditionally, and confirmed (the oci layer)
+        digest: str = self.client.push_referrer(ref, raw, manifest["mediaType"], subject_digest,
+                                                Descriptor.from_dict(descriptor))
         self.forget(("referrers", ref.name, subject_digest))
         return digest
 
@@ -239,8 +243,12 @@ def _fetch_manifest(client: Any, ref: Reference) -> tuple[bytes, str] | None:
 
     try:
         data, media, _ = client.get_manifest(ref)
-    except RegistryNotFound:
-        return None
+    except RegistryNotFound as exc:
+        if exc.says_unknown:  # the registry itself says there is no such manifest
+            return None
+        # a bare 404 (a proxy, a CDN, a misrouted request) says nothing about the manifest
+        raise RegistryError(f"{exc.message} without a registry error code saying the manifest is unknown",
+                            hint="check the registry URL and any proxy in front of it") from exc
     return bytes(data), str(media or "")
 
 
@@ -257,20 +265,6 @@ def _push_blob(client: Any, ref: Reference, data: bytes) -> str:
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     client.upload_blob(ref, data, digest)
     return digest
-
-
-def _push_manifest(client: Any, ref: Reference, tag: str | None, raw: bytes, media_type: str) -> str:
-    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
-    return str(client.put_manifest(ref, tag or digest, raw, media_type))
-
-
-def _add_referrer(client: Any, ref: Reference, subject_digest: str, descriptor: dict[str, Any]) -> None:
-    """List a just-pushed referrer: registries with the referrers API already do (the manifest's
-    ``subject`` is indexed); otherwise add it to the ``sha256-<hex>`` referrers tag index."""
-    from supplychain.oci.descriptor import Descriptor
-
-    # the oci layer updates the tag index only from a valid read, conditionally, and confirms it
-    client.add_referrer(ref, subject_digest, Descriptor.from_dict(descriptor))
 
 
 _INDEX_MEDIA_TYPES = (cs.OCI_INDEX, "application/vnd.docker.distribution.manifest.list.v2+json")
@@ -553,6 +547,7 @@ class Finding:
     verified: bool = False  # cryptographically valid and for this digest
     trusted: bool = False  # verified and signed by an accepted signer
     reason: str | None = None
+    unreachable: bool = False  # the registry could not be read (5xx, network, bare 404): no answer
     statement: Statement | None = None
     predicate: bytes | None = None  # the verified predicate document (attestations)
 
@@ -691,7 +686,33 @@ def verify_image(
             result.findings.extend(_check_cosign_referrer(view, sigs, image, desc, options, roots))
     if options.legacy is True or (options.legacy == "auto" and not result.passed):
         result.findings.extend(_check_legacy(view, sigs, image, options, roots))
+    _raise_if_undecided(result)
     return result
+
+
+def _raise_if_undecided(result: ImageVerification) -> None:
+    """A failing result that would pass if the findings the registry could not serve were good is
+    no answer: raise RegistryError (exit 3, the gate's "undecided") instead of failing (exit 1)."""
+    unread = [f for f in result.findings if f.unreachable]
+    if result.passed or not unread or result.errors:
+        return
+    sig_possible = result.signed or any(f.kind == "signature" for f in unread)
+    atts_possible = all(
+        result.trusted_attestation(p) is not None
+        or any(f.kind == "attestation" and (f.predicate_type is None or at.same_predicate_type(f.predicate_type, p))
+               for f in unread)
+        for p in result.required_attestations)
+    if sig_possible and atts_possible:
+        why = "; ".join(sorted({f.reason or f.location for f in unread}))[:1000]
+        raise RegistryError(f"{result.image.digest_reference if result.image else result.reference}: "
+                            f"could not read every signature: {why}")
+
+
+def _unreachable(exc: RegistryError) -> bool:
+    """Did the registry fail to answer (True), or say the thing does not exist (False)?"""
+    from supplychain.oci.registry import RegistryNotFound
+
+    return not (isinstance(exc, RegistryNotFound) and exc.says_unknown)
 
 
 COSIGN_REPOSITORY_ENV = "COSIGN_REPOSITORY"
@@ -749,6 +770,7 @@ def _check_referrer(view: RegistryView, ref: Reference, image: ResolvedImage, de
         finding.reason = str(exc)
     except RegistryError as exc:  # one unreachable referrer does not decide the image
         finding.reason = f"referrer {digest} could not be fetched: {exc}"
+        finding.unreachable = _unreachable(exc)
     return finding
 
 
@@ -778,6 +800,8 @@ def _fetch_referenced(view: RegistryView, ref: Reference, digest: str, limit: in
     try:
         return view.blob(ref, digest, limit=limit)
     except RegistryError as exc:
+        if _unreachable(exc):  # 5xx, network, bare 404: no answer, not a missing predicate
+            raise RegistryError(f"referenced predicate {digest} cannot be fetched: {exc}") from exc
         raise VerificationError(f"referenced predicate {digest} cannot be fetched: {exc}") from exc
     except VerificationError as exc:
         raise VerificationError(f"referenced predicate does not match its signed digest: {exc}") from exc
@@ -798,8 +822,12 @@ def _check_legacy(view: RegistryView, ref: Reference, image: ResolvedImage, opti
         tag = cs.digest_tag(image.digest, suffix)
         try:
             got = view.manifest(ref, tag)
-        except (RegistryError, VerificationError) as exc:
+        except VerificationError as exc:
             findings.append(Finding(kind, "legacy " + suffix, tag, reason=f"{tag}: {exc}"))
+            continue
+        except RegistryError as exc:  # a bare 404 or a 5xx: not "unsigned", but no answer
+            findings.append(Finding(kind, "legacy " + suffix, tag, reason=f"{tag}: {exc}",
+                                    unreachable=_unreachable(exc)))
             continue
         if got is None:
             continue
@@ -830,8 +858,10 @@ def _check_cosign_referrer(view: RegistryView, ref: Reference, image: ResolvedIm
         if not isinstance(subject, dict) or subject.get("digest") != image.digest:
             raise VerificationError(f"referrer {digest} is not attached to {image.digest}")
         layers = _layers_of(got[0], digest)
-    except (VerificationError, RegistryError) as exc:
+    except VerificationError as exc:
         return [Finding(kind, "cosign referrer", digest, reason=str(exc))]
+    except RegistryError as exc:
+        return [Finding(kind, "cosign referrer", digest, reason=str(exc), unreachable=_unreachable(exc))]
     return [_check_cosign_layer(view, ref, image, layer, kind, "cosign referrer", f"{digest}#{i}", options, roots)
             for i, layer in enumerate(layers[:MAX_REFERRERS])]
 
@@ -870,6 +900,7 @@ def _check_cosign_layer(view: RegistryView, ref: Reference, image: ResolvedImage
         finding.reason = str(exc)
     except RegistryError as exc:
         finding.reason = f"{location} could not be fetched: {exc}"
+        finding.unreachable = _unreachable(exc)
     return finding
 
 
