@@ -85,7 +85,8 @@ GATE_RULES = (
 _IMAGES = {"anyOf": [{"type": "string", "minLength": 1},
                      {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}]}
 
-SCHEMA: dict[str, Any] = {
+SCHEMA: dict[str, Any] = {  # copied to policy_sections.json and policies/policy.schema.json (a test compares)
+    "$comment": "Registered by the deploy gate (supplychain.gate.vuln_rules).",
     "description": "Deny images on known vulnerabilities in their attested CycloneDX SBOM, from the offline "
                    "advisory database (supplychain vuln db import); see docs/gate.md.",
     "type": "object",

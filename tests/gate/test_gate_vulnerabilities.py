@@ -213,3 +213,30 @@ def test_gate_cli_vuln_db_option_and_env(scene: dict[str, Any]) -> None:
     r = run_cli("gate", "--image", scene["images"]["clean"], "--policy", str(policy),
                 env={"SUPPLYCHAIN_VULN_DB": str(scene["db"])})
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_section_schema_is_the_one_shipped_for_editors() -> None:
+    from supplychain.gate.rules import section_schemas
+    from supplychain.gate.vuln_rules import SCHEMA
+
+    shipped = json.loads((Path(__file__).resolve().parents[2] / "policies" / "policy.schema.json").read_text())
+    assert section_schemas()["vulnerabilities"] == SCHEMA == shipped["properties"]["vulnerabilities"]
+
+
+def test_release_policy_vulnerabilities_section_loads() -> None:
+    from supplychain.gate import load_gate_policy
+
+    gp = load_gate_policy(Path(__file__).resolve().parents[2] / "policies" / "release.yaml")
+    section = gp.policy.sections["vulnerabilities"]
+    assert section["max_db_age"] == "7d" and section["deny"][0]["severity"] == "high"
+
+
+def test_policy_check_refuses_a_bad_vulnerabilities_section(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nvulnerabilities:\n  deny:\n    - severity: severe\n  allow:\n    - id: CVE-1\n")
+    from supplychain.errors import InputError
+    from supplychain.gate import load_gate_policy
+
+    with pytest.raises(InputError) as exc:
+        load_gate_policy(bad)
+    assert "bad.yaml" in exc.value.message
