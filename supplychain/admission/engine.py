@@ -178,7 +178,8 @@ class AdmissionEngine:
         if self.receipts is not None:
             annotation = self._annotation(obj)
             if annotation is not None:
-                receipt_digests, receipt_note = self.receipts.admitted(annotation, self.core.policy_digest)
+                receipt_digests, receipt_note = self.receipts.admitted(annotation, self.core.policy_digest,
+                                                                       trust_root=self.core.trust_version)
         answers = self._judge_images(manifest, receipt_digests, deadline)
         return self._answer(req, manifest, answers, receipt_note)
 

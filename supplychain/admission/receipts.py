@@ -5,13 +5,16 @@ passes, a DSSE envelope (payload type ``application/vnd.in-toto+json``) holding 
 
 - ``subject``: every image the gate passed, by name and sha256 digest;
 - ``predicateType``: :data:`RECEIPT_PREDICATE`;
-- ``predicate``: ``{"decision": "pass", "policy": {"digest": "sha256:..."}, "time": RFC 3339,
-  "tool": "supplychain X.Y"}``.
+- ``predicate``: ``{"decision": "pass", "policy": {"digest": "sha256:..."}, "trustRoot": "...",
+  "time": RFC 3339, "tool": "supplychain X.Y"}`` (``trustRoot``: what identifies the Sigstore trust
+  root the signatures were verified with, :func:`supplychain.admission.gatecore.trust_version`).
 
 Put the envelope (compact JSON) in the workload's (or its pod template's) annotation
 :data:`RECEIPT_ANNOTATION`. The webhook, started with ``--receipt-key PUB``, admits an image of that
 workload on the receipt alone when the signature verifies with one of its keys, the policy digest is
-the webhook's own policy (or one given with ``--receipt-policy-digest``), the receipt is not older
+the webhook's own policy (or one given with ``--receipt-policy-digest``), its trust root is the
+webhook's own (a gate run with ``--staging`` or another ``--trusted-root`` vouches for nothing
+here), the receipt is not older
 than ``--receipt-max-age`` and the image is referenced by a digest the receipt lists. Anything else
 about a receipt (bad signature, stale, other policy) is ignored with a warning and the image is
 verified in full, so a receipt can only save work, never widen what is admitted. The policy's rules
@@ -43,7 +46,7 @@ MAX_RECEIPT = 256 * 1024  # Kubernetes caps all annotations of an object at 256 
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
-def receipt_statement(images: Iterable[tuple[str, str]], policy_digest: str, *,
+def receipt_statement(images: Iterable[tuple[str, str]], policy_digest: str, *, trust_root: str | None = None,
                       now: datetime.datetime | None = None) -> bytes:
     """The in-toto statement of a passing gate run; ``images`` are (name, "sha256:hex") pairs."""
     from supplychain import __version__
@@ -60,12 +63,16 @@ def receipt_statement(images: Iterable[tuple[str, str]], policy_digest: str, *,
             subjects.append({"name": name, "digest": {"sha256": hexd}})
     if not subjects:
         raise InputError("receipt: no image passed, nothing to write a receipt for")
+    predicate: dict[str, object] = {"decision": "pass", "policy": {"digest": policy_digest},
+                                    "time": when.isoformat().replace("+00:00", "Z"),
+                                    "tool": f"supplychain {__version__}"}
+    if trust_root is not None:
+        predicate["trustRoot"] = trust_root
     statement = {
         "_type": STATEMENT_V1,
         "subject": subjects,
         "predicateType": RECEIPT_PREDICATE,
-        "predicate": {"decision": "pass", "policy": {"digest": policy_digest},
-                      "time": when.isoformat().replace("+00:00", "Z"), "tool": f"supplychain {__version__}"},
+        "predicate": predicate,
     }
     return json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
 
@@ -97,16 +104,18 @@ class ReceiptVerifier:
     max_age: datetime.timedelta = datetime.timedelta(days=7)
     extra_policy_digests: frozenset[str] = frozenset()
 
-    def admitted(self, annotation: str, policy_digest: str, *, now: datetime.datetime | None = None
-                 ) -> tuple[set[str], str]:
+    def admitted(self, annotation: str, policy_digest: str, *, trust_root: str | None = None,
+                 now: datetime.datetime | None = None) -> tuple[set[str], str]:
         """The images a receipt admits as ``name@sha256:hex`` (names normalised), and a warning
-        when the receipt is ignored."""
+        when the receipt is ignored. ``trust_root``: the receipt must name this trust root."""
         try:
-            return self._admitted(annotation, policy_digest, now or datetime.datetime.now(datetime.UTC)), ""
+            return self._admitted(annotation, policy_digest, now or datetime.datetime.now(datetime.UTC),
+                                  trust_root), ""
         except (SupplychainError, ValueError, KeyError, TypeError) as exc:
             return set(), f"gate receipt ignored ({exc}); images verified in full"
 
-    def _admitted(self, annotation: str, policy_digest: str, now: datetime.datetime) -> set[str]:
+    def _admitted(self, annotation: str, policy_digest: str, now: datetime.datetime,
+                  trust_root: str | None = None) -> set[str]:
         raw = annotation.encode("utf-8")
         if len(raw) > MAX_RECEIPT:
             raise ValueError(f"receipt larger than {MAX_RECEIPT} bytes")
@@ -129,6 +138,8 @@ class ReceiptVerifier:
         digest = policy.get("digest") if isinstance(policy, dict) else None
         if digest != policy_digest and digest not in self.extra_policy_digests:
             raise ValueError(f"made with policy {digest}, not this webhook's {policy_digest}")
+        if trust_root is not None and pred.get("trustRoot") != trust_root:
+            raise ValueError(f"made with trust root {pred.get('trustRoot')}, not this webhook's {trust_root}")
         when_text = pred.get("time")
         if not isinstance(when_text, str):
             raise ValueError("no time")

@@ -103,11 +103,14 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
     if receipt_out is not None:
         import hashlib
 
+        from supplychain.admission.gatecore import trust_version
         from supplychain.admission.receipts import receipt_statement, sign_receipt
         from supplychain.fileio import read_bytes
 
         # the webhook compares this with the digest of the policy file it was started with
         policy_digest = "sha256:" + hashlib.sha256(read_bytes(policy_path, what="policy")).hexdigest()
-        statement = receipt_statement(result.passed_digests(), policy_digest)
+        # ... and this with its trust root: images verified against another root vouch for nothing there
+        statement = receipt_statement(result.passed_digests(), policy_digest,
+                                      trust_root=trust_version(trust_spec(kwargs)))
         write_output(sign_receipt(statement, signing_key) + "\n", receipt_out)
         click.echo(f"Wrote gate receipt for {len(result.images)} image(s) to {receipt_out}", err=True)

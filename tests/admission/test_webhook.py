@@ -273,7 +273,8 @@ def test_receipt_admits_with_the_registry_stopped(scene: Scene, tmp_path: Path) 
         image = scene.images["unsigned"]  # the receipt vouches for it: no registry call is made
         name, digest = image.split(":1.0@")
         key = load_private_key(scene.release.private, password=ENV["SUPPLYCHAIN_PASSWORD"].encode())
-        envelope = sign_receipt(receipt_statement([(name, digest)], policy_digest), key)
+        trust = running.engine.core.trust_version
+        envelope = sign_receipt(receipt_statement([(name, digest)], policy_digest, trust_root=trust), key)
         annotated = deployment(image, extra=f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{envelope}'")
         (obj,) = render(annotated, tmp_path)
 
@@ -288,10 +289,17 @@ def test_receipt_admits_with_the_registry_stopped(scene: Scene, tmp_path: Path) 
         # a receipt signed by another key, for another policy, or too old is ignored (full check)
         other = load_private_key(scene.other.private, password=ENV["SUPPLYCHAIN_PASSWORD"].encode())
         old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
-        for bad, why in ((sign_receipt(receipt_statement([(name, digest)], policy_digest), other), "signature"),
-                         (sign_receipt(receipt_statement([(name, digest)], "sha256:" + "0" * 64), key), "policy"),
-                         (sign_receipt(receipt_statement([(name, digest)], policy_digest, now=old), key), "older"),
-                         (sign_receipt(receipt_statement([("evil.example/x", digest)], policy_digest), key), "")):
+        for bad, why in ((sign_receipt(receipt_statement([(name, digest)], policy_digest, trust_root=trust), other),
+                          "signature"),
+                         (sign_receipt(receipt_statement([(name, digest)], "sha256:" + "0" * 64, trust_root=trust), key),
+                          "policy"),
+                         (sign_receipt(receipt_statement([(name, digest)], policy_digest, trust_root=trust, now=old),
+                                       key), "older"),
+                         (sign_receipt(receipt_statement([(name, digest)], policy_digest, trust_root="sha256:" + "1" * 64),
+                                       key), "trust root"),
+                         (sign_receipt(receipt_statement([(name, digest)], policy_digest), key), "trust root"),
+                         (sign_receipt(receipt_statement([("evil.example/x", digest)], policy_digest, trust_root=trust),
+                                       key), "")):
             (obj,) = render(deployment(image, extra=f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{bad}'"),
                             tmp_path)
             running.engine.cache._entries.clear()

@@ -36,7 +36,8 @@ def _engine(tmp_path: Path) -> tuple[AdmissionEngine, str]:
     core._view_factory = no_registry
     key = load_private_key(kp.private, password=ENV["SUPPLYCHAIN_PASSWORD"].encode())
     name, digest = GOOD.split("@")
-    receipt = sign_receipt(receipt_statement([(name, digest)], core.policy_digest), key)
+    receipt = sign_receipt(receipt_statement([(name, digest)], core.policy_digest,
+                                         trust_root=core.trust_version), key)
     return AdmissionEngine(core, receipts=ReceiptVerifier([load_public_key(kp.public)])), receipt
 
 
