@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from supplychain.errors import RegistryError, VerificationError
 from supplychain.gate.conditions import Condition, activation
@@ -46,12 +47,42 @@ from supplychain.signing.image import (
     parse_image_reference,
     verify_image,
 )
+from supplychain.signing.policy import SignerPolicy
 from supplychain.signing.specs import TrustSpec
 
 COMMAND_LINE = "<command line>"
 
 ImageCheck = Callable[[ImageDecision, GatePolicy, ImageVerification], None]
 _IMAGE_CHECKS: list[ImageCheck] = []
+
+
+def _distinct_signers(entries: Iterable[SignerPolicy], signatures: Iterable[Any]) -> list[str]:
+    """Names of the threshold's signer entries each matched to a different verified signer (one key,
+    or one certificate identity + issuer): one signer never counts for two entries (two entries
+    with the same key, or a regular expression that also matches another entry's identity), however
+    many copies of its signature the image has. A maximum bipartite matching (entries are few)."""
+    who: dict[tuple[Any, ...], Any] = {}
+    for sig in signatures:
+        s = sig.signer
+        if sig.verified and s is not None:
+            who.setdefault((s.kind, s.key_fingerprint, s.identity, s.issuer), s)
+    signers = list(who.values())
+    entries = list(entries)
+    taken: dict[int, int] = {}  # signer index -> entry index
+
+    def assign(e: int, seen: set[int]) -> bool:
+        for i, s in enumerate(signers):
+            if i in seen or not entries[e].matches(s):
+                continue
+            seen.add(i)
+            if i not in taken or assign(taken[i], seen):
+                taken[i] = e
+                return True
+        return False
+
+    for e in range(len(entries)):
+        assign(e, set())
+    return [entries[e].name for e in sorted(set(taken.values()))]
 
 
 def register_image_check(check: ImageCheck) -> None:
@@ -186,9 +217,7 @@ def _verify(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
                  f"{verification.image.digest_reference}: no valid {at.short_type(ptype)} attestation "
                  f"({ptype}) signed by an accepted signer{cause}")
     for th in thresholds:
-        signed_by = [s.name for s in th.signers
-                     if any(sig.verified and sig.signer is not None and s.matches(sig.signer)
-                            for sig in verification.signatures)]
+        signed_by = _distinct_signers(th.signers, verification.signatures)
         if len(signed_by) < th.need:
             _add(d, gp, "SC-GATE-010",
                  f"{verification.image.digest_reference}: signatures required by {th.text}; valid signatures by "
