@@ -54,8 +54,10 @@ class Signer:
 
 @lru_cache(maxsize=256)
 def compile_regexp(pattern: str, what: str = "regular expression") -> re.Pattern[str]:
+    # re.ASCII: Go's (cosign's) \d, \w, \s and \b are ASCII-only; Python's default Unicode classes
+    # would let "v\u0661.0" pass `v\d+\.\d+` or a Cyrillic letter pass `[\w.-]+`
     try:
-        return re.compile(pattern)
+        return re.compile(pattern, re.ASCII)
     except re.error as exc:
         raise InputError(f"{what}: invalid regular expression {pattern!r}: {exc}") from exc
 
