@@ -15,6 +15,8 @@ from supplychain.sbom.cyclonedx import render_bom
 from supplychain.sbom.diff import diff_boms, purl_key
 from supplychain.sbom.inspect import inspect_bom
 from supplychain.sbom.package import Package
+from supplychain.sbom.semantic import check_bytes
+from supplychain.sbom.spdx import to_spdx_json
 from supplychain.sbom.tools import load_bom
 from supplychain.sbom.validate import validate_bytes
 from tests.conftest import FIXTURES, run_cli
@@ -128,7 +130,8 @@ _any = st.recursive(_scalar, lambda c: st.one_of(st.lists(c, max_size=3), st.dic
                     max_leaves=10)
 _component = st.dictionaries(
     st.sampled_from(["bom-ref", "type", "name", "group", "version", "purl", "licenses", "hashes", "scope",
-                     "properties", "components"]), _any, max_size=8)
+                     "properties", "components", "supplier", "authors", "author", "cpe", "externalReferences",
+                     "description"]), _any, max_size=8)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -146,3 +149,6 @@ def test_hostile_sboms_never_crash(tmp_path: Path, components: Any, deps: Any, m
     diff_boms(bom, bom)
     report = validate_bytes(f.read_bytes(), source=str(f))
     assert report.spec_version == "1.6"
+    check_bytes(f.read_bytes(), source=str(f))  # reference checks: never a crash
+    spdx = json.loads(to_spdx_json(bom, f.read_bytes()))  # SPDX export of whatever was readable
+    assert spdx["spdxVersion"] == "SPDX-2.3" and spdx["packages"]
