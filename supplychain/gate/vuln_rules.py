@@ -25,7 +25,8 @@ OpenVEX attestation that did not verify against the policy's signers is ignored 
 Rules: SC-GATE-030 (a denied vulnerability), SC-GATE-031 (the database is missing, unreadable or
 too old: the image cannot be judged and fails; no waiver or severity change lifts it), SC-GATE-032
 (an allow-list entry expired), SC-GATE-033 (no attested SBOM to scan; fails like SC-GATE-031),
-SC-GATE-034 (an untrusted VEX was ignored).
+SC-GATE-034 (an untrusted VEX was ignored), SC-GATE-035 (components the data does not cover; a
+warning unless the policy raises it to error).
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ from supplychain.signing import attest as at
 from supplychain.signing.image import ImageVerification
 
 if TYPE_CHECKING:
+    from supplychain.vuln import Coverage, VexStatement
     from supplychain.vuln import Finding as VulnFinding
     from supplychain.vuln import Severity as VulnSeverity
-    from supplychain.vuln import VexStatement
 
 SECTION = "vulnerabilities"
 DEFAULT_MAX_DB_AGE = "7d"
@@ -75,6 +76,11 @@ GATE_RULES = (
          "The image has no readable CycloneDX SBOM attested by an accepted signer to scan for vulnerabilities.",
          "Attach one: `supplychain attest image REF --sbom-from-image --key ...` (or set "
          "`vulnerabilities.generate_sbom: true` to let the gate generate one).", "gate"),
+    Rule("SC-GATE-035", "VulnerabilityNotCovered", Severity.WARNING,
+         "Components of the attested SBOM could not be checked for vulnerabilities: the database has no "
+         "advisories for their ecosystem, they have no purl, or their version cannot be ordered.",
+         "Import advisories for that ecosystem (`supplychain vuln db import ...`); to fail such images, raise "
+         "the rule to error under `rules:`.", "gate"),
     Rule("SC-GATE-034", "UntrustedVexIgnored", Severity.WARNING,
          "An OpenVEX attestation of the image did not verify against the policy's signers (or could not be "
          "read) and was ignored.",
@@ -333,8 +339,21 @@ def check_vulnerabilities(d: ImageDecision, gp: GatePolicy, verification: ImageV
                     targets.append(root["purl"])
                 apply_vex(result, statements, target_ids=targets)
             _judge(d, gp, result.findings, rules, allows, day)
+            _coverage(d, gp, result.coverage, source)
     finally:
         db.close()
+
+
+def _coverage(d: ImageDecision, gp: GatePolicy, coverage: Coverage, source: str) -> None:
+    """SC-GATE-035: what the scan could not check is said, never taken as clean."""
+    parts = [f"{reason}: {len(what)} ({', '.join(what[:3])}{', ...' if len(what) > 3 else ''})"
+             for reason, what in sorted(coverage.not_covered.items())]
+    if coverage.not_comparable:
+        parts.append(f"version not comparable: {len(coverage.not_comparable)} "
+                     f"({', '.join(f'{c} ({why})' for c, why in coverage.not_comparable[:3])})")
+    if parts:
+        add_finding(d, gp, "SC-GATE-035", f"{source}: components not checked for vulnerabilities: "
+                                          + "; ".join(parts))
 
 
 def _judge(d: ImageDecision, gp: GatePolicy, findings: list[VulnFinding], rules: list[tuple[VulnSeverity, bool]],

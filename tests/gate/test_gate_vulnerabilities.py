@@ -65,6 +65,9 @@ def scene(registry, external: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "vexok": [(_bom(JINJA), cdx, release), (_vex(), openvex, release)],
         "vexbad": [(_bom(JINJA), cdx, release), (_vex(), openvex, other)],
         "nosbom": [],
+        "mixed": [(_bom({"type": "library", "name": "jinja2", "version": "3.1.4", "purl": "pkg:pypi/jinja2@3.1.4"},
+                        {"type": "library", "name": "zlib1g", "version": "1:1.2.13.dfsg-1",
+                         "purl": "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12"}), cdx, release)],
     }
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SUPPLYCHAIN_PASSWORD", ENV["SUPPLYCHAIN_PASSWORD"])
@@ -189,6 +192,16 @@ def test_no_attested_sbom_fails_unless_generation_is_asked(scene: dict[str, Any]
     assert "no CycloneDX SBOM attested" in _msgs(d, "SC-GATE-033")[0]
     gen = _decide(scene, _policy(scene, "gen", BASE + "  generate_sbom: true\n"), "nosbom")
     assert gen.decision.value == "pass", gen.reasons  # the generated SBOM has no known-vulnerable package
+
+
+def test_components_the_data_does_not_cover_are_said_and_can_fail(scene: dict[str, Any]) -> None:
+    d = _decide(scene, _policy(scene, "base", BASE), "mixed")  # no Debian data was imported
+    assert d.decision.value == "pass", d.reasons
+    (msg,) = _msgs(d, "SC-GATE-035")
+    assert "zlib1g" in msg and "not checked" in msg
+    strict = _policy(scene, "strict", BASE).read_text() + "rules:\n  SC-GATE-035: error\n"
+    (scene["dir"] / "strict.yaml").write_text(strict)
+    assert _decide(scene, scene["dir"] / "strict.yaml", "mixed").decision.value == "fail"
 
 
 def test_signed_vex_suppresses_and_untrusted_vex_is_ignored(scene: dict[str, Any]) -> None:
