@@ -246,6 +246,8 @@ class Report:
         by_file: dict[str, Section] = {}
         for f in self.findings:
             by_file.setdefault(f.file, Section(f.file, in_file=True)).findings.append(f)
+        for w in self.waived_findings():  # shown under their file, labelled waived, with the reason
+            by_file.setdefault(w.finding.file, Section(w.finding.file, in_file=True)).waived.append(w)
         counts = self.summary(fail_on)["by_severity"]
         assert isinstance(counts, dict)
         parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning", "note")]
