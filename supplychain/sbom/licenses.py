@@ -31,7 +31,8 @@ Allow / deny decisions (:func:`evaluate_license`)::
 
 ``expression`` is an SPDX expression, a single id, a deprecated id, a Debian short name or a
 free-text name; ``allow`` (None = no allow list) and ``deny`` are lists of ids / names,
-normalised the same way. Semantics: the expression is expanded into its choices (``OR``
+normalised the same way, or glob patterns (``AGPL-*``, case-insensitive) matched against the
+normalised ids. Semantics: the expression is expanded into its choices (``OR``
 alternatives; ``AND`` combines, ``WITH`` stays attached to its license). A choice is acceptable
 when none of its licenses is denied and, with an allow list, every one is allowed (a
 ``X WITH exc`` term matches an entry for ``X WITH exc`` or for ``X``). The result is
@@ -362,14 +363,28 @@ def _choices(node: Any) -> list[frozenset[str]] | None:
     return None
 
 
-def _list_keys(entries: Iterable[str]) -> set[str]:
-    keys: set[str] = set()
-    for e in entries:
-        if not e or not e.strip():
-            continue
-        keys.add(e.strip().lower())
-        keys.add(normalize_license(e).lower())
-    return keys
+class _Keys:
+    """A normalised allow / deny list: exact keys, and glob patterns (``AGPL-*``) matched
+    case-insensitively with :func:`fnmatch.fnmatchcase`."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.exact: set[str] = set()
+        self.globs: list[str] = []
+        for e in entries:
+            if not e or not e.strip():
+                continue
+            if any(ch in e for ch in "*?["):
+                self.globs.append(e.strip().lower())
+                continue
+            self.exact.add(e.strip().lower())
+            self.exact.add(normalize_license(e).lower())
+
+    def match(self, keys: set[str]) -> bool:
+        if keys & self.exact:
+            return True
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(k, g) for k in keys for g in self.globs)
 
 
 def evaluate_license(
@@ -382,15 +397,15 @@ def evaluate_license(
     raw = (expression or "").strip()
     if not raw:
         return LicenseDecision("unknown", "", reason="no license")
-    deny_keys = _list_keys(deny)
-    allow_keys = _list_keys(allow) if allow is not None else None
+    deny_keys = _Keys(deny)
+    allow_keys = _Keys(allow) if allow is not None else None
     norm = _normalize_expression(raw)
     if norm is None:
         # free text: only an exact (case-insensitive) list entry can decide it
-        key = raw.lower()
-        if key in deny_keys:
+        key = {raw.lower()}
+        if deny_keys.match(key):
             return LicenseDecision("denied", raw, denied=[raw], reason=f"license {raw!r} is denied")
-        if allow_keys is not None and key in allow_keys:
+        if allow_keys is not None and allow_keys.match(key):
             return LicenseDecision("allowed", raw)
         return LicenseDecision("unknown", raw, reason=f"license {raw!r} is not an SPDX expression")
     from license_expression import ExpressionError, Licensing
@@ -405,9 +420,9 @@ def evaluate_license(
     denied: list[str] = []
     missing: list[str] = []
     for choice in choices:
-        bad = sorted(t for t in choice if _term_keys(t) & deny_keys)
+        bad = sorted(t for t in choice if deny_keys.match(_term_keys(t)))
         absent = (
-            sorted(t for t in choice if not (_term_keys(t) & allow_keys)) if allow_keys is not None else []
+            sorted(t for t in choice if not allow_keys.match(_term_keys(t))) if allow_keys is not None else []
         )
         if not bad and not absent:
             return LicenseDecision("allowed", norm)

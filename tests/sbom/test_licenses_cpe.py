@@ -133,3 +133,13 @@ def test_cpes_match_syft_on_debian_fixture(external: Path, tmp_path: Path) -> No
     assert got["apt"] == "cpe:2.3:a:apt:apt:1.8.2:*:*:*:*:*:*:*"
     assert got["libattr1"] == "cpe:2.3:a:libattr1:libattr1:1\\:2.5.1-4:*:*:*:*:*:*:*"
     assert got["gcc-12-base"] == "cpe:2.3:a:gcc-12-base:gcc-12-base:12.2.0-14:*:*:*:*:*:*:*"
+
+
+def test_evaluate_license_globs() -> None:
+    assert evaluate_license("AGPL-3.0-or-later OR LicenseRef-x", deny=["AGPL-*"]).status == "allowed"
+    d = evaluate_license("agpl-3.0-only", deny=["AGPL-*"])
+    assert d.status == "denied" and d.denied == ["AGPL-3.0-only"]
+    d = evaluate_license("GPL-3+ AND MIT", deny=["gpl-3.0-*"])  # Debian name, normalised, then matched
+    assert d.status == "denied" and d.denied == ["GPL-3.0-or-later"]
+    assert evaluate_license("BSD-3-Clause", allow=["BSD-*", "MIT"]).status == "allowed"
+    assert evaluate_license("Apache-2.0", allow=["BSD-*", "MIT"]).status == "denied"
