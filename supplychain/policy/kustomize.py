@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supplychain.errors import InputError
-from supplychain.policy import kubernetes, render
+from supplychain.policy import hardening, kubernetes, render
 from supplychain.policy.config import default_policy
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.images import parse_image
@@ -131,6 +131,7 @@ def _index_file(path: str, out: list[_Source]) -> None:
             src = _Source(shown, line, str(doc["kind"]), str(name or ""), lines, starts[i + 1])
             own = Collector(default_policy(), shown)
             kubernetes.check_document(doc, own)
+            hardening._FACTS.pop(id(own), None)  # only its images are wanted: no K8S-024 facts of a raw source
             src.images = own.images
             out.append(src)
 
