@@ -47,7 +47,7 @@ def _attest(scene: dict[str, Any], name: str, *extra: str) -> Any:
 
 
 def _policy(scene: dict[str, Any], section: str, name: str = "p.yaml") -> Path:
-    p = scene["dir"] / name
+    p: Path = scene["dir"] / name
     p.write_text(f"""version: 1
 extends: default
 trusted_registries: ["{scene['host']}/scan/**"]

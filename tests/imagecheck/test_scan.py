@@ -149,11 +149,11 @@ def test_config_rules(tmp_path: Path) -> None:
     text = json.dumps([f.message for f in scan.findings()])
     assert token not in text and "DB_PASSWORD" in text
     # the same image config with a root-owned, read-only app dir and the setuid file in the base layer
-    src = _layout(tmp_path, [base + [_owned("/usr/bin/helper", 0, 0, 0o4755, b"x")], [_owned("/app", 0, 0, 0o755)]],
+    src = _layout(tmp_path, [[*base, _owned("/usr/bin/helper", 0, 0, 0o4755, b"x")], [_owned("/app", 0, 0, 0o755)]],
                   {"config": {"User": "app", "WorkingDir": "/app"}}, name="ok")
     assert _rules(_scan(src)) == []
     # group-writable by a supplementary group of the user
-    src = _layout(tmp_path, [base + [_owned("/app", 0, 50, 0o775)]], {"config": {"User": "app", "WorkingDir": "/app"}},
+    src = _layout(tmp_path, [[*base, _owned("/app", 0, 50, 0o775)]], {"config": {"User": "app", "WorkingDir": "/app"}},
                   name="grp")
     assert _rules(_scan(src)) == ["IMG-CFG-005"]
 
@@ -210,6 +210,10 @@ def test_cli_policy_check_image_json_sarif_and_waiver(tmp_path: Path) -> None:
     assert "/app/ci.sh" in f["message"] and "IMG-SEC-008:" in f["message"]
     r = _cli("policy", "check", src, "--format", "sarif")
     sarif = json.loads(r.stdout)
+    import jsonschema  # type: ignore[import-untyped, unused-ignore]
+
+    schema = json.loads((Path(__file__).parent.parent / "policy/data/sarif-2.1.0-rtm.5.json").read_text())
+    assert list(jsonschema.Draft4Validator(schema).iter_errors(sarif)) == []
     rule_ids = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert "IMG-SEC-008" in rule_ids and "IMG-CFG-001" in rule_ids
     policy = tmp_path / "p.yaml"
