@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import posixpath
 import re
@@ -137,24 +138,28 @@ class NetworkFacts:
     deny_all: set[str] = field(default_factory=set)  # namespaces with a default-deny ingress policy
 
 
-# filled while `check_paths` checks files (reset before, drained after); one run at a time
-_FACTS: dict[int, NetworkFacts] = {}
+# filled while `check_paths` checks files (reset before, drained after). The store belongs to the
+# check_paths run of the current thread / context: concurrent runs (the admission webhook's
+# threads, a library user's) never see each other's facts, and checks outside a run keep none.
+_FACTS: contextvars.ContextVar[dict[int, NetworkFacts] | None] = contextvars.ContextVar(
+    "supplychain_network_facts", default=None)
 
 
 def facts_of(col: Collector) -> NetworkFacts:
-    if len(_FACTS) > 100_000:  # not drained by a caller other than check_paths: stay bounded
-        _FACTS.clear()
-    return _FACTS.setdefault(id(col), NetworkFacts())
+    store = _FACTS.get()
+    if store is None:  # not inside a check_paths run: nothing will judge these facts
+        return NetworkFacts()
+    return store.setdefault(id(col), NetworkFacts())
 
 
 def reset() -> None:
-    _FACTS.clear()
+    _FACTS.set({})
 
 
 def drain() -> list[NetworkFacts]:
-    out = list(_FACTS.values())
-    _FACTS.clear()
-    return out
+    store = _FACTS.get() or {}
+    _FACTS.set(None)
+    return list(store.values())
 
 
 def k8s_object(doc: YMap, col: Collector, has_pods: bool) -> None:
