@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -314,7 +315,11 @@ def check_vulnerabilities(d: ImageDecision, gp: GatePolicy, verification: ImageV
         _fail_closed(d, "SC-GATE-031", f"{digest_ref}: cannot be judged for vulnerabilities: {exc.message}")
         return
     try:
-        status = db.status()
+        try:
+            status = db.status()
+        except sqlite3.Error as exc:
+            _fail_closed(d, "SC-GATE-031", f"{digest_ref}: cannot be judged for vulnerabilities: {path}: {exc}")
+            return
         try:
             check_db_age(status, max_age)
         except PolicyViolation as exc:
@@ -331,6 +336,9 @@ def check_vulnerabilities(d: ImageDecision, gp: GatePolicy, verification: ImageV
             except InputError as exc:
                 _fail_closed(d, "SC-GATE-033", f"{digest_ref}: {source} cannot be scanned: {exc.message}")
                 continue
+            except sqlite3.Error as exc:  # a damaged database file: no answer is never a pass
+                _fail_closed(d, "SC-GATE-031", f"{digest_ref}: cannot be judged for vulnerabilities: {path}: {exc}")
+                return
             if statements:
                 targets = [digest, digest_ref, f"{d.ref.name}@{digest}"]
                 meta = bom.get("metadata") if isinstance(bom, dict) else None

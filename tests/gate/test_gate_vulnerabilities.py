@@ -79,7 +79,7 @@ def scene(registry, external: Path, tmp_path_factory: pytest.TempPathFactory) ->
             for doc, ptype, key in atts:
                 attest_image(ref, doc, ptype, SignerSpec(key_path=str(key.private)), registry=view)
     (d / "release.pub").write_bytes(release.public.read_bytes())
-    yield {"images": images, "dir": d, "db": db_path, "host": host}
+    yield {"images": images, "dir": d, "db": db_path, "host": host, "release": release}
 
 
 def _policy(scene: dict[str, Any], name: str, vulns: str) -> Path:
@@ -253,3 +253,27 @@ def test_policy_check_refuses_a_bad_vulnerabilities_section(tmp_path: Path) -> N
     with pytest.raises(InputError) as exc:
         load_gate_policy(bad)
     assert "bad.yaml" in exc.value.message
+
+
+def test_vex_attached_with_the_cli_openvex_type_is_honoured(scene: dict[str, Any]) -> None:
+    from supplychain.oci.registry import RegistryClient
+
+    ref = f"{scene['host']}/vg/clivex:1.0"
+    digest = push_image(RegistryClient(), ref, build_image([[File("app/clivex", b"clivex")]]))
+    key = str(scene["release"].private)
+    (scene["dir"] / "jinja.cdx.json").write_bytes(_bom(JINJA))
+    (scene["dir"] / "jinja.openvex.json").write_bytes(_vex())
+    for args in (["sign", "image", ref, "--key", key],
+                 ["attest", "image", ref, "--type", "cyclonedx", "--predicate", str(scene["dir"] / "jinja.cdx.json"),
+                  "--key", key]):
+        r = run_cli(*args, env=ENV)
+        assert r.exit_code == 0, r.stderr
+    policy = _policy(scene, "base", BASE)
+    image = f"{ref}@{digest}"
+    r = run_cli("gate", "--image", image, "--policy", str(policy), "--vuln-db", str(scene["db"]), "--json")
+    assert r.exit_code == 1 and "PYSEC-2019-217" in r.stdout
+    r = run_cli("attest", "image", ref, "--type", "openvex", "--predicate", str(scene["dir"] / "jinja.openvex.json"),
+                "--key", key, env=ENV)
+    assert r.exit_code == 0, r.stderr
+    r = run_cli("gate", "--image", image, "--policy", str(policy), "--vuln-db", str(scene["db"]), "--json")
+    assert r.exit_code == 0, r.stdout[-3000:] + r.stderr
