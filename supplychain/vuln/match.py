@@ -15,6 +15,7 @@ never as clean; one whose version its ecosystem cannot order (``dev-main``) as *
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -402,14 +403,18 @@ def scan_components(components: Sequence[Component], db: Database, *, target: st
                 coverage.not_comparable.append((label, str(exc)))
                 continue
         planned.append((comp, label, q, present))
-    cache = db.lookup_many((eco, pkg) for _, _, q, present in planned for eco in present for pkg in q.packages)
+    rows, adv_text = db.lookup_undecoded(
+        (eco, pkg) for _, _, q, present in planned for eco in present for pkg in q.packages)
+    adv_docs: dict[str, dict[str, Any]] = {}
+    rated: dict[str, tuple[Severity, list[Cvss], str]] = {}
     for comp, label, q, present in planned:
         coverage.checked[q.coverage_key] = coverage.checked.get(q.coverage_key, 0) + 1
         comp_findings: list[Finding] = []
         bad: str | None = None
         for eco in present:
             for pkg in q.packages:
-                for adv, aff in cache[(eco, pkg)]:
+                for aid, aff_text in rows[(eco, pkg)]:
+                    aff = json.loads(aff_text)
                     try:
                         m = affected_match(eco, q.version, aff)
                     except BadVersion as exc:
@@ -417,13 +422,22 @@ def scan_components(components: Sequence[Component], db: Database, *, target: st
                         break
                     if m is None:
                         continue
+                    adv = adv_docs.get(aid)
+                    if adv is None:
+                        adv = adv_docs[aid] = json.loads(adv_text[aid])
                     for n in m.notes:
                         notes.append(f"{adv['id']}: {n}")
-                    sev, cv, src = rate(aff.get("sev") or adv.get("severity") or [], adv.get("db_severity"))
+                    if aff.get("sev"):
+                        sev, cv, src = rate(aff["sev"], adv.get("db_severity"))
+                    else:  # rated once per advisory, not once per matching component
+                        r = rated.get(aid)
+                        if r is None:
+                            r = rated[aid] = rate(adv.get("severity") or [], adv.get("db_severity"))
+                        sev, cv, src = r
                     comp_findings.append(Finding(
                         id=adv["id"], aliases=list(adv.get("aliases") or []), component=comp, ecosystem=eco,
                         package=pkg, installed_version=q.version, fixed_versions=m.fixed, state=m.state,
-                        severity=sev, severity_source=src, cvss=cv, summary=adv.get("summary"),
+                        severity=sev, severity_source=src, cvss=list(cv), summary=adv.get("summary"),
                         references=list(adv.get("references") or []), advisory_ids=[adv["id"]],
                     ))
         if bad is not None:

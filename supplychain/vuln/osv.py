@@ -19,6 +19,7 @@ import datetime as _dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from supplychain.vuln.composer_constraint import (
@@ -431,6 +432,12 @@ def _fop_fixed(constraint: str) -> str | None:
     return m.group(1) if m else None
 
 
+@lru_cache(maxsize=16384)
+def _check_version(cmp: Any, version: str) -> None:
+    """BadVersion unless ``cmp`` orders ``version`` (remembered: a scan asks once per range)."""
+    cmp(version, version)
+
+
 def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> RangeMatch | None:
     """Is ``version`` affected by one stored affected entry? None when not (or not decidable).
 
@@ -457,7 +464,7 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
         if cmp is None:
             notes.append(f"no version ordering for {ecosystem}: range not evaluated")
             continue
-        cmp(version, version)  # raises BadVersion for an installed version this ecosystem rejects
+        _check_version(cmp, version)  # raises BadVersion for an installed version this ecosystem rejects
         try:
             affects, fx = _range_affects(version, r.get("events") or [], cmp)
         except BadVersion as exc:

@@ -94,7 +94,17 @@ def render_table(result: ScanResult, *, only_fixed: bool = False) -> str:
 
 
 def render_json(result: ScanResult, *, only_fixed: bool = False) -> str:
-    return _dump(result.as_dict(only_fixed=only_fixed))
+    """The report as indented JSON with one finding per line: one C-encoder call per finding
+    (indenting every field of 3,000 findings cost a tenth of a second)."""
+    enc = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    parts = []
+    for k, v in result.as_dict(only_fixed=only_fixed).items():
+        if k in ("findings", "suppressed") and v:
+            text = "[\n    " + ",\n    ".join(enc(x) for x in v) + "\n  ]"
+        else:
+            text = json.dumps(v, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(k)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def render_sarif(result: ScanResult, *, only_fixed: bool = False, artifact: str | None = None) -> str:

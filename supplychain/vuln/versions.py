@@ -590,6 +590,7 @@ _BY_PREFIX: tuple[tuple[str, Comparator], ...] = (
 )
 
 
+@lru_cache(maxsize=1024)
 def comparator_for(ecosystem: str, range_type: str = "ECOSYSTEM") -> Comparator | None:
     """The ordering for an OSV ecosystem (or for a ``SEMVER`` range); None if we have none."""
     if range_type == "SEMVER":
