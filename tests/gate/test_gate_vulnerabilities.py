@@ -253,6 +253,10 @@ def test_policy_check_refuses_a_bad_vulnerabilities_section(tmp_path: Path) -> N
     with pytest.raises(InputError) as exc:
         load_gate_policy(bad)
     assert "bad.yaml" in exc.value.message
+    target = tmp_path / "Dockerfile"
+    target.write_text("FROM scratch\n")
+    r = run_cli("policy", "check", str(target), "--policy", str(bad))
+    assert r.exit_code == 2 and "bad.yaml:4" in r.stderr and "severe" in r.stderr, r.stderr
 
 
 def test_vex_attached_with_the_cli_openvex_type_is_honoured(scene: dict[str, Any]) -> None:
