@@ -33,12 +33,9 @@ changed. Exit codes: 0 ok, 2 bad input, 3 download failed.""",
 @click.option("--json", "as_json", is_flag=True, help="Print what was imported as JSON.")
 def db_import(sources: tuple[str, ...], db_path: str | None, allow_http: bool, as_json: bool) -> None:
     """Import advisories (OSV exports, FriendsOfPHP) into the local database."""
-    from supplychain.vuln.db import open_db
-    from supplychain.vuln.service import import_sources
+    from supplychain.vuln.service import import_into
 
-    with open_db(db_path, create=True) as db:
-        infos = import_sources(db, list(sources), allow_http=allow_http)
-        status = db.status()
+    infos, status = import_into(db_path, list(sources), allow_http=allow_http)
     if as_json:
         click.echo(json.dumps({"imported": [i.as_dict() for i in infos], "snapshot": status.snapshot}, indent=2))
         return

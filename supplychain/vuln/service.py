@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from supplychain.errors import InputError, PolicyViolation
-from supplychain.vuln.db import Database, DbStatus, ImportInfo
+from supplychain.vuln.db import Database, DbStatus, ImportInfo, default_db_path, open_db
 from supplychain.vuln.sources import Source, open_source
 
-__all__ = ["check_db_age", "import_sources", "parse_age"]
+__all__ = ["check_db_age", "import_into", "import_sources", "parse_age"]
 
 
 def import_sources(db: Database, specs: Sequence[str], *, allow_http: bool = False) -> list[ImportInfo]:
@@ -25,6 +27,41 @@ def import_sources(db: Database, specs: Sequence[str], *, allow_http: bool = Fal
     finally:
         for s in opened:
             s.cleanup()
+
+
+def import_into(path: str | os.PathLike[str] | None, specs: Sequence[str], *,
+                allow_http: bool = False) -> tuple[list[ImportInfo], DbStatus]:
+    """Import ``specs`` into the database at ``path`` (default location when None), creating it
+    if missing. A failed import leaves no trace: an existing database keeps its data (one
+    transaction), and a new one is built under a temporary name in the same directory and
+    renamed into place only once everything is committed (no empty file, no new directory)."""
+    target = Path(path) if path is not None else default_db_path()
+    if target.exists() or target.is_symlink():
+        with open_db(target, create=True) as db:
+            return import_sources(db, specs, allow_http=allow_http), db.status()
+    if not specs:  # before anything is created
+        raise InputError("no source to import", hint="give an OSV all.zip, a directory of records or a URL")
+    made: list[Path] = []
+    parent = target.parent
+    while not parent.exists():
+        made.append(parent)
+        parent = parent.parent
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.importing")
+    try:
+        with open_db(tmp, create=True) as db:
+            infos = import_sources(db, specs, allow_http=allow_http)
+        os.replace(tmp, target)
+    except BaseException:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+        for d in made:  # innermost first
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        raise
+    with open_db(target) as db:
+        return infos, db.status()
 
 
 _AGE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
