@@ -83,7 +83,9 @@ def cpe_candidates(
         ptype = purl[4:slash].lower() if slash > 0 else ""
         body = purl[slash + 1 :].split("?", 1)[0]
         if "/" in body:
-            namespace = unquote(body.split("/", 1)[0])
+            namespace = body.split("/", 1)[0]
+            if "%" in namespace:
+                namespace = unquote(namespace)
     n = name.lower()
     alts: list[tuple[str, str]]
     if ptype in ("deb", "apk", "rpm", "alpm"):

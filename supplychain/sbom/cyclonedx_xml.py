@@ -60,11 +60,28 @@ def _entity_xml(tag: str, name: str, ind: str, out: list[str]) -> None:
     out.append(f"{ind}</{tag}>")
 
 
+def _same(text: str) -> str:
+    return text
+
+
+def _needs_escape(c: Prepared) -> bool:
+    """Whether any text of the component needs XML escaping (one scan instead of one per value)."""
+    p = c.pkg
+    parts = [c.ref, p.name, p.group or "", p.version or "", p.description or "", c.cpe or "", p.purl or "",
+             c.author or "", c.supplier or "", c.manufacturer or "", c.ctype]
+    parts += [v for _, v in c.licenses]
+    parts += [f"{n}{e}" for n, e in c.authors if n or e] if c.authors else []
+    parts += [f"{er.type}{er.url}{er.comment or ''}" for er in c.extrefs]
+    parts += [f"{n}{v}" for n, v in c.properties]
+    return _XML_SPECIAL.search("".join(parts)) is not None
+
+
 def _component_xml(c: Prepared, spec: str, out: list[str], tag: str = "component", ind: str = "    ") -> None:
     p = c.pkg
+    x = _x if _needs_escape(c) else _same
     i2 = ind + "  "
     i3 = i2 + "  "
-    out.append(f'{ind}<{tag} type="{_x(c.ctype)}" bom-ref="{_x(c.ref)}">')
+    out.append(f'{ind}<{tag} type="{x(c.ctype)}" bom-ref="{x(c.ref)}">')
     if c.supplier:
         _entity_xml("supplier", c.supplier, i2, out)
     if spec == "1.6":
@@ -73,14 +90,14 @@ def _component_xml(c: Prepared, spec: str, out: list[str], tag: str = "component
         if c.authors:
             _contacts_xml("authors", "author", c.authors, i2, out)
     elif c.author:
-        out.append(f"{i2}<author>{_x(c.author)}</author>")
+        out.append(f"{i2}<author>{x(c.author)}</author>")
     if p.group:
-        out.append(f"{i2}<group>{_x(p.group)}</group>")
-    out.append(f"{i2}<name>{_x(p.name)}</name>")
+        out.append(f"{i2}<group>{x(p.group)}</group>")
+    out.append(f"{i2}<name>{x(p.name)}</name>")
     if p.version is not None and p.version != "":
-        out.append(f"{i2}<version>{_x(p.version)}</version>")
+        out.append(f"{i2}<version>{x(p.version)}</version>")
     if p.description:
-        out.append(f"{i2}<description>{_x(p.description)}</description>")
+        out.append(f"{i2}<description>{x(p.description)}</description>")
     if c.scope:
         out.append(f"{i2}<scope>{c.scope}</scope>")
     if c.hashes:
@@ -93,21 +110,21 @@ def _component_xml(c: Prepared, spec: str, out: list[str], tag: str = "component
         out.append(f"{i2}<licenses>")
         for kind, value in c.licenses:
             if kind == "expression":
-                out.append(f"{i3}<expression{ack}>{_x(value)}</expression>")
+                out.append(f"{i3}<expression{ack}>{x(value)}</expression>")
             else:
-                out.append(f"{i3}<license{ack}><{kind}>{_x(value)}</{kind}></license>")
+                out.append(f"{i3}<license{ack}><{kind}>{x(value)}</{kind}></license>")
         out.append(f"{i2}</licenses>")
     if c.cpe:
-        out.append(f"{i2}<cpe>{_x(c.cpe)}</cpe>")
+        out.append(f"{i2}<cpe>{x(c.cpe)}</cpe>")
     if p.purl:
-        out.append(f"{i2}<purl>{_x(p.purl)}</purl>")
+        out.append(f"{i2}<purl>{x(p.purl)}</purl>")
     if c.extrefs:
         out.append(f"{i2}<externalReferences>")
         for er in c.extrefs:
-            out.append(f'{i3}<reference type="{_x(er.type)}">')
-            out.append(f"{i3}  <url>{_x(er.url)}</url>")
+            out.append(f'{i3}<reference type="{x(er.type)}">')
+            out.append(f"{i3}  <url>{x(er.url)}</url>")
             if er.comment:
-                out.append(f"{i3}  <comment>{_x(er.comment)}</comment>")
+                out.append(f"{i3}  <comment>{x(er.comment)}</comment>")
             if er.hashes:
                 out.append(f"{i3}  <hashes>")
                 for a, h in sorted(er.hashes.items()):
@@ -117,7 +134,7 @@ def _component_xml(c: Prepared, spec: str, out: list[str], tag: str = "component
         out.append(f"{i2}</externalReferences>")
     if c.properties:
         out.append(f"{i2}<properties>")
-        x, xn = _x, _x_name
+        xn = _x_name
         out.extend([f'{i3}<property name="{xn(n)}">{x(v)}</property>' for n, v in c.properties])
         out.append(f"{i2}</properties>")
     out.append(f"{ind}</{tag}>")
