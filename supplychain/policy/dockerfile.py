@@ -385,6 +385,39 @@ def _mount_sources_raw(args: str) -> list[str]:
 
 
 _CONTEXT_WALK_LIMIT = 50_000
+# one walk per context, source and ignore file (its size and mtime in the key: an edited file is read again)
+_CONTEXT_CACHE: dict[tuple[str, str, str | None, tuple[int, int] | None], list[str]] = {}
+
+
+def _sensitive_in_context(context: str, rel: str, ignore_path: str | None) -> list[str]:
+    """Sensitive files under ``rel`` of the build context that the ignore file does not exclude."""
+    st = os.stat(ignore_path) if ignore_path else None
+    key = (context, rel, ignore_path, (st.st_size, st.st_mtime_ns) if st else None)
+    if key in _CONTEXT_CACHE:
+        return _CONTEXT_CACHE[key]
+    matcher = dockerignore.load(ignore_path) if ignore_path else dockerignore.PatternMatcher([])
+    found: list[str] = []
+    seen = 0
+    full = os.path.join(context, rel)
+    roots = glob.glob(full, include_hidden=True) if glob.has_magic(rel) else [full]
+    for root in roots:
+        if not os.path.isdir(root) or os.path.islink(root):
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            rel_dir = os.path.relpath(dirpath, context).replace(os.sep, "/")
+            if not matcher.exclusions:  # an excluded directory cannot be re-included: skip it
+                dirnames[:] = [d for d in dirnames if not matcher.excluded(dockerignore.clean(f"{rel_dir}/{d}"))]
+            for name in filenames:
+                seen += 1
+                if seen > _CONTEXT_WALK_LIMIT:
+                    break
+                path = dockerignore.clean(f"{rel_dir}/{name}")
+                if _sensitive(path) and not matcher.excluded(path) and path not in found:
+                    found.append(path)
+    if len(_CONTEXT_CACHE) > 256:
+        _CONTEXT_CACHE.clear()
+    _CONTEXT_CACHE[key] = found
+    return found
 
 
 def _context_secrets(col: Collector, inst: Instruction, srcs: list[str]) -> None:
@@ -396,32 +429,14 @@ def _context_secrets(col: Collector, inst: Instruction, srcs: list[str]) -> None
         return
     context = os.path.dirname(os.path.abspath(dockerfile))
     ignore_path = dockerignore.ignore_file_for(dockerfile, context)
-    matcher = dockerignore.load(ignore_path) if ignore_path else dockerignore.PatternMatcher([])
     found: list[str] = []
-    seen = 0
     for src in srcs:
         if _is_remote(src) or src.startswith("<<") or "$" in src:
             continue
         rel = dockerignore.clean(src.lstrip("/"))
         if rel.startswith(".."):
             continue
-        full = os.path.join(context, rel)
-        roots = (glob.glob(full, include_hidden=True) if glob.has_magic(rel) else [full])
-        for root in roots:
-            if not os.path.isdir(root) or os.path.islink(root):
-                continue
-            for dirpath, dirnames, filenames in os.walk(root):
-                rel_dir = os.path.relpath(dirpath, context).replace(os.sep, "/")
-                if not matcher.exclusions:
-                    dirnames[:] = [d for d in dirnames
-                                   if not matcher.excluded(dockerignore.clean(f"{rel_dir}/{d}"))]
-                for name in filenames:
-                    seen += 1
-                    if seen > _CONTEXT_WALK_LIMIT:
-                        break
-                    path = dockerignore.clean(f"{rel_dir}/{name}")
-                    if _sensitive(path) and not matcher.excluded(path) and path not in found:
-                        found.append(path)
+        found.extend(p for p in _sensitive_in_context(context, rel, ignore_path) if p not in found)
     if found:
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
         them = "them" if len(found) > 1 else "it"

@@ -121,3 +121,37 @@ def test_read_all() -> None:
     content = "test1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n!\n! "
     assert read_patterns(content) == ["test1", "test2", "a/file/here", "lastfile", "!inverted/abs/path", "!", "!"]
     assert read_patterns("\ufeff.env\r\n  # not a comment\n./x/../y/\n") == [".env", "# not a comment", "y"]
+
+
+def _context_findings(tmp_path, dockerfile: str = "Dockerfile"):  # type: ignore[no-untyped-def]
+    from supplychain.policy.config import default_policy
+    from supplychain.policy.engine import check_paths
+
+    report = check_paths([str(tmp_path / dockerfile)], default_policy().with_trusted(["ghcr.io/acme/**"]))
+    return [f.message for f in report.findings if f.rule == "DF-016"]
+
+
+def test_build_context_secrets_follow_dockerignore(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dig = "sha256:" + "ab" * 32
+    (tmp_path / "Dockerfile").write_text(f"FROM ghcr.io/acme/a:1@{dig}\nCOPY . /app\nUSER 1\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.py").write_text("print()\n")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "auth.json").write_text("{}\n")
+    (tmp_path / ".env").write_text("A=1\n")
+    (tmp_path / ".env.example").write_text("A=\n")
+    msgs = _context_findings(tmp_path)
+    assert len(msgs) == 1 and ".env, config/auth.json" in msgs[0] and "no .dockerignore" in msgs[0]
+    (tmp_path / ".dockerignore").write_text("**/.env\nconfig\n!config/auth.json\n")  # the exception re-includes it
+    msgs = _context_findings(tmp_path)
+    assert len(msgs) == 1 and "config/auth.json" in msgs[0] and ".env," not in msgs[0]
+    (tmp_path / ".dockerignore").write_text(".env\n/config\n")
+    assert _context_findings(tmp_path) == []
+    # BuildKit prefers <Dockerfile>.dockerignore next to the Dockerfile
+    (tmp_path / "Other.Dockerfile").write_text(f"FROM ghcr.io/acme/a:1@{dig}\nCOPY config /cfg\nUSER 1\n")
+    (tmp_path / "Other.Dockerfile.dockerignore").write_text("*.md\n")
+    msgs = _context_findings(tmp_path, "Other.Dockerfile")
+    assert len(msgs) == 1 and "config/auth.json" in msgs[0] and "Other.Dockerfile.dockerignore" in msgs[0]
+    (tmp_path / "src" / "COPY-only.Dockerfile").write_text("")
+    (tmp_path / "Only.Dockerfile").write_text(f"FROM ghcr.io/acme/a:1@{dig}\nCOPY src /app\nUSER 1\n")
+    assert _context_findings(tmp_path, "Only.Dockerfile") == []  # nothing sensitive under src/
