@@ -123,20 +123,19 @@ def _verified(what: str, reference: str, type_uri: str | None, insecure: tuple[s
     result = verify_image(reference, options, registry=RegistryView(insecure=insecure))
     sboms = (at.PREDICATE_TYPES["cyclonedx"], at.PREDICATE_TYPES["spdx"])
     out: list[bytes] = []
+    if what == "signature":
+        from supplychain.gate.registry_ops import signature_content
+
+        trusted = [f.location for f in result.signatures if f.trusted]
+        return signature_content(_client(insecure), reference, trusted) if trusted else []
     for f in result.findings:
         if not f.trusted:
             continue
-        if what == "signature" and f.kind == "signature" and f.statement is not None:
-            out.append(json.dumps({"location": f.location, "signer": f.signer.as_dict() if f.signer else None,
-                                   "source": f.source}).encode())
-        elif f.kind == "attestation" and f.predicate is not None and f.predicate_type:
+        if f.kind == "attestation" and f.predicate is not None and f.predicate_type:
             if what == "attestation" and (type_uri is None or at.same_predicate_type(f.predicate_type, type_uri)):
                 out.append(_one_line(f.predicate))  # one predicate per line (JSON lines)
             elif what == "sbom" and any(at.same_predicate_type(f.predicate_type, t) for t in sboms):
                 out.append(f.predicate)
-    if what == "signature" and not out:
-        out = [json.dumps({"location": f.location, "signer": f.signer.as_dict() if f.signer else None,
-                           "source": f.source}).encode() for f in result.signatures if f.trusted]
     return out
 
 

@@ -269,6 +269,30 @@ def raw_artifacts(client: RegistryClient, reference: str, what: str, predicate_t
     return out
 
 
+def signature_content(client: RegistryClient, reference: str, locations: list[str]) -> list[bytes]:
+    """The stored content of the signatures at ``locations`` (as verify_image names them: a
+    referrer manifest digest, or ``tag#layer`` / ``digest#layer``), in the raw download's form."""
+    t = tree(client, reference)
+    ref = parse_reference(t.reference)
+    reg = Registry(client)
+    out: list[bytes] = []
+    for a in t.of("signature"):
+        for i, layer in enumerate(a.blobs):
+            names = {f"{a.digest}#{i}", f"{a.tag}#{a.layer if a.layer is not None else i}"}
+            if a.source == "referrer" and i == 0:
+                names.add(a.digest)
+            if not names & set(locations):
+                continue
+            data = reg.blob(ref, layer)
+            if a.source == "legacy .sig":
+                ann = layer.get("annotations") or {}
+                data = json.dumps({"payload": base64.b64encode(data).decode(),
+                                   "signature": ann.get("dev.cosignproject.cosign/signature"),
+                                   "cert": ann.get("dev.sigstore.cosign/certificate")}).encode()
+            out.append(data)
+    return out
+
+
 def _sbom_of(data: bytes) -> bytes:
     """The predicate of an SBOM attestation (bundle or bare DSSE envelope), as JSON."""
     try:

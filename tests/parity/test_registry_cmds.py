@@ -92,6 +92,12 @@ def test_download_raw_says_so_and_verified_only_with_the_right_key(signed: dict[
     assert not (tmp_path / "none.json").exists()
     r = run_cli("download", "signature", signed["ref"])
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == 2  # the referrer bundle and the legacy .sig layer
+    raw = sorted(r.stdout.splitlines())
+    v = run_cli("download", "signature", signed["ref"], "--key", str(signed["key"].public), "--offline")
+    assert v.exit_code == 0 and "NOT verified" not in v.stderr, v.stderr
+    assert sorted(v.stdout.splitlines()) == raw  # both verify: the same stored content
+    v = run_cli("download", "signature", signed["ref"], "--key", str(signed["other"].public), "--offline")
+    assert v.exit_code == 1 and v.stdout == ""
     r = run_cli("download", "sbom", signed["ref"], "--type", "cyclonedx")
     assert r.exit_code == 2 and "--type applies to `download attestation` only" in r.stderr
 
