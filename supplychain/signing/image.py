@@ -213,16 +213,20 @@ class RegistryView:
     def push_referrer(self, ref: Reference, subject_digest: str, manifest: dict[str, Any]) -> str:
         """Push an artifact manifest with a subject; list it in the referrers tag when needed."""
         raw = json.dumps(manifest, separators=(",", ":")).encode()
+        from supplychain.oci.descriptor import Descriptor, digest_of
+
         _check_referrers_tag(self.client, ref, subject_digest)  # before anything is written
-        digest = _push_manifest(self.client, ref, None, raw, manifest["mediaType"])
         descriptor = {
             "mediaType": manifest["mediaType"],
-            "digest": digest,
+            "digest": digest_of(raw),
             "size": len(raw),
             "artifactType": manifest.get("artifactType"),
             "annotations": manifest.get("annotations") or {},
         }
-        _add_referrer(self.client, ref, subject_digest, descriptor)
+        # listed by the registry itself when it answers OCI-Subject; else the referrers tag index
+        # is updated only from a valid read, conditionally, and confirmed (the oci layer)
+        digest: str = self.client.push_referrer(ref, raw, manifest["mediaType"], subject_digest,
+                                                Descriptor.from_dict(descriptor))
         self.forget(("referrers", ref.name, subject_digest))
         return digest
 
@@ -261,20 +265,6 @@ def _push_blob(client: Any, ref: Reference, data: bytes) -> str:
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     client.upload_blob(ref, data, digest)
     return digest
-
-
-def _push_manifest(client: Any, ref: Reference, tag: str | None, raw: bytes, media_type: str) -> str:
-    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
-    return str(client.put_manifest(ref, tag or digest, raw, media_type))
-
-
-def _add_referrer(client: Any, ref: Reference, subject_digest: str, descriptor: dict[str, Any]) -> None:
-    """List a just-pushed referrer: registries with the referrers API already do (the manifest's
-    ``subject`` is indexed); otherwise add it to the ``sha256-<hex>`` referrers tag index."""
-    from supplychain.oci.descriptor import Descriptor
-
-    # the oci layer updates the tag index only from a valid read, conditionally, and confirms it
-    client.add_referrer(ref, subject_digest, Descriptor.from_dict(descriptor))
 
 
 _INDEX_MEDIA_TYPES = (cs.OCI_INDEX, "application/vnd.docker.distribution.manifest.list.v2+json")

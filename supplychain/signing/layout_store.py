@@ -157,3 +157,10 @@ class LayoutClient:
 
     def add_referrer(self, ref: Any, subject_digest: str, descriptor: Any) -> None:
         """put_manifest listed it in index.json: the layout's referrers need nothing else."""
+
+    def push_referrer(self, ref: Any, raw: bytes, media_type: str, subject_digest: str, descriptor: Any) -> str:
+        """The registry client's push_referrer on a layout: the manifest listed in index.json is
+        its referrer entry (there is no OCI-Subject answer and no tag index to keep)."""
+        digest = self.put_manifest(ref, "sha256:" + hashlib.sha256(raw).hexdigest(), raw, media_type)
+        self.add_referrer(ref, subject_digest, descriptor)
+        return digest
