@@ -161,6 +161,7 @@ tags -- manifests byte for byte, so every digest is preserved and signatures sta
 the destination, referrers are listed by its referrers API or in the referrers tag schema,
 whichever it supports. Within one registry, blobs are mounted across repositories where the
 registry allows. --only copies just the attached kinds named (sig, att, sbom), not the image.
+Layers over 16 MiB are streamed, not held in memory.
 
 \b
 Exit codes: 0 copied, 2 bad input, 3 registry or network failure.""",

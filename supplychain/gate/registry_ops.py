@@ -420,6 +420,13 @@ def _copy_blob(client: RegistryClient, src: Reference, dst: Reference, desc: dic
                 return
         except RegistryNotFound:
             pass
-    data = client.get_blob_bytes(src, desc)
-    client.upload_blob(dst, data, digest)
+    size = int(desc.get("size", -1))
+    if 0 <= size <= MAX_SMALL:
+        client.upload_blob(dst, client.get_blob_bytes(src, desc), digest)
+    else:  # streamed: verified against its digest while read, and again by the upload before it commits
+        stream = client.open_blob(src, desc)
+        try:
+            client.upload_blob(dst, stream, digest, size=size if size >= 0 else None)  # type: ignore[arg-type]
+        finally:
+            stream.close()
     report.blobs_copied += 1

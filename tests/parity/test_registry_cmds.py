@@ -135,3 +135,17 @@ def test_copy_only_signatures_and_mounts_within_a_registry(signed: dict[str, Any
     assert _tree(mirror)["digest"] == signed["digest"]
     bad = run_cli("copy", signed["ref"], mirror, "--only", "sig,bogus")
     assert bad.exit_code == 2 and "bogus" in bad.stderr
+
+
+def test_copy_streams_a_large_layer(registry, registry2: Registry) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from supplychain.oci.registry import RegistryClient
+
+    client = RegistryClient()
+    src = f"{registry.host}/parity/big:1"
+    digest = push_image(client, src, build_image([[File("blob.bin", os.urandom(17 * 1024 * 1024))]]))
+    r = run_cli("copy", src, f"{registry2.host}/parity/big:1", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["blobs"]["copied"] == 2  # config and the 17 MiB layer (streamed)
+    assert _tree(f"{registry2.host}/parity/big:1")["digest"] == digest
