@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from supplychain.signing.policy import SignerPolicy
-from supplychain.signing.specs import SignerSpec, TrustSpec
 from supplychain.vocab import OutputFormat
+
+if TYPE_CHECKING:  # imported where used: the decorators stay cheap for commands that load this module
+    from supplychain.signing.policy import SignerPolicy
+    from supplychain.signing.specs import SignerSpec, TrustSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +102,8 @@ def signer_options(func: F) -> F:
 def identity_spec(kwargs: dict[str, Any], *, require: bool = True) -> SignerPolicy:
     """The expected signer; contradictory options are a usage error (exit 2), never silently ignored.
     (Validation is :meth:`SignerPolicy.create`'s, shared with gate policy files.)"""
+    from supplychain.signing.policy import SignerPolicy
+
     return SignerPolicy.create(
         key=kwargs.get("key"),
         identity=kwargs.get("cert_identity"),
@@ -119,6 +123,8 @@ def trust_spec(kwargs: dict[str, Any]) -> TrustSpec:
         from supplychain.errors import InputError
 
         raise InputError(f"give one of {' / '.join(given)}, not several (each names the Sigstore instance to trust)")
+    from supplychain.signing.specs import TrustSpec
+
     return TrustSpec(
         trusted_root=kwargs.get("trusted_root"),
         trust_config=kwargs.get("trust_config"),
@@ -152,6 +158,8 @@ def signer_spec(kwargs: dict[str, Any]) -> SignerSpec:
         from supplychain.errors import InputError
 
         raise InputError("give --tlog-upload=false or --rekor-url, not both")
+    from supplychain.signing.specs import SignerSpec
+
     return SignerSpec(
         legacy_tags=bool(kwargs.get("legacy_tags")),
         tlog_upload=kwargs.get("tlog_upload"),
