@@ -84,6 +84,20 @@ def db_status(db_path: str | None, as_json: bool, max_db_age: str | None) -> Non
         check_db_age(status, max_age)
 
 
+def _render(fmt: str, result: Any, tgt: Any, only_fixed: bool) -> str:
+    from supplychain.vuln import output as out
+
+    if fmt == "table":
+        return out.render_table(result, only_fixed=only_fixed)
+    if fmt == "json":
+        return out.render_json(result, only_fixed=only_fixed)
+    if fmt == "sarif":
+        return out.render_sarif(result, only_fixed=only_fixed)
+    if fmt == "cyclonedx":
+        return out.render_cyclonedx(result, tgt.bom)
+    return out.render_openvex(result, product=tgt.ids[0] if tgt.ids else None)
+
+
 _VEX_SPELLING = {"key": "--vex-key", "identity": "--vex-cert-identity", "identity_regexp": "--vex-cert-identity-regexp",
                  "issuer": "--vex-cert-oidc-issuer", "issuer_regexp": "--vex-cert-oidc-issuer-regexp"}
 
@@ -217,9 +231,8 @@ def scan(target: str, db_path: str | None, kind: str, fmt: str | None, as_json: 
     """Scan an SBOM, a Composer project or an image for known vulnerabilities."""
     from supplychain.errors import InputError, PolicyViolation
     from supplychain.fileio import write_output
-    from supplychain.vuln import output as out
     from supplychain.vuln.db import open_db
-    from supplychain.vuln.match import scan_sbom
+    from supplychain.vuln.match import gc_paused, scan_sbom
     from supplychain.vuln.service import check_db_age, parse_age
     from supplychain.vuln.severity import Severity
     from supplychain.vuln.target import load_target
@@ -260,16 +273,8 @@ def scan(target: str, db_path: str | None, kind: str, fmt: str | None, as_json: 
     if only_fixed:
         result.findings = result.visible(only_fixed=True)
     data: Any
-    if fmt == "table":
-        data = out.render_table(result, only_fixed=only_fixed)
-    elif fmt == "json":
-        data = out.render_json(result, only_fixed=only_fixed)
-    elif fmt == "sarif":
-        data = out.render_sarif(result, only_fixed=only_fixed)
-    elif fmt == "cyclonedx":
-        data = out.render_cyclonedx(result, tgt.bom)
-    else:
-        data = out.render_openvex(result, product=tgt.ids[0] if tgt.ids else None)
+    with gc_paused():
+        data = _render(fmt, result, tgt, only_fixed)
     write_output(data, output)
     if fmt != "table" and (result.coverage.not_covered or result.coverage.not_comparable):
         n = sum(len(v) for v in result.coverage.not_covered.values()) + len(result.coverage.not_comparable)
