@@ -156,6 +156,13 @@ def reset() -> None:
     _FACTS.set({})
 
 
+def forget(col: Collector) -> None:
+    """Drop what ``col`` noted (a collector read only for its images)."""
+    store = _FACTS.get()
+    if store is not None:
+        store.pop(id(col), None)
+
+
 def drain() -> list[NetworkFacts]:
     store = _FACTS.get() or {}
     _FACTS.set(None)

@@ -131,7 +131,7 @@ def _index_file(path: str, out: list[_Source]) -> None:
             src = _Source(shown, line, str(doc["kind"]), str(name or ""), lines, starts[i + 1])
             own = Collector(default_policy(), shown)
             kubernetes.check_document(doc, own)
-            hardening._FACTS.pop(id(own), None)  # only its images are wanted: no K8S-024 facts of a raw source
+            hardening.forget(own)  # only its images are wanted: no K8S-024 facts of a raw source
             src.images = own.images
             out.append(src)
 
