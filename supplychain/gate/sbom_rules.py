@@ -2,8 +2,9 @@
 
 ``deny_packages`` are purl globs (``fnmatch``) matched against the purl as written, without
 qualifiers and subpath, percent-decoded (``%40scope`` -> ``@scope``) and with its type lowercased;
-``deny_licenses`` are license id globs matched case-insensitively against every license id or name
-of a component (an expression is split into its ids). Components are read with the one CycloneDX
+``deny_licenses`` are SPDX license ids or globs (``AGPL-*``, case-insensitive), matched after
+normalising to SPDX, with expressions evaluated (``OR``: one acceptable choice suffices; ``AND``:
+every part must be acceptable): see :func:`denied_license`. Components are read with the one CycloneDX
 reader (:func:`supplychain.sbom.cdxjson.iter_components`), nested ones and ``metadata.component``
 included.
 """
@@ -40,14 +41,46 @@ def check_sbom(document: bytes, rules: SbomRules, report: Report) -> int | None:
                 if any(fnmatch.fnmatchcase(form, pattern) for form in forms):
                     report("SC-GATE-003", f"attested SBOM contains {purl} (denied by {pattern!r})")
                     break
-        for lic in license_ids(comp):
-            # SPDX license identifiers are case-insensitive
-            hit = next((p for p in rules.deny_licenses if fnmatch.fnmatchcase(lic.upper(), p.upper())), None)
-            if hit is not None:
+        if rules.deny_licenses:
+            why = denied_license(comp, rules.deny_licenses)
+            if why is not None:
                 name = comp.get("purl") or comp.get("name") or "?"
-                report("SC-GATE-004", f"attested SBOM: {name} is licensed {lic} (denied by {hit!r})")
-                break
+                report("SC-GATE-004", f"attested SBOM: {name} is licensed {why}")
     return len(components)
+
+
+MAX_LICENSE_TEXT = 4096  # longer "expressions" are license texts: matched token by token
+
+
+def denied_license(comp: dict[str, Any], deny: tuple[str, ...]) -> str | None:
+    """Why a component's licenses are denied (``"X (denied: Y by 'Z')"``), or None.
+
+    Each entry of ``licenses`` (an expression, or a license id / name) is read as SPDX after
+    normalisation (:func:`supplychain.sbom.licenses.evaluate_license`: Debian short names and
+    deprecated ids become current SPDX ids; ``A OR B`` is allowed when one choice avoids every
+    denied license, ``A AND B`` needs both). Several entries all apply. What cannot be read as
+    SPDX (free text, a license text, too many alternatives) is matched token by token, so a denied
+    id inside it still denies (fail closed)."""
+    from supplychain.sbom.licenses import evaluate_license
+
+    for lic in license_strings(comp.get("licenses")):
+        decision = evaluate_license(lic, deny=deny) if len(lic) <= MAX_LICENSE_TEXT else None
+        if decision is not None and decision.status == "denied":
+            blocked = ", ".join(decision.denied)
+            pattern = next((p for p in deny for b in decision.denied
+                            if fnmatch.fnmatchcase(b.upper(), p.upper())), None)
+            by = f" by {pattern!r}" if pattern else ""
+            return f"{decision.expression} (denied: {blocked}{by})"
+        if decision is None or decision.status == "unknown":
+            for token in _tokens(lic):
+                hit = next((p for p in deny if fnmatch.fnmatchcase(token.upper(), p.upper())), None)
+                if hit is not None:
+                    return f"{token} (denied by {hit!r}; not a readable SPDX expression: matched as written)"
+    return None
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[\s()]+", text) if t and t not in ("AND", "OR", "WITH")]
 
 
 def purl_forms(purl: str) -> set[str]:
@@ -60,17 +93,3 @@ def purl_forms(purl: str) -> set[str]:
     for f in list(forms):
         forms.add(f.split("?", 1)[0].split("#", 1)[0])
     return forms
-
-
-def license_ids(comp: dict[str, Any]) -> list[str]:
-    """License ids and names of a component; expressions split into their ids."""
-    out: list[str] = []
-    entries = comp.get("licenses")
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        out.extend(license_strings([{"license": entry["license"]}] if "license" in entry else []))
-        expr = entry.get("expression")
-        if isinstance(expr, str):
-            out.extend(t for t in re.split(r"[\s()]+", expr) if t and t not in ("AND", "OR", "WITH"))
-    return out

@@ -41,7 +41,7 @@ def scene(registry, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                                "purl": "pkg:npm/event-stream@3.3.6"},
                               {"type": "library", "name": "ghostscript", "version": "10",
                                "purl": "pkg:deb/debian/ghostscript@10",
-                               "licenses": [{"expression": "AGPL-3.0-or-later OR LicenseRef-x"}]}]}
+                               "licenses": [{"expression": "AGPL-3.0-or-later AND LicenseRef-x"}]}]}
     (d / "ok.json").write_text(json.dumps(bom_ok))
     (d / "bad.json").write_text(json.dumps(bom_bad))
 

@@ -77,9 +77,11 @@ def test_sbom_rules() -> None:
     bom = {"components": [
         {"name": "a", "purl": "pkg:npm/event-stream@3.3.6", "licenses": [{"license": {"id": "MIT"}}]},
         {"name": "b", "purl": "pkg:deb/debian/xz-utils@5.6.1?arch=amd64",
-         "components": [{"name": "nested", "purl": "pkg:pypi/x@1", "licenses": [{"expression": "GPL-2.0-only OR AGPL-3.0-only"}]}]},
+         "components": [{"name": "nested", "purl": "pkg:pypi/x@1", "licenses": [{"expression": "GPL-2.0-only AND AGPL-3.0-only"}]}]},
         {"name": "c", "purl": "pkg:npm/left-pad@1.3.0", "licenses": [{"license": {"name": "AGPL-3.0-only"}}]},
         {"name": "fine", "purl": "pkg:npm/ok@1", "licenses": [{"license": {"id": "Apache-2.0"}}]},
+        # one choice avoids every denied license: allowed (SPDX OR)
+        {"name": "dual", "purl": "pkg:npm/dual@1", "licenses": [{"expression": "MIT OR AGPL-3.0-only"}]},
     ]}
     d = ImageDecision("x", None)
     rules = SbomRules(("**",), ("pkg:npm/event-stream@*", "pkg:deb/debian/xz-utils@5.6.*"), ("AGPL-*",))
@@ -89,9 +91,31 @@ def test_sbom_rules() -> None:
         ("SC-GATE-003", "attested SBOM contains pkg:deb/debian/xz-utils@5.6.1?arch=amd64"),
         ("SC-GATE-003", "attested SBOM contains pkg:npm/event-stream@3.3.6"),
         ("SC-GATE-004", "attested SBOM: pkg:npm/left-pad@1.3.0 is licensed AGPL-3.0-only"),
-        ("SC-GATE-004", "attested SBOM: pkg:pypi/x@1 is licensed AGPL-3.0-only"),
+        ("SC-GATE-004", "attested SBOM: pkg:pypi/x@1 is licensed GPL-2.0-only AND AGPL-3.0-only"),
     ]
-    assert d.sbom_components == 5
+    assert d.sbom_components == 6
+    assert "denied: AGPL-3.0-only by 'AGPL-*'" in next(f.message for f in d.findings if "pkg:pypi/x@1" in f.message)
+
+
+@pytest.mark.parametrize(("licenses", "deny", "denied"), [
+    # Debian copyright short names and deprecated ids mean their SPDX ids
+    ([{"license": {"name": "GPL-3+"}}], ("GPL-3.0-or-later",), True),
+    ([{"license": {"id": "GPL-2.0+"}}], ("GPL-2.0-or-later",), True),
+    ([{"license": {"name": "Expat"}}], ("MIT",), True),
+    ([{"expression": "MIT OR GPL-3.0-only"}], ("GPL-3.0-only",), False),
+    ([{"expression": "MIT AND GPL-3.0-only"}], ("GPL-3.0-only",), True),
+    ([{"license": {"id": "MIT"}}, {"license": {"id": "GPL-3.0-only"}}], ("GPL-3.0-only",), True),
+    # not SPDX: matched token by token (fail closed)
+    ([{"expression": "see AGPL-3.0-only ((("}], ("AGPL-*",), True),
+    ([{"license": {"name": "public-domain"}}], ("GPL-*",), False),
+])
+def test_license_rules_mean_spdx(licenses: list[object], deny: tuple[str, ...], denied: bool) -> None:
+    from supplychain.policy.config import default_policy
+
+    bom = {"components": [{"name": "p", "purl": "pkg:deb/debian/p@1", "licenses": licenses}]}
+    d = ImageDecision("x", None)
+    _check_sbom(d, json.dumps(bom).encode(), SbomRules(("**",), (), deny), default_policy())
+    assert [f.rule for f in d.findings] == (["SC-GATE-004"] if denied else []), d.findings
 
 
 def test_unreachable_registry_is_no_decision(tmp_path: Path) -> None:
