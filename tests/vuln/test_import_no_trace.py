@@ -81,3 +81,22 @@ def test_database_of_another_schema_is_refused_untouched(tmp_path: Path, cli: An
         assert r.exit_code == 2, r.stderr
         assert "schema 0 is not" in r.stderr and "import the data again" in r.stderr
     assert sha(db) == before
+
+
+def test_scan_leaves_out_withdrawn_advisories_whose_ranges_match(tmp_path: Path, cli: Any) -> None:
+    """Scans match versions on the stored entries first and drop withdrawn advisories afterwards:
+    a withdrawn record whose range covers the component is still never reported."""
+    live, gone = rec("PYSEC-1"), rec("PYSEC-2")
+    gone["withdrawn"] = "2025-02-01T00:00:00Z"
+    z = tmp_path / "a.zip"
+    z.write_bytes(osv_zip([live, gone]))
+    db = tmp_path / "v.db"
+    assert cli("vuln", "db", "import", "--db", str(db), str(z)).exit_code == 0
+    bom = tmp_path / "bom.json"
+    bom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
+        {"type": "library", "name": "demo", "version": "1.0", "purl": "pkg:pypi/demo@1.0"}]}))
+    r = cli("vuln", "scan", "--db", str(db), str(bom), "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert [f["id"] for f in doc["findings"]] == ["PYSEC-1"]
+    assert doc["coverage"]["checked"] == {"PyPI": 1}
