@@ -9,6 +9,7 @@ does not exist is an input error naming it, never guessed to be an image.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from supplychain.gate.decide import COMMAND_LINE, reference_findings
 from supplychain.gate.policy import GatePolicy
 from supplychain.gate.result import Location
+from supplychain.policy.config import Policy
 from supplychain.policy.engine import check_paths
 from supplychain.policy.findings import Finding, Severity
 from supplychain.policy.images import ImageRef, parse_image
@@ -40,13 +42,23 @@ class Collected:
     file_waived: list[Waived] = field(default_factory=list)
 
 
+def gate_reading(policy: Policy) -> Policy:
+    """The policy as the gate applies it to files: ``# supplychain:ignore`` comments in the files
+    being gated waive nothing unless the policy says ``inline_ignores: allow`` explicitly (the team
+    whose deploy is judged must not be able to lift the gate's rules from inside its manifests;
+    `policy check` keeps honouring them by default)."""
+    if "inline_ignores" in policy.sections:
+        return policy
+    return dataclasses.replace(policy, sections={**policy.sections, "inline_ignores": "forbid"})
+
+
 def collect(paths: Iterable[str], images: Iterable[str], gp: GatePolicy, *,
             today: datetime.date | None = None, exclude: tuple[str, ...] = ()) -> Collected:
     """Findings and image uses of ``paths`` (files, directories, ``-``) and ``images`` (``--image``)."""
     day = today or datetime.date.today()
     policy = gp.policy
     out = Collected()
-    report = check_paths(list(paths), policy, exclude=exclude, today=day)
+    report = check_paths(list(paths), gate_reading(policy), exclude=exclude, today=day)
     by_key: dict[tuple[str, int, int | None], list[Finding]] = {}
     waived: dict[tuple[str, int, int | None], list[Waived]] = {}
     for f in report.findings:
