@@ -5,6 +5,10 @@ paths ``select`` wants are kept, and every layer is treated as hostile: paths ar
 normalised inside the root, links are resolved inside the root (loops cut off), device
 files and fifos are ignored, oversized members are only hashed, and the total amount
 of decompressed data is bounded. Anything skipped is noted in ``MemoryTree.notes``.
+
+Bounds and notes: :mod:`supplychain.oci.layer_limits` (:class:`Limits` is re-exported here);
+symlinks: :mod:`supplychain.oci.layer_links`; analyzers fed while streaming:
+:mod:`supplychain.oci.layer_analyze`.
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ import bisect
 import hashlib
 import posixpath
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import IO, Any, Protocol, cast
 
 from supplychain.errors import InputError, VerificationError
 from supplychain.oci.descriptor import Descriptor
-from supplychain.oci.fs import MAX_CONTENT, Analyze, Analyzer, FileEntry, MemoryTree, Select, Want, normpath
+from supplychain.oci.fs import MAX_CONTENT, Analyze, FileEntry, MemoryTree, Select, Want, normpath
 from supplychain.oci.image import Image
+from supplychain.oci.layer_analyze import _hashing, _run_analyzer
+from supplychain.oci.layer_limits import _NOTE_TEXT, GiB, Limits, _Budget, _LayerNotes, _short
+from supplychain.oci.layer_links import _escapes, _LinkAliases, _note_link_problems
 from supplychain.oci.tarstream import BLOCKDEV, CHAR, DIRECTORY, FIFO, HARDLINK, SYMLINK, TarStream
 
-GiB = 1 << 30
+__all__ = ["GiB", "LayerWatch", "Limits", "Progress", "squash"]
+
 
 # progress(done_bytes, total_bytes, label): compressed bytes read so far over all layers
 Progress = Callable[[int, int, str], None]
@@ -41,77 +48,6 @@ class LayerWatch(Protocol):
 
     def end_layer(self, index: int, desc: Descriptor, files: Mapping[str, FileEntry]) -> None:
         """Layer ``index`` is applied: ``files`` is the squashed view so far (read only)."""
-
-
-@dataclass
-class Limits:
-    """Bounds for hostile layers. Raise them for unusual but legitimate images."""
-
-    max_total_bytes: int = 48 * GiB  # decompressed bytes over all layers
-    # decompressed / compressed bytes over the image, checked once past ratio_floor. Real
-    # layers compress 2-10x; gzip cannot exceed ~1030x, so a bomb trips this long before
-    # max_total_bytes.
-    max_ratio: int = 250
-    ratio_floor: int = 2 * GiB
-    max_kept_bytes: int = 4 * GiB  # file contents kept in memory over the whole tree
-    max_members: int = 5_000_000  # tar members per layer
-    max_notes_examples: int = 3
-
-
-@dataclass
-class _LayerNotes:
-    counts: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-
-    def add(self, kind: str, example: str, limit: int) -> None:
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        ex = self.examples.setdefault(kind, [])
-        if len(ex) < limit:
-            ex.append(example)
-
-
-_NOTE_TEXT = {
-    "outside": "member path(s) outside the image root were kept inside it",
-    "device": "device file(s) / fifo(s) ignored",
-    "sparse": "GNU sparse file(s) ignored",
-    "huge": f"file(s) larger than {MAX_CONTENT} bytes only hashed, content not kept",
-    "budget": "file(s) only hashed because the in-memory content budget was used up",
-    "hardlink": "hardlink(s) to files that were not read; their content is unavailable",
-    "symlink-escape": "symlink(s) pointing outside the image; resolved inside the root",
-    "trailing": "stretch(es) of data after the end of the tar archive ignored",
-    "analyze": "file(s) that could not be analyzed (corrupt or hostile content), skipped",
-}
-
-
-def _short(digest: str) -> str:
-    return digest.split(":", 1)[-1][:12]
-
-
-class _Budget:
-    def __init__(self, limits: Limits, what: str) -> None:
-        self.limits = limits
-        self.what = what
-        self.decompressed = 0
-        self.compressed = 0  # updated from the raw reader
-        self.on_add: Callable[[], None] | None = None
-
-    def add(self, n: int) -> None:
-        self.decompressed += n
-        if self.on_add is not None:
-            self.on_add()
-        lim = self.limits
-        if self.decompressed > lim.max_total_bytes:
-            raise InputError(
-                f"{self.what}: layers decompress to more than {lim.max_total_bytes} bytes; refusing "
-                "(possible decompression bomb)",
-                hint="raise Limits.max_total_bytes if this image is really that large",
-            )
-        if self.decompressed > lim.ratio_floor and self.decompressed > lim.max_ratio * max(self.compressed, 1):
-            raise InputError(
-                f"{self.what}: layer decompresses more than {lim.max_ratio}x its compressed size; refusing "
-                "(possible decompression bomb)",
-                hint="raise Limits.max_ratio if this image is legitimate",
-            )
 
 
 def squash(image: Image, select: Select, *, progress: Progress | None = None,
@@ -213,54 +149,6 @@ def squash(image: Image, select: Select, *, progress: Progress | None = None,
     tree.hardlinks = hardlinks
     _note_link_problems(tree, limits)
     return tree
-
-
-class _LinkAliases:
-    """Which symlinks point at a path, so a file is kept when a cataloger wants it under a
-    symlinked name (``/etc/os-release`` -> ``../usr/lib/os-release``, ``/lib`` -> ``usr/lib``).
-    Follows one link per path prefix, at most two deep; symlinks the tar lists after their
-    target are not seen for that target."""
-
-    def __init__(self, links: dict[str, str]) -> None:
-        self._by_target: dict[str, list[str]] = {}
-        for path, target in links.items():
-            self.add(path, target)
-
-    def __bool__(self) -> bool:
-        return bool(self._by_target)
-
-    def add(self, path: str, target: str) -> None:
-        base = target if target.startswith("/") else posixpath.join(posixpath.dirname(path), target)
-        resolved = normpath(base)
-        if resolved != path and resolved != "/":
-            names = self._by_target.setdefault(resolved, [])
-            if len(names) < 8:  # bounded: a hostile layer may point thousands of links at one dir
-                names.append(path)
-
-    def names(self, path: str, depth: int = 0) -> list[str]:
-        out: list[str] = []
-        by_target = self._by_target
-        end = len(path)
-        while end > 0:  # "/a/b/c", "/a/b", "/a" (never "/")
-            links = by_target.get(path[:end])
-            if links:
-                rest = path[end:]
-                for link in links:
-                    alias = link + rest
-                    out.append(alias)
-                    if depth < 1:
-                        out.extend(self.names(alias, depth + 1))
-            end = path.rfind("/", 0, end)
-        return out
-
-    def want(self, path: str, select: Select) -> Want:
-        best = Want.SKIP
-        for alias in self.names(path)[:16]:
-            w = select(alias)
-            if w == Want.CONTENT:
-                return w
-            best = max(best, w)
-        return best
 
 
 def _decompression_errors() -> tuple[type[BaseException], ...]:
@@ -430,84 +318,3 @@ def _read_layer(stream: IO[bytes], what: str, desc: Descriptor, select: Select, 
         # other types (GNU dumpdir, volume labels, ...) carry nothing we keep
     if tar.drain():
         notes.add("trailing", "after the end-of-archive marker", ex_limit)
-
-
-def _hashing(chunks: Iterator[bytes], h: Any) -> Iterator[bytes]:
-    for chunk in chunks:
-        h.update(chunk)
-        yield chunk
-
-
-def _run_analyzer(analyzer: Analyzer, chunks: Iterator[bytes], path: str, notes: _LayerNotes,
-                  ex_limit: int) -> Any:
-    """Facts from ``analyzer`` over ``chunks``; the member is always read to its end (the tar
-    stream must stay in step), whatever the analyzer does. Our own InputError (a truncated
-    archive, a bomb limit) propagates; an analyzer's failure on odd bytes is a note."""
-    feed = _Feed(chunks)
-    try:
-        facts = analyzer(feed)
-    except Exception as exc:
-        if feed.error is not None:  # the layer stream failed (truncated, corrupt, bomb): not the file
-            raise
-        notes.add("analyze", f"{path} ({type(exc).__name__})"[:200], ex_limit)
-        facts = None
-    for _ in feed:  # drain what the analyzer did not read
-        pass
-    return facts
-
-
-class _Feed:
-    """The chunks of one member; remembers whether reading them (not analyzing them) failed."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self.error: BaseException | None = None
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            raise
-        except BaseException as exc:
-            self.error = exc
-            raise
-
-
-def _escapes(parent: str, target: str) -> bool:
-    """A relative symlink target that climbs above the root from ``parent``."""
-    if target.startswith("/"):
-        return False
-    depth = len([p for p in parent.split("/") if p])
-    for part in target.split("/"):
-        if part == "..":
-            depth -= 1
-            if depth < 0:
-                return True
-        elif part not in ("", "."):
-            depth += 1
-    return False
-
-
-def _note_link_problems(tree: MemoryTree, limits: Limits) -> None:
-    loops: list[str] = []
-    for path in sorted(tree.links):
-        seen: set[str] = set()
-        cur = path
-        for _ in range(41):
-            if cur in seen:
-                loops.append(path)
-                break
-            seen.add(cur)
-            target = tree.links.get(cur)
-            if target is None:
-                break
-            base = target if target.startswith("/") else posixpath.join(posixpath.dirname(cur), target)
-            cur = normpath(base)
-        else:
-            loops.append(path)
-    if loops:
-        ex = ", ".join(loops[: limits.max_notes_examples])
-        tree.notes.append(f"{len(loops)} symlink(s) form loops and resolve to nothing (e.g. {ex})")
