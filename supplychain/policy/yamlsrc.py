@@ -23,16 +23,15 @@ merged one, a duplicated key (an error there), a merge of a non-mapping -- the d
 *ambiguous*: the loader keeps kubectl apply's value and records the place and the reason in
 ``problems`` of the document's root :class:`YMap` (see :func:`problems_of`), which the checkers
 turn into a refusal (SC-GATE-007).
+
+The containers are in :mod:`supplychain.policy.yamlnodes`, scalar resolution in
+:mod:`supplychain.policy.yamlscalars`, merge keys and ambiguities in
+:mod:`supplychain.policy.yamlmerge`; this module re-exports their public names.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,62 +39,30 @@ import yaml
 
 from supplychain.errors import InputError
 from supplychain.fileio import read_bytes
+from supplychain.policy.yamlmerge import _finish_map, _live
+from supplychain.policy.yamlnodes import Pos, Problem, YMap, YSeq, problems_of
+from supplychain.policy.yamlscalars import _MERGE_KEY, _BadScalar, _Disagree, _scalar
 
 MAX_FILE_SIZE = 8 * 1024 * 1024
 MAX_EXPANDED_NODES = 250_000
 MAX_DEPTH = 512
 
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_EXPANDED_NODES",
+    "MAX_FILE_SIZE",
+    "Pos",
+    "Problem",
+    "YMap",
+    "YSeq",
+    "decode_text",
+    "load_all",
+    "load_one",
+    "problems_of",
+    "read_text",
+]
+
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_constructor = yaml.constructor.SafeConstructor()
-
-_STR = "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-
-
-@dataclass(frozen=True, slots=True)
-class Pos:
-    """Where a YAML value starts: 1-based line and column, and the scalar's source text."""
-
-    line: int
-    column: int
-    raw: str | None = None  # scalar text as written (no quotes); None for collections
-    style: str | None = None  # '', "'", '"', '|', '>' for scalars
-
-
-Problem = tuple[int, int, str]  # line, column, what is ambiguous
-
-
-class YMap(dict[Any, Any]):
-    """A mapping that remembers positions: ``pos`` of itself, ``key_pos[k]``, ``val_pos[k]``."""
-
-    pos: Pos
-    key_pos: dict[Any, Pos]
-    val_pos: dict[Any, Pos]
-    problems: list[Problem]  # set on a document root only (see problems_of)
-
-    def where(self, key: Any) -> Pos:
-        """Position of the value for ``key`` (or of the key, or of the map itself)."""
-        return self.val_pos.get(key) or self.key_pos.get(key) or self.pos
-
-    def where_key(self, key: Any) -> Pos:
-        return self.key_pos.get(key) or self.pos
-
-
-def problems_of(doc: Any) -> list[Problem]:
-    """Ambiguities found while loading ``doc`` (a document root), in source order."""
-    found: list[Problem] = getattr(doc, "problems", None) or []
-    return found
-
-
-class YSeq(list[Any]):
-    """A sequence that remembers ``pos`` of itself and ``item_pos[i]`` of every item."""
-
-    pos: Pos
-    item_pos: list[Pos]
-    problems: list[Problem]
-
-    def where(self, index: int) -> Pos:
-        return self.item_pos[index] if 0 <= index < len(self.item_pos) else self.pos
 
 
 def decode_text(raw: bytes, source: str) -> str:
@@ -118,116 +85,9 @@ def read_text(path: str | Path, *, limit: int = MAX_FILE_SIZE, source: str | Non
     return decode_text(raw, name)
 
 
-_resolver: Any = yaml.resolver.Resolver()
 _NO_KEY = object()
-_MERGE_KEY = object()
 _START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-
-
-_V2_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
-_V2_FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
-_V2_NULL = frozenset({"", "~", "null", "Null", "NULL"})
-_V2_SPECIAL_FLOAT = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf,
-                     "+.Inf": math.inf, "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf,
-                     "-.INF": -math.inf, ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan}
-_V2_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_INT_RE = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
-_TIMESTAMP_RE = re.compile(
-    r"^[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?"
-    r"(?:(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?"
-    r"(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)?$")
-
-
-class _BadScalar(Exception):
-    pass
-
-
-class _Disagree(Exception):
-    """A plain scalar go-yaml v2 (kubectl apply) and v3 (kustomize, compose) read differently."""
-
-    def __init__(self, value: Any, why: str) -> None:
-        super().__init__(why)
-        self.value = value
-
-
-def _go_int(text: str) -> int:
-    sign = -1 if text.startswith("-") else 1
-    body = text.lstrip("+-")
-    if body[:2] in ("0x", "0X"):
-        return sign * int(body[2:], 16)
-    if body[:2] in ("0o", "0O"):
-        return sign * int(body[2:], 8)
-    if body[:2] in ("0b", "0B"):
-        return sign * int(body[2:], 2)
-    if len(body) > 1 and body.startswith("0"):
-        return sign * int(body[1:], 8)
-    return sign * int(body)
-
-
-def _plain_v2(text: str) -> Any:
-    """An untagged plain scalar as go-yaml v2 resolves it (YAML 1.1 booleans, Go number syntax,
-    no sexagesimal numbers, timestamps kept as text)."""
-    if text in _V2_NULL:
-        return None
-    if text in _V2_TRUE or text in _V2_FALSE:
-        truth = text in _V2_TRUE
-        if text.lower() not in ("true", "false"):
-            raise _Disagree(truth, f"{text!r} is the boolean {str(truth).lower()} for kubectl apply but the "
-                                   "string " + repr(text) + " for kubectl kustomize and docker compose")
-        return truth
-    if text in _V2_SPECIAL_FLOAT:
-        return _V2_SPECIAL_FLOAT[text]
-    if text[:1] in "+-.0123456789":
-        plain = text.replace("_", "")
-        if _GO_INT_RE.match(plain):
-            value = _go_int(plain)
-            if -(2 ** 63) <= value < 2 ** 64:
-                return value
-        if _V2_FLOAT_RE.match(plain):
-            return float(plain)
-        if _TIMESTAMP_RE.match(text):
-            raise _Disagree(text, f"{text!r} is the text {text!r} for kubectl apply but a timestamp, "
-                                  "rewritten as RFC 3339, for kubectl kustomize")
-    return text
-
-
-def _scalar(event: Any, kubectl: bool) -> Any:
-    tag = event.tag
-    if tag is None or tag == "!":
-        if event.style or tag == "!":  # quoted, block or '!'-tagged scalars are always strings
-            return event.value
-        if kubectl:
-            return _MERGE_KEY if event.value == "<<" else _plain_v2(event.value)
-        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-        if tag == "tag:yaml.org,2002:timestamp":
-            return event.value
-    if tag == _STR:
-        return event.value
-    if tag == _MERGE:
-        return _MERGE_KEY
-    if tag == "tag:yaml.org,2002:null":
-        return None
-    node = yaml.ScalarNode(tag, event.value)
-    try:
-        if tag == "tag:yaml.org,2002:int":
-            return _constructor.construct_yaml_int(node)
-        if tag == "tag:yaml.org,2002:bool":
-            return _constructor.construct_yaml_bool(node)
-        if tag == "tag:yaml.org,2002:float":
-            return _constructor.construct_yaml_float(node)
-    except (ValueError, TypeError, yaml.YAMLError):
-        return event.value
-    if tag == "tag:yaml.org,2002:timestamp" and kubectl:
-        raise _BadScalar(f"explicit !!timestamp {event.value!r}: kubectl sends it rewritten as RFC 3339 text")
-    if tag == "tag:yaml.org,2002:binary":  # go-yaml decodes it: the value is the decoded text
-        try:
-            return base64.b64decode("".join(event.value.split()), validate=True).decode("utf-8")
-        except (binascii.Error, ValueError) as exc:
-            raise _BadScalar(f"!!binary value is not base64 of UTF-8 text ({exc})") from exc
-    # timestamps stay strings (go-yaml v2 decodes them into strings for interface{}), and
-    # unknown tags (!Ref, !foo, ...) keep the text, as both go-yaml versions do
-    return event.value
 
 
 class _Frame:
@@ -247,84 +107,6 @@ class _Frame:
 def _event_pos(event: Any, raw: str | None = None, style: str | None = None) -> Pos:
     mark = event.start_mark
     return Pos(mark.line + 1, mark.column + 1, raw, style)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    return bool(a == b)
-
-
-def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, (YMap, YSeq)) else f"a {type(value).__name__[1:].lower()}"
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _finish_map(frame: _Frame, problems: list[Problem]) -> None:
-    """Apply merge keys: the map gets kubectl apply's values (go-yaml v2: in document order, a
-    sequence's earlier maps winning); every key where the YAML-spec reading of go-yaml v3
-    (kubectl kustomize, docker compose: explicit keys win, earlier merges win) differs is a problem."""
-    mapping = frame.container
-    assert isinstance(mapping, YMap)
-    explicit = dict(mapping)
-    key_pos, val_pos = dict(mapping.key_pos), dict(mapping.val_pos)
-    # the spec's reading: explicit keys, then merged keys not set explicitly (earlier merge wins)
-    spec: dict[Any, Any] = dict(explicit)
-    for maps, _n in frame.merges:
-        for merged in maps:
-            for k, v in merged.items():
-                spec.setdefault(k, v)
-    # kubectl apply's reading: everything in document order, later wins
-    v2: dict[Any, Any] = {}
-    pos_k: dict[Any, Pos] = {}
-    pos_v: dict[Any, Pos] = {}
-    done = 0
-    for maps, n in [*frame.merges, ([], len(frame.order))]:
-        for k in frame.order[done:n]:
-            v2[k], pos_k[k], pos_v[k] = explicit[k], key_pos[k], val_pos[k]
-        done = n
-        for merged in reversed(maps):
-            for k, v in merged.items():
-                v2[k] = v
-                pos_k[k] = merged.key_pos.get(k, merged.pos)
-                pos_v[k] = merged.val_pos.get(k, merged.pos)
-    for k, v in v2.items():
-        if not _same(v, spec.get(k)):
-            where = pos_v[k]
-            problems.append((where.line, where.column,
-                             f"key {k!r} is ambiguous: a merge key (<<) and an explicit key disagree; "
-                             f"kubectl apply reads {_show(v)}, kubectl kustomize and docker compose read "
-                             f"{_show(spec.get(k))}"))
-    mapping.clear()
-    mapping.update(v2)
-    mapping.key_pos, mapping.val_pos = pos_k, pos_v
-
-
-def _live(root: Any, pending: dict[tuple[int, int], str]) -> list[Problem]:
-    """The pending scalar disagreements whose values are part of the final document."""
-    out: list[Problem] = []
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, YMap):
-            positions = [*node.key_pos.values(), *node.val_pos.values()]
-            stack.extend(v for v in node.values() if isinstance(v, (YMap, YSeq)))
-        elif isinstance(node, YSeq):
-            positions = list(node.item_pos)
-            stack.extend(v for v in node if isinstance(v, (YMap, YSeq)))
-        else:
-            continue
-        for pos in positions:
-            why = pending.get((pos.line, pos.column))
-            if why is not None:
-                out.append((pos.line, pos.column, why))
-    return sorted(set(out))
 
 
 def _documents(text: str, source: str, kubectl: bool) -> Iterator[tuple[Any, int]]:
