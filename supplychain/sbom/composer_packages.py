@@ -65,7 +65,7 @@ def purl_for(name: str, version: str | None) -> str | None:
         return None
     try:
         return str(PackageURL(type="composer", namespace=group or None, name=short, version=version).to_string())
-    except ValueError:
+    except (ValueError, TypeError):  # packageurl raises TypeError for names that encode to nothing ("\r")
         return None
 
 

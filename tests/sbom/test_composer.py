@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from supplychain.errors import InputError
@@ -229,6 +229,7 @@ _entry = st.fixed_dictionaries(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(packages=st.lists(_entry, max_size=6), dev=st.lists(_entry, max_size=3))
+@example(packages=[], dev=[{"name": "/\r", "version": "0"}])  # packageurl raised TypeError (found by hypothesis)
 def test_hostile_lock_entries_never_crash(packages: list[dict[str, Any]], dev: list[dict[str, Any]]) -> None:
     try:
         pkgs = packages_from_lock(_lock(packages, dev), source="composer.lock")
