@@ -149,6 +149,8 @@ def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int |
     With ``limit``, never reads more than ``limit + 1`` bytes, even if the file grows while read;
     ``hint`` goes with the too-large error.
     """
+    if str(path) == STDIN:
+        return _read_stdin(what=what, limit=limit, hint=hint)
     p = Path(path)
     name = source or str(p)
     too_large = f"{name}: {what} is too large (larger than {limit} bytes)"
@@ -169,6 +171,26 @@ def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int |
     if limit is not None and len(raw) > limit:
         raise InputError(too_large, hint=hint)
     return raw
+
+
+STDIN = "-"  # a file argument "-" is standard input (a file named "-" is ./-)
+_stdin_data: bytes | None = None
+
+
+def _read_stdin(*, what: str, limit: int | None, hint: str | None) -> bytes:
+    """Standard input as a file argument ``-``: read once, then the same bytes for every later ``-``
+    of the process (a command that reads its input twice sees the same document)."""
+    global _stdin_data
+    if _stdin_data is None:
+        import sys
+
+        try:
+            _stdin_data = sys.stdin.buffer.read() if limit is None else sys.stdin.buffer.read(limit + 1)
+        except (OSError, ValueError, AttributeError) as exc:
+            raise InputError(f"-: cannot read standard input as the {what}: {exc}") from None
+    if limit is not None and len(_stdin_data) > limit:
+        raise InputError(f"-: {what} on standard input is too large (larger than {limit} bytes)", hint=hint)
+    return _stdin_data
 
 
 def load_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:

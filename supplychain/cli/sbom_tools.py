@@ -6,6 +6,15 @@ import json
 
 import click
 
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None,
+                       help="Output format (default: text); --json is the same as --format json.")
+
+
+def _as_json(fmt: str | None, as_json: bool) -> bool:
+    from supplychain.cli.common import report_format
+
+    return report_format(fmt, as_json).value == "json"
+
 
 @click.command(
     "validate",
@@ -21,7 +30,8 @@ pointer or XML line), 2 unreadable or not a CycloneDX SBOM.""",
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def validate(file: str, as_json: bool) -> None:
+@_FORMAT
+def validate(file: str, as_json: bool, fmt: str | None) -> None:
     """Validate an SBOM against the official CycloneDX schema (JSON 1.2-1.7, XML 1.0-1.7).
 
     The format and spec version are detected from the file.
@@ -31,11 +41,12 @@ def validate(file: str, as_json: bool) -> None:
     from supplychain.sbom.semantic import check_bytes
     from supplychain.sbom.validate import SchemaError, validate_file
 
+    as_json = _as_json(fmt, as_json)
     report = validate_file(file)
     schema_errors = len(report.errors)
-    if file != "-":  # what the schema cannot say: unique bom-refs, dependencies that resolve
-        report.errors.extend(SchemaError(i.location, i.message)
-                             for i in check_bytes(read_bytes(file, what="SBOM file"), source=file))
+    # what the schema cannot say: unique bom-refs, dependencies that resolve ("-" is read once)
+    report.errors.extend(SchemaError(i.location, i.message)
+                         for i in check_bytes(read_bytes(file, what="SBOM file"), source=file))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.valid:
@@ -65,8 +76,9 @@ Examples:
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_FORMAT
 @click.option("--limit", default=10, show_default=True, help="Names to show per 'missing' row (text).")
-def inspect(file: str, as_json: bool, limit: int) -> None:
+def inspect(file: str, as_json: bool, fmt: str | None, limit: int) -> None:
     """Summarise what an SBOM contains.
 
     Components by type and ecosystem (purl type), licenses grouped by SPDX id (deprecated
@@ -78,6 +90,7 @@ def inspect(file: str, as_json: bool, limit: int) -> None:
     from supplychain.sbom.inspect import format_inspect, inspect_bom
     from supplychain.sbom.tools import load_bom
 
+    as_json = _as_json(fmt, as_json)
     summary = inspect_bom(load_bom(file), limit=max(limit, 0) if not as_json else 1_000_000)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -101,14 +114,16 @@ license, hash and scope changes, and dependency edges added or removed. Exit cod
 @click.argument("old", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@_FORMAT
 @click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(["added", "removed", "license", "version"]),
               help="Exit 1 when components were added / removed or changed license / version (repeatable).")
-def diff(old: str, new: str, as_json: bool, fail_on: tuple[str, ...]) -> None:
+def diff(old: str, new: str, as_json: bool, fmt: str | None, fail_on: tuple[str, ...]) -> None:
     """Compare two SBOMs: what was added, removed or changed, and how the graph moved."""
     from supplychain.errors import VerificationError
     from supplychain.sbom.diff import diff_boms, fail_on_changes, format_diff
     from supplychain.sbom.tools import load_bom
 
+    as_json = _as_json(fmt, as_json)
     result = diff_boms(load_bom(old), load_bom(new))
     reasons = fail_on_changes(result, list(dict.fromkeys(fail_on)))
     if as_json:
