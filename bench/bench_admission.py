@@ -75,6 +75,8 @@ class Client:
     def _connect(self) -> http.client.HTTPSConnection:
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=15)
         sock = socket.create_connection(("127.0.0.1", self.port), 15)
+        # as Go's net/http (the API server) does: no Nagle delay between headers and body
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.sock = self.ctx.wrap_socket(sock, server_hostname=DNS)
         return conn
 

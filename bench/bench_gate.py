@@ -73,6 +73,7 @@ def setup(host: str, tmp: Path, n: int) -> tuple[Path, Path, Path, list[str]]:
     from tests.imagebuild import File, build_image, push_image
 
     os.environ["SUPPLYCHAIN_PASSWORD"] = PASSWORD
+    os.environ.setdefault("SUPPLYCHAIN_TLOG_UPLOAD", "false")  # no Rekor on loopback: key signatures unlogged
     keys = generate_keypair(str(tmp / "release"), password=PASSWORD.encode())
     signer = SignerSpec(key_path=str(keys.private))
     client = RegistryClient()
