@@ -15,6 +15,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -61,21 +62,40 @@ def denied_license(comp: dict[str, Any], deny: tuple[str, ...]) -> str | None:
     denied license, ``A AND B`` needs both). Several entries all apply. What cannot be read as
     SPDX (free text, a license text, too many alternatives) is matched token by token, so a denied
     id inside it still denies (fail closed)."""
+    for lic in license_strings(comp.get("licenses")):
+        why = _denied_cached(lic, tuple(deny)) if len(lic) <= MAX_CACHED_LICENSE else _denied_one(lic, deny)
+        if why is not None:
+            return why
+    return None
+
+
+MAX_CACHED_LICENSE = 256  # longer strings (license texts) are judged each time, never kept
+
+
+@lru_cache(maxsize=4096)
+def _denied_cached(lic: str, deny: tuple[str, ...]) -> str | None:
+    """:func:`_denied_one`, remembered: the answer depends on nothing but the license string and the
+    deny list, which are the whole key (an SBOM repeats a few licenses across hundreds of
+    components, and every image's SBOM the same ones; parsing one costs ~0.1 ms)."""
+    return _denied_one(lic, deny)
+
+
+def _denied_one(lic: str, deny: tuple[str, ...]) -> str | None:
+    """Why one license entry is denied, or None."""
     from supplychain.sbom.licenses import evaluate_license
 
-    for lic in license_strings(comp.get("licenses")):
-        decision = evaluate_license(lic, deny=deny) if len(lic) <= MAX_LICENSE_TEXT else None
-        if decision is not None and decision.status == "denied":
-            blocked = ", ".join(decision.denied)
-            pattern = next((p for p in deny for b in decision.denied
-                            if fnmatch.fnmatchcase(b.upper(), p.upper())), None)
-            by = f" by {pattern!r}" if pattern else ""
-            return f"{decision.expression} (denied: {blocked}{by})"
-        if decision is None or decision.status == "unknown":
-            for token in _tokens(lic):
-                hit = next((p for p in deny if fnmatch.fnmatchcase(token.upper(), p.upper())), None)
-                if hit is not None:
-                    return f"{token} (denied by {hit!r}; not a readable SPDX expression: matched as written)"
+    decision = evaluate_license(lic, deny=deny) if len(lic) <= MAX_LICENSE_TEXT else None
+    if decision is not None and decision.status == "denied":
+        blocked = ", ".join(decision.denied)
+        pattern = next((p for p in deny for b in decision.denied
+                        if fnmatch.fnmatchcase(b.upper(), p.upper())), None)
+        by = f" by {pattern!r}" if pattern else ""
+        return f"{decision.expression} (denied: {blocked}{by})"
+    if decision is None or decision.status == "unknown":
+        for token in _tokens(lic):
+            hit = next((p for p in deny if fnmatch.fnmatchcase(token.upper(), p.upper())), None)
+            if hit is not None:
+                return f"{token} (denied by {hit!r}; not a readable SPDX expression: matched as written)"
     return None
 
 
