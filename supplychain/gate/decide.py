@@ -32,7 +32,7 @@ from supplychain.errors import RegistryError, VerificationError
 from supplychain.gate.conditions import Condition, activation
 from supplychain.gate.policy import GatePolicy, covers
 from supplychain.gate.result import ImageDecision, Location
-from supplychain.gate.sbom_rules import check_sbom
+from supplychain.gate.sbom_rules import check_sbom, check_sbom_document
 from supplychain.oci.registry import RegistryNotFound
 from supplychain.policy.context import Collector, ImageUse
 from supplychain.policy.findings import RULES, Finding, Severity
@@ -230,9 +230,13 @@ def _verify(d: ImageDecision, gp: GatePolicy, view: RegistryView, trust: TrustSp
         # every accepted SBOM of the digest: a denied package in any of them fails the image
         cdx = at.PREDICATE_TYPES["cyclonedx"]
         for sbom in verification.attestations:
-            if sbom.trusted and sbom.predicate is not None and sbom.predicate_type \
+            if sbom.trusted and sbom.has_predicate and sbom.predicate_type \
                     and at.same_predicate_type(sbom.predicate_type, cdx):
-                check_image_sbom(d, sbom.predicate, gp)
+                parsed, document = sbom.parsed_predicate()
+                if parsed:  # in-band: as signed, without a JSON round trip
+                    _count_sbom(d, check_sbom_document(document, gp.sbom, lambda rid, msg: _add(d, gp, rid, msg)))
+                else:
+                    check_image_sbom(d, sbom.predicate or b"", gp)
     for check in list(_IMAGE_CHECKS):
         check(d, gp, verification)
 
@@ -262,6 +266,9 @@ def check_image_sbom(d: ImageDecision, document: bytes, gp: GatePolicy) -> None:
     """Apply the policy's ``sbom:`` rules to one attested SBOM of the image ``d``."""
     if gp.sbom is None:
         return
-    count = check_sbom(document, gp.sbom, lambda rid, msg: _add(d, gp, rid, msg))
+    _count_sbom(d, check_sbom(document, gp.sbom, lambda rid, msg: _add(d, gp, rid, msg)))
+
+
+def _count_sbom(d: ImageDecision, count: int | None) -> None:
     if count is not None:
         d.sbom_components = count

@@ -33,6 +33,11 @@ def check_sbom(document: bytes, rules: SbomRules, report: Report) -> int | None:
     except (ValueError, RecursionError):
         report("SC-GATE-002", "the attested CycloneDX SBOM is not JSON")
         return None
+    return check_sbom_document(bom, rules, report)
+
+
+def check_sbom_document(bom: Any, rules: SbomRules, report: Report) -> int | None:
+    """:func:`check_sbom` on a document already parsed (an in-band attested predicate)."""
     components = list(iter_components(bom, include_metadata=True))
     for comp in components:
         purl = comp.get("purl")

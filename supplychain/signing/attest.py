@@ -184,14 +184,25 @@ def effective_type(statement: Statement) -> str:
     return ref[1] if ref else statement.predicate_type
 
 
+def in_band(statement: Statement) -> bool:
+    """Does the statement carry its predicate itself (not a reference to a document)? Raises
+    VerificationError for a malformed reference, as :func:`resolve_predicate` does."""
+    return _reference(statement) is None
+
+
+def render_predicate(predicate: Any) -> bytes:
+    """An in-band predicate as a document (JSON, indented): what :func:`resolve_predicate` returns."""
+    import json
+
+    return json.dumps(predicate, indent=2).encode() + b"\n"
+
+
 def resolve_predicate(statement: Statement, fetch: Callable[[str, int], bytes]) -> bytes:
     """The verified predicate document: in-band, or fetched by ``fetch(digest, limit)`` and checked
     against the signed descriptor (digest and size)."""
-    import json
-
     ref = _reference(statement)
     if ref is None:
-        return json.dumps(statement.predicate, indent=2).encode() + b"\n"
+        return render_predicate(statement.predicate)
     resource = ref[0]
     digest = resource.get("digest")
     want = digest.get("sha256") if isinstance(digest, dict) else None

@@ -15,6 +15,8 @@ from supplychain.signing.dsse import Statement
 from supplychain.signing.image_registry import ResolvedImage
 from supplychain.signing.policy import Signer
 
+_NOTHING: Any = object()  # no in-band predicate kept (None is a JSON value)
+
 
 @dataclass
 class Finding:
@@ -30,7 +32,39 @@ class Finding:
     reason: str | None = None
     unreachable: bool = False  # the registry could not be read (5xx, network, bare 404): no answer
     statement: Statement | None = None
-    predicate: bytes | None = None  # the verified predicate document (attestations)
+    # the verified predicate (attestations): bytes, or an in-band one kept parsed (see .predicate)
+    _predicate: bytes | None = field(default=None, init=False, repr=False)
+    _document: Any = field(default=_NOTHING, init=False, repr=False)
+
+    @property
+    def predicate(self) -> bytes | None:
+        """The verified predicate document (attestations). An in-band predicate is kept parsed as
+        signed and rendered (:func:`supplychain.signing.attest.render_predicate`) when first asked
+        for: deciding from the parsed form costs no JSON round trip."""
+        if self._predicate is None and self._document is not _NOTHING:
+            self._predicate = at.render_predicate(self._document)
+        return self._predicate
+
+    @predicate.setter
+    def predicate(self, value: bytes | None) -> None:
+        self._predicate = value
+        self._document = _NOTHING
+
+    def keep_predicate(self, document: Any) -> None:
+        """The verified in-band predicate of the statement, parsed."""
+        self._predicate = None
+        self._document = document
+
+    @property
+    def has_predicate(self) -> bool:
+        return self._predicate is not None or self._document is not _NOTHING
+
+    def parsed_predicate(self) -> tuple[bool, Any]:
+        """``(True, document)`` for an in-band predicate kept parsed; ``(False, None)`` otherwise
+        (read :attr:`predicate`)."""
+        if self._predicate is None and self._document is not _NOTHING:
+            return True, self._document
+        return False, None
 
     def as_dict(self) -> dict[str, Any]:
         return {

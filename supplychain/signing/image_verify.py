@@ -175,7 +175,11 @@ def _accept_statement(finding: Finding, verified: VerifiedBundle, image: Resolve
         finding.reason = f"signed by {verified.signer.describe()}, not an accepted signer"
         return
     if finding.kind == "attestation":
-        finding.predicate = at.resolve_predicate(statement, lambda d, limit: _fetch_referenced(view, ref, d, limit))
+        if at.in_band(statement):
+            finding.keep_predicate(statement.predicate)
+        else:
+            finding.predicate = at.resolve_predicate(statement,
+                                                     lambda d, limit: _fetch_referenced(view, ref, d, limit))
     finding.trusted = True
 
 
