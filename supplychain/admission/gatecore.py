@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from supplychain.admission.pacing import PacedClient, Pacer
 from supplychain.errors import InputError
 from supplychain.policy.images import parse_image
 from supplychain.signing.specs import TrustSpec
@@ -62,12 +65,53 @@ def trust_version(trust: TrustSpec) -> str:
     return "embedded-staging" if trust.staging else "embedded-production"
 
 
+CPU_SLOTS = 2  # verifications running Python code at once (see supplychain.admission.pacing)
+CLIENT_MAX_AGE = 300.0  # seconds one registry client serves before a fresh one replaces it
+
+
+class SharedClient:
+    """One registry client for every image decision: its HTTP connections (and TLS sessions) are
+    kept alive, each registry's auth challenge is answered once and its tokens reused until they
+    expire (tokens are cached per registry host and repository scope, never lent to another host),
+    and what a registry lacks (the referrers API) is learnt once instead of probed per image.
+
+    The client is thread-safe (the CLI gate shares one across its worker threads too). It is
+    replaced by a fresh one every ``max_age`` seconds, so a long-running webhook re-reads
+    registry credentials, re-learns what each registry supports and does not keep tokens of
+    repositories it no longer sees; decisions in flight finish with the client they started with.
+    Only the client is shared: each decision still reads the registry through its own
+    :class:`~supplychain.signing.image.RegistryView` (no manifest, referrer list or blob is
+    carried over from one decision to the next).
+    """
+
+    def __init__(self, make: Callable[[], Any], *, max_age: float = CLIENT_MAX_AGE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._make = make
+        self._max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._born = 0.0
+        self.created = 0
+
+    def get(self) -> Any:
+        with self._lock:
+            now = self._clock()
+            if self._client is None or now - self._born >= self._max_age:
+                self._client = self._make()
+                self._born = now
+                self.created += 1
+            return self._client
+
+
 class GateCore:
-    """One loaded gate policy, a registry view and a trust root, shared by all requests."""
+    """One loaded gate policy, a registry client and a trust root, shared by all requests."""
 
     def __init__(self, policy_path: str, *, trust: TrustSpec | None = None,
-                 insecure_registries: tuple[str, ...] = (), today: date | None = None) -> None:
+                 insecure_registries: tuple[str, ...] = (), today: date | None = None,
+                 cpu_slots: int = CPU_SLOTS) -> None:
         from supplychain.gate import load_gate_policy, register
+        from supplychain.oci.registry import RegistryClient
         from supplychain.signing.image import RegistryView
 
         register()
@@ -81,7 +125,10 @@ class GateCore:
         self.trust = trust or TrustSpec()
         self.trust_version = trust_version(self.trust)
         self.insecure = insecure_registries
-        self._view_factory: Callable[[], Any] = lambda: RegistryView(insecure=insecure_registries)
+        self.clients = SharedClient(lambda: RegistryClient(insecure_registries=list(insecure_registries)))
+        self.pacer = Pacer(cpu_slots)
+        # a fresh view (and its cache) per decision, over the shared client, paced
+        self._view_factory: Callable[[], Any] = lambda: RegistryView(PacedClient(self.clients.get(), self.pacer))
         self._today = today
 
     @property
@@ -167,8 +214,9 @@ class GateCore:
         from supplychain.gate.result import Location
         from supplychain.policy.findings import Severity
 
-        d = decide_image(image, self.gate_policy, registry=self._view_factory(), trust=self.trust,
-                         locations=[Location(ADMISSION, 0, None, "admission")], today=self.today)
+        with self.pacer.turn():
+            d = decide_image(image, self.gate_policy, registry=self._view_factory(), trust=self.trust,
+                             locations=[Location(ADMISSION, 0, None, "admission")], today=self.today)
         warnings = [f"{image}: {f.rule}: {f.message}" for f in d.findings if f.severity is Severity.WARNING]
         reasons = [f"{image}: {r}" for r in d.reasons]
         if d.undecided is not None and not reasons:
