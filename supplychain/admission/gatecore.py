@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from supplychain.admission.pacing import PacedClient, Pacer
-from supplychain.errors import InputError
+from supplychain.errors import InputError, SupplychainError
 from supplychain.policy.images import parse_image
 from supplychain.signing.specs import TrustSpec
 
@@ -130,6 +130,29 @@ class GateCore:
         # a fresh view (and its cache) per decision, over the shared client, paced
         self._view_factory: Callable[[], Any] = lambda: RegistryView(PacedClient(self.clients.get(), self.pacer))
         self._today = today
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Pay the first-use costs (lazy imports of the policy rules, the signature and SBOM
+        checks, the license parser) now, at start, rather than in the first requests, which
+        would all wait on them: a rollout's first burst of cold decisions is what sees them."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        from supplychain.gate.sbom_rules import denied_license
+        from supplychain.signing import image_bundles, image_verify  # noqa: F401 (imported for later)
+        from supplychain.signing.formats import bundle  # noqa: F401
+
+        self.judge_manifest({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "warm-up"},
+                             "spec": {"containers": [{"name": "c", "image": "warm-up.invalid/x@sha256:" + "0" * 64}]}},
+                            label="admission:warm-up")
+        denied_license({"licenses": [{"license": {"id": "MIT"}}]}, ("warm-up",))
+        ec.ECDSA(hashes.SHA256())  # imports cryptography's backend, as the first signature check would
+        for entry in self.gate_policy.signers:
+            try:
+                entry.rule.loaded_keys()  # each decision loads them again: this only imports
+            except SupplychainError:
+                pass  # and a key that does not load fails the decisions that need it, as before
 
     @property
     def today(self) -> date:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 from supplychain.gate.sbom_rules import MAX_CACHED_LICENSE, _denied_cached, denied_license
 from tests.admission.conftest import Scene
+from tests.conftest import REPO
 from tests.image_signing.conftest import ENV
 from tests.imagebuild import File, build_image, push_image
 from tests.oci.conftest import PASSWORD, USER, AuthRegistry, auth_registry  # noqa: F401 (a fixture)
@@ -267,3 +270,16 @@ def test_paced_decisions_stay_within_the_slots_and_a_hanging_registry_holds_none
     finally:
         srv.close()
     assert len(stuck) == 1 and not stuck[0].passed and stuck[0].undecided  # no answer: a denial
+
+
+def test_first_use_costs_are_paid_at_start(speed_policy: Path) -> None:
+    """A fresh webhook's first burst of requests does not wait on imports: constructing the core
+    already ran the manifest rules, the license parser and the signature backend once."""
+    code = ("import sys\nfrom supplychain.admission.gatecore import GateCore\n"
+            f"GateCore({str(speed_policy)!r})\n"
+            "need = ['supplychain.policy.kubernetes', 'license_expression', 'supplychain.signing.image_verify',\n"
+            "        'cryptography.hazmat.backends.openssl']\n"
+            "print([m for m in need if m not in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
