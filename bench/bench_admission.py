@@ -14,6 +14,11 @@ phase, from /proc)::
 
     .venv/bin/python bench/bench_admission.py                       # 50 images, 50/100/200 rps, 30 s
     .venv/bin/python bench/bench_admission.py --rates 200 --duration 10
+    .venv/bin/python bench/bench_admission.py --cold-rounds 5 --rates 50 --duration 5   # cold p99 over 250
+
+The cold phase's p99 over 50 requests is their slowest one; ``--cold-rounds N`` repeats it with
+a freshly started webhook each time (empty cache, first requests included) and prints the p99 over
+all of them too. The load average is printed at start and end: the machine is shared.
 
 Targets (issue "The gate inside the cluster"): cached p99 < 20 ms, cold p99 < 500 ms per image,
 no errors, memory flat.
