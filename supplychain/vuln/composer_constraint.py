@@ -138,7 +138,19 @@ def _holds(version: str, op: str, bound: str) -> bool:
     if v_branch or c_branch:
         return False
     r = php_version_compare(version, bound)
-    return {"<": r < 0, "<=": r <= 0, ">": r > 0, ">=": r >= 0, "==": r == 0, "!=": r != 0}[op]
+    if op == "<":
+        return r < 0
+    if op == "<=":
+        return r <= 0
+    if op == ">":
+        return r > 0
+    if op == ">=":
+        return r >= 0
+    if op == "==":
+        return r == 0
+    if op == "!=":
+        return r != 0
+    raise KeyError(op)
 
 
 def satisfies(version: str, constraints: str | tuple[tuple[Bound, ...], ...]) -> bool:

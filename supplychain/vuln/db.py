@@ -4,9 +4,15 @@ behind the user's back.
 * Location: ``--db PATH``, else ``$SUPPLYCHAIN_VULN_DB``, else ``<user cache dir>/supplychain/vuln.db``
   (``$XDG_CACHE_HOME`` or ``~/.cache``).
 * Tables: ``advisories`` (id, modification time, withdrawn time, compact JSON), ``affected``
-  (advisory id, ecosystem, package, compact JSON of ranges/versions/constraints) indexed by
-  ``(ecosystem, package)``, ``ecosystems`` (what the data covers) and ``imports`` (source, time,
-  record count, sha256 of what was read, newest record time).
+  (one row per affected entry, stored in ``(ecosystem, package)`` order: a scan's lookup reads
+  neighbouring rows, not one page per row), ``ecosystems`` (what the data covers) and ``imports``
+  (source, time, record count, sha256 of what was read, newest record time).
+* An affected entry of the common shape (at most one ``ECOSYSTEM``/``SEMVER`` range whose
+  intervals are in order and never touch, a ``versions`` list, a fix state; see
+  :func:`supplychain.vuln.osv.simple_form`) is stored in columns that matching reads without
+  decoding JSON or sorting events (schema 2); every other entry (Composer constraints, unsorted
+  or overlapping events, ``limit`` ...) as compact JSON in ``doc``. A database of schema 1 is
+  refused with a message to import the data again.
 * An import runs in one transaction: a failed or interrupted import leaves the previous database
   as it was (SQLite's rollback journal), and importing the same data twice changes nothing but the
   import log. A record replaces a stored one with the same id unless the stored one is newer.
@@ -25,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from supplychain.errors import InputError
-from supplychain.vuln.osv import AdvisoryRecord
+from supplychain.vuln.osv import AdvisoryRecord, SimpleAffected, simple_form
 
 __all__ = ["SCHEMA_VERSION", "Database", "DbStatus", "ImportInfo", "default_db_path", "open_db"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 ENV_DB = "SUPPLYCHAIN_VULN_DB"
 
 _SCHEMA = """
@@ -41,8 +47,9 @@ CREATE TABLE IF NOT EXISTS imports(
 CREATE TABLE IF NOT EXISTS advisories(
     id TEXT PRIMARY KEY, import_id INTEGER NOT NULL, modified TEXT, withdrawn TEXT, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS affected(
-    advisory_id TEXT NOT NULL, ecosystem TEXT NOT NULL, package TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS affected_lookup ON affected(ecosystem, package);
+    ecosystem TEXT NOT NULL, package TEXT NOT NULL, advisory_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    rtype TEXT, lo TEXT, hi TEXT, hi_kind TEXT, versions TEXT, state TEXT, doc TEXT,
+    PRIMARY KEY (ecosystem, package, advisory_id, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS affected_advisory ON affected(advisory_id);
 CREATE TABLE IF NOT EXISTS ecosystems(name TEXT PRIMARY KEY, advisories INTEGER NOT NULL);
 """
@@ -135,41 +142,26 @@ class Database:
 
     def lookup(self, ecosystem: str, package: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """(advisory doc, affected doc) pairs for one package, withdrawn advisories left out."""
-        rows = self.conn.execute(
-            "SELECT a.doc, f.doc FROM affected f JOIN advisories a ON a.id = f.advisory_id "
-            "WHERE f.ecosystem = ? AND f.package = ? AND a.withdrawn IS NULL",
-            (ecosystem, package),
-        ).fetchall()
-        return [(json.loads(adv), json.loads(aff)) for adv, aff in rows]
+        return self.lookup_many([(ecosystem, package)])[(ecosystem, package)]
 
     def lookup_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]]:
-        """:meth:`lookup` for many (ecosystem, package) keys at once (one query per 500 keys)."""
-        out: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-        by_eco: dict[str, list[str]] = {}
-        for eco, pkg in set(keys):
-            out[(eco, pkg)] = []
-            by_eco.setdefault(eco, []).append(pkg)
-        docs: dict[str, dict[str, Any]] = {}
-        for eco, pkgs in by_eco.items():
-            for i in range(0, len(pkgs), 500):
-                chunk = pkgs[i:i + 500]
-                rows = self.conn.execute(
-                    "SELECT f.package, a.id, a.doc, f.doc FROM affected f JOIN advisories a ON a.id = f.advisory_id "
-                    f"WHERE f.ecosystem = ? AND f.package IN ({','.join('?' * len(chunk))}) AND a.withdrawn IS NULL",
-                    (eco, *chunk),
-                ).fetchall()
-                for pkg, aid, adv, aff in rows:
-                    if aid not in docs:
-                        docs[aid] = json.loads(adv)
-                    out[(eco, pkg)].append((docs[aid], json.loads(aff)))
-        return out
+        """:meth:`lookup` for many (ecosystem, package) keys at once: decoded documents (the
+        affected entry as :meth:`supplychain.vuln.osv.AffectedEntry.doc` gives it)."""
+        rows = self.lookup_affected(keys)
+        adv = self.advisory_docs(aid for found in rows.values() for aid, _ in found)
+        docs = {aid: json.loads(text) for aid, text in adv.items()}
+        return {key: [(docs[aid], aff.doc() if isinstance(aff, SimpleAffected) else json.loads(aff))
+                      for aid, aff in found if aid in docs]
+                for key, found in rows.items()}
 
-    def lookup_affected(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
-        """The scan's hot path, step 1: (ecosystem, package) -> [(advisory id, affected JSON)],
-        undecoded and withdrawn advisories NOT yet left out: the caller matches versions first
-        and asks :meth:`advisory_docs` only for the advisories that matched (about half of the
-        rows of a typical image), which spares the join's second lookup for every other row."""
-        out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    def lookup_affected(self, keys: Iterable[tuple[str, str]]
+                        ) -> dict[tuple[str, str], list[tuple[str, SimpleAffected | str]]]:
+        """The scan's hot path, step 1: (ecosystem, package) -> [(advisory id, entry)] where the
+        entry is a :class:`SimpleAffected` read from columns or the undecoded JSON of any other
+        shape, withdrawn advisories NOT yet left out: the caller matches versions first and asks
+        :meth:`advisory_docs` only for the advisories that matched (about half of the rows of a
+        typical image), which spares the join's second lookup for every other row."""
+        out: dict[tuple[str, str], list[tuple[str, SimpleAffected | str]]] = {}
         by_eco: dict[str, list[str]] = {}
         for eco, pkg in set(keys):
             out[(eco, pkg)] = []
@@ -177,10 +169,12 @@ class Database:
         for eco, pkgs in by_eco.items():
             for i in range(0, len(pkgs), 500):
                 chunk = pkgs[i:i + 500]
-                for pkg, aid, aff in self.conn.execute(
-                        "SELECT package, advisory_id, doc FROM affected "
-                        f"WHERE ecosystem = ? AND package IN ({','.join('?' * len(chunk))})", (eco, *chunk)):
-                    out[(eco, pkg)].append((aid, aff))
+                for pkg, aid, rtype, lo, hi, hi_kind, versions, state, doc in self.conn.execute(
+                        "SELECT package, advisory_id, rtype, lo, hi, hi_kind, versions, state, doc FROM affected "
+                        f"WHERE ecosystem = ? AND package IN ({','.join('?' * len(chunk))}) "
+                        "ORDER BY package, advisory_id, seq", (eco, *chunk)):
+                    out[(eco, pkg)].append((aid, doc if doc is not None else
+                                            SimpleAffected(rtype, lo, hi, hi_kind, versions, state)))
         return out
 
     def advisory_docs(self, ids: Iterable[str]) -> dict[str, str]:
@@ -278,7 +272,7 @@ class Database:
                         chunk))
             replaced: list[tuple[str]] = []
             adv_rows: list[tuple[Any, ...]] = []
-            aff_rows: list[tuple[str, str, str, str]] = []
+            aff_rows: list[tuple[Any, ...]] = []
             for rid, rec in batch.items():
                 old = stored.get(rid)
                 if old is not None:
@@ -289,17 +283,22 @@ class Database:
                     replaced.append((rid,))
                 adv_rows.append((rid, import_id, rec.modified, rec.withdrawn,
                                  json.dumps(rec.doc(), separators=(",", ":"), ensure_ascii=False)))
-                for a in rec.affected:
+                for seq, a in enumerate(rec.affected):
                     ecos.add(a.ecosystem)
-                    aff_rows.append((rid, a.ecosystem, a.package,
-                                     json.dumps(a.doc(), separators=(",", ":"), ensure_ascii=False)))
+                    simple = simple_form(a)
+                    if simple is not None:
+                        aff_rows.append((a.ecosystem, a.package, rid, seq, *simple, None))
+                    else:
+                        aff_rows.append((a.ecosystem, a.package, rid, seq, None, None, None, None, None, None,
+                                         json.dumps(a.doc(), separators=(",", ":"), ensure_ascii=False)))
             if replaced:
                 conn.executemany("DELETE FROM affected WHERE advisory_id = ?", replaced)
             conn.executemany(
                 "INSERT OR REPLACE INTO advisories(id, import_id, modified, withdrawn, doc) VALUES (?, ?, ?, ?, ?)",
                 adv_rows)
-            conn.executemany("INSERT INTO affected(advisory_id, ecosystem, package, doc) VALUES (?, ?, ?, ?)",
-                             aff_rows)
+            conn.executemany(
+                "INSERT INTO affected(ecosystem, package, advisory_id, seq, rtype, lo, hi, hi_kind, versions, state, doc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", aff_rows)
             batch.clear()
 
         for rec in records:
@@ -341,7 +340,8 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
     if row is None or row[0] != SCHEMA_VERSION:
         conn.close()
         raise InputError(f"{path}: vulnerability database schema {row[0] if row else '?'} is not "
-                         f"{SCHEMA_VERSION}", hint="remove the file and import the data again")
+                         f"{SCHEMA_VERSION} (written by another version of supplychain)",
+                         hint="remove the file and import the data again")
     return conn
 
 

@@ -16,18 +16,24 @@ never as clean; one whose version its ecosystem cannot order (``dev-main``) as *
 from __future__ import annotations
 
 import gc
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
+
+import orjson
 
 from supplychain.errors import InputError
 from supplychain.vuln.db import Database, DbStatus
-from supplychain.vuln.osv import RangeMatch, affected_match, normalize_package_name
+from supplychain.vuln.osv import (
+    RangeMatch,
+    affected_match,
+    normalize_package_name,
+    simple_match,
+)
 from supplychain.vuln.severity import Cvss, Severity, rate
 from supplychain.vuln.versions import BadVersion, comparator_for, composer_normalize, is_composer_branch
 
@@ -170,12 +176,23 @@ def components_from_bom(bom: Mapping[str, Any], *, source: str = "SBOM") -> list
 
     out: list[Component] = []
     for i, c in enumerate(iter_components(dict(bom))):
-        props: dict[str, str] = {}
-        for p in c.get("properties") or []:
-            if isinstance(p, Mapping) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str):
-                props.setdefault(p["name"], p["value"])
-        location = next((props[k] for k in _LOCATION_KEYS if k in props), None)
-        layer = next((props[k] for k in _LAYER_KEYS if k in props), None)
+        location = layer = None
+        properties = c.get("properties")
+        if properties:
+            props: dict[str, str] = {}
+            for p in properties if isinstance(properties, list) else ():
+                if isinstance(p, dict):
+                    name, value = p.get("name"), p.get("value")
+                    if isinstance(name, str) and isinstance(value, str) and name not in props:
+                        props[name] = value
+            for k in _LOCATION_KEYS:
+                if k in props:
+                    location = props[k]
+                    break
+            for k in _LAYER_KEYS:
+                if k in props:
+                    layer = props[k]
+                    break
         ev = c.get("evidence")
         if location is None and isinstance(ev, Mapping):
             occ = ev.get("occurrences")
@@ -201,8 +218,7 @@ _DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie
                      "stretch": "9", "jessie": "8"}
 
 
-@dataclass(frozen=True)
-class Purl:
+class Purl(NamedTuple):
     type: str
     namespace: str | None
     name: str
@@ -237,8 +253,7 @@ def parse_purl(text: str) -> Purl | None:
     return Purl(ptype, namespace, unquote(last), unquote(version) if at and version else None, quals)
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(NamedTuple):
     ecosystems: tuple[str, ...]
     packages: tuple[str, ...]
     version: str
@@ -254,6 +269,10 @@ def _release(distro: str | None, prefixes: tuple[str, ...]) -> str | None:
             d = d[len(p) + 1:]
             break
     return d or None
+
+
+_ALPINE_RELEASE = re.compile(r"v?(\d+)\.(\d+)")
+_RPM_DISTRO = re.compile(r"([a-z][a-z-]*?)-?(\d+)(?:\.(\d+))?")
 
 
 def query_for(purl_text: str, version: str | None, db_ecosystems: Iterable[str]) -> Query | str:
@@ -300,7 +319,7 @@ def query_for(purl_text: str, version: str | None, db_ecosystems: Iterable[str])
         rel = _release(q.get("distro"), ("alpine",))
         if rel is None:
             return "Alpine package without a distro qualifier (release unknown)"
-        m = re.match(r"v?(\d+)\.(\d+)", rel)
+        m = _ALPINE_RELEASE.match(rel)
         if not m:
             if rel.startswith("edge") or rel.endswith("_alpha") or "_" in rel:
                 return f"Alpine {rel} (no advisory ecosystem for this release)"
@@ -310,7 +329,7 @@ def query_for(purl_text: str, version: str | None, db_ecosystems: Iterable[str])
         return Query((eco,), (origin.split("@", 1)[0],), ver, eco)
     if t == "rpm":
         distro = (q.get("distro") or "").lower()
-        m = re.match(r"([a-z][a-z-]*?)-?(\d+)(?:\.(\d+))?", distro)
+        m = _RPM_DISTRO.match(distro)
         if not m:
             return "RPM package without a distro qualifier (release unknown)"
         did, major, minor = m.group(1), m.group(2), m.group(3)
@@ -349,12 +368,19 @@ def query_for(purl_text: str, version: str | None, db_ecosystems: Iterable[str])
 
 def _merge(findings: list[Finding]) -> list[Finding]:
     """One finding per vulnerability per component: records that alias each other merge."""
+    if len(findings) < 2:
+        return findings
     merged: list[Finding] = []
+    ids: list[set[str]] = []  # all_ids of each merged finding, kept up to date
     for f in findings:
-        target = next((m for m in merged if m.component is f.component and m.all_ids & f.all_ids), None)
-        if target is None:
+        f_ids = f.all_ids
+        k = next((i for i, m in enumerate(merged) if m.component is f.component and ids[i] & f_ids), None)
+        if k is None:
             merged.append(f)
+            ids.append(f_ids)
             continue
+        target = merged[k]
+        ids[k] |= f_ids
         target.aliases = sorted((set(target.aliases) | set(f.aliases) | {f.id}) - {target.id})
         target.advisory_ids = sorted(set(target.advisory_ids) | set(f.advisory_ids))
         target.fixed_versions = list(dict.fromkeys([*target.fixed_versions, *f.fixed_versions]))
@@ -409,16 +435,20 @@ def scan_components(components: Sequence[Component], db: Database, *, target: st
     # 1. versions: which stored entries affect each component (a withdrawn advisory's entries
     # are dropped in step 2; a version one of them cannot order marks the component not
     # comparable, the conservative answer)
-    hits: list[tuple[Component, Query, list[tuple[str, str, str, dict[str, Any], RangeMatch]]]] = []
+    hits: list[tuple[Component, Query, list[tuple[str, str, str, dict[str, Any] | None, RangeMatch]]]] = []
     for comp, label, q, present in planned:
-        comp_hits: list[tuple[str, str, str, dict[str, Any], RangeMatch]] = []
+        comp_hits: list[tuple[str, str, str, dict[str, Any] | None, RangeMatch]] = []
         bad: str | None = None
         for eco in present:
             for pkg in q.packages:
-                for aid, aff_text in rows[(eco, pkg)]:
-                    aff = json.loads(aff_text)
+                for aid, entry in rows[(eco, pkg)]:
+                    aff: dict[str, Any] | None = None
                     try:
-                        m = affected_match(eco, q.version, aff)
+                        if isinstance(entry, str):
+                            aff = orjson.loads(entry)
+                            m = affected_match(eco, q.version, aff)
+                        else:
+                            m = simple_match(eco, q.version, entry)
                     except BadVersion as exc:
                         bad = str(exc)
                         break
@@ -441,10 +471,10 @@ def scan_components(components: Sequence[Component], db: Database, *, target: st
                 continue  # withdrawn
             adv = adv_docs.get(aid)
             if adv is None:
-                adv = adv_docs[aid] = json.loads(text)
+                adv = adv_docs[aid] = orjson.loads(text)
             for n in m.notes:
                 notes.append(f"{adv['id']}: {n}")
-            if aff.get("sev"):
+            if aff is not None and aff.get("sev"):
                 sev, cv, src = rate(aff["sev"], adv.get("db_severity"))
             else:  # rated once per advisory, not once per matching component
                 r = rated.get(aid)

@@ -20,7 +20,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 from supplychain.vuln.composer_constraint import (
     ConstraintError,
@@ -31,8 +32,8 @@ from supplychain.vuln.composer_constraint import (
 )
 from supplychain.vuln.versions import BadVersion, comparator_for
 
-__all__ = ["AdvisoryRecord", "AffectedEntry", "RangeMatch", "RecordError", "affected_match",
-           "normalize_friendsofphp", "normalize_osv", "normalize_package_name"]
+__all__ = ["AdvisoryRecord", "AffectedEntry", "RangeMatch", "RecordError", "SimpleAffected", "affected_match",
+           "normalize_friendsofphp", "normalize_osv", "normalize_package_name", "simple_form", "simple_match"]
 
 MAX_AFFECTED = 10_000
 MAX_RANGES = 1_000
@@ -80,6 +81,87 @@ class AffectedEntry:
         return d
 
 
+class SimpleAffected(NamedTuple):
+    """An affected entry of the common shape, as the database stores it in columns (schema 2).
+
+    At most one range, of type ``rtype`` (``ECOSYSTEM`` or ``SEMVER``; None: no range), made of
+    intervals in ascending order that do not touch: ``lo`` holds their ``introduced`` versions and
+    ``hi`` their closing versions (each joined by newlines; "0" is the beginning and only first),
+    ``hi_kind`` says how they close (``fixed``; ``last_affected`` for a single interval; None: no
+    closing event), and the last interval may be open (one ``hi`` fewer than ``lo``).
+    ``versions``: the listed versions joined by newlines (None: none); ``state`` as
+    :attr:`AffectedEntry.state`. :func:`simple_form` checks all of that at import time, so
+    :func:`simple_match` needs no sorting and no document."""
+
+    rtype: str | None
+    lo: str | None
+    hi: str | None
+    hi_kind: str | None
+    versions: str | None
+    state: str | None
+
+    def doc(self) -> dict[str, Any]:
+        """The same entry as :meth:`AffectedEntry.doc` gives it."""
+        d: dict[str, Any] = {}
+        if self.rtype is not None:
+            los = (self.lo or "").split("\n")
+            his = self.hi.split("\n") if self.hi is not None else []
+            events: list[list[str]] = []
+            for i, lo in enumerate(los):
+                events.append(["introduced", lo])
+                if i < len(his):
+                    events.append([self.hi_kind or "fixed", his[i]])
+            d["r"] = [{"type": self.rtype, "events": events}]
+        if self.versions is not None:
+            d["v"] = self.versions.split("\n")
+        if self.state:
+            d["s"] = self.state
+        return d
+
+
+def simple_form(entry: AffectedEntry) -> SimpleAffected | None:
+    """``entry`` in the column form of :class:`SimpleAffected`, or None when it has any other shape
+    (several ranges, events out of order, touching or overlapping intervals, ``limit`` events,
+    bounds its ecosystem cannot order, Composer constraints, its own severity, a version with a
+    newline): those are stored and evaluated as documents, exactly as before."""
+    if entry.constraints or entry.severity or len(entry.ranges) > 1:
+        return None
+    if any("\n" in v or not v for v in entry.versions):
+        return None
+    rtype = lo = hi = hi_kind = None
+    if entry.ranges:
+        r = entry.ranges[0]
+        events = r["events"]
+        if r["type"] not in ("ECOSYSTEM", "SEMVER") or not events:
+            return None
+        cmp = comparator_for(entry.ecosystem, r["type"])
+        if cmp is None:
+            return None
+        kinds = [k for k, _ in events]
+        opens = kinds[0::2]
+        closes = kinds[1::2]
+        if any(k != "introduced" for k in opens) or (len(closes) > 1 and any(k != "fixed" for k in closes)):
+            return None
+        if any(k not in ("fixed", "last_affected") for k in closes):
+            return None
+        values = [v for _, v in events]
+        if any("\n" in v for v in values) or "0" in values[1:]:
+            return None
+        try:  # every bound orderable, and strictly ascending: intervals in order that never touch
+            for a, b in pairwise(values):
+                if a != "0" and cmp(a, b) >= 0:
+                    return None
+            if values[-1] != "0":
+                cmp(values[-1], values[-1])
+        except BadVersion:
+            return None
+        rtype, lo = r["type"], "\n".join(values[0::2])
+        if closes:
+            hi, hi_kind = "\n".join(values[1::2]), closes[0]
+    versions = "\n".join(entry.versions) if entry.versions else None
+    return SimpleAffected(rtype, lo, hi, hi_kind, versions, entry.state)
+
+
 @dataclass
 class AdvisoryRecord:
     id: str
@@ -108,11 +190,14 @@ class AdvisoryRecord:
         return d
 
 
+_PEP503 = re.compile(r"[-_.]+")
+
+
 def normalize_package_name(ecosystem: str, name: str) -> str:
     """The lookup key of a package name: PEP 503 for PyPI, lowercase for Packagist."""
     base = ecosystem.split(":", 1)[0]
     if base == "PyPI":
-        return re.sub(r"[-_.]+", "-", name).lower()
+        return _PEP503.sub("-", name).lower()
     if base == "Packagist":
         return name.lower()
     return name
@@ -439,7 +524,8 @@ def _check_version(cmp: Any, version: str) -> None:
 
 
 def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> RangeMatch | None:
-    """Is ``version`` affected by one stored affected entry? None when not (or not decidable).
+    """Is ``version`` affected by one stored affected entry (a document)? None when not (or not
+    decidable).
 
     Raises BadVersion when the installed version cannot be ordered in this ecosystem and the
     entry needs ordering (the caller reports the component as not comparable).
@@ -447,7 +533,6 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
     notes: list[str] = []
     hit = False
     fixed: list[str] = []
-    state = entry.get("s")
     listed = entry.get("v") or []
     if version in listed:
         hit = True
@@ -475,9 +560,64 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
             fixed.extend(fx)
     if not hit:
         return None
-    uniq = list(dict.fromkeys(fixed))
+    return _result(fixed, entry.get("s"), notes)
+
+
+def _result(fixed: list[str], state: str | None, notes: list[str]) -> RangeMatch:
+    uniq = list(dict.fromkeys(fixed)) if len(fixed) > 1 else fixed
     if state == "wont-fix" and not uniq:
         st = "wont-fix"
     else:
         st = "fixed" if uniq else "not-fixed"
     return RangeMatch(fixed=uniq, state=st, notes=notes)
+
+
+def _listed(version: str, joined: str) -> bool:
+    """Is ``version`` one of the newline-joined ``joined`` (none of which holds a newline)?"""
+    if "\n" in version or not version:
+        return False
+    n, end = len(version), len(joined)
+    i = joined.find(version)
+    while i >= 0:
+        j = i + n
+        if (i == 0 or joined[i - 1] == "\n") and (j == end or joined[j] == "\n"):
+            return True
+        i = joined.find(version, i + 1)
+    return False
+
+
+def simple_match(ecosystem: str, version: str, entry: SimpleAffected) -> RangeMatch | None:
+    """:func:`affected_match` for an entry in column form: the same answers (the tests hold the two
+    to each other on every stored entry of the shared databases) without building a document or
+    sorting events: :func:`simple_form` stored only ascending intervals that never touch, of
+    bounds the ecosystem orders."""
+    hit = entry.versions is not None and _listed(version, entry.versions)
+    fixed: list[str] = []
+    notes: list[str] = []
+    rtype = entry.rtype
+    if rtype is not None:
+        cmp = comparator_for(ecosystem, rtype)
+        if cmp is None:  # never stored in this form
+            raise BadVersion(f"no version ordering for {ecosystem}")
+        _check_version(cmp, version)  # raises BadVersion for an installed version this ecosystem rejects
+        los = entry.lo.split("\n") if entry.lo is not None else []
+        his = entry.hi.split("\n") if entry.hi is not None else []
+        last = entry.hi_kind == "last_affected"
+        try:
+            for i, lo in enumerate(los):
+                if lo != "0" and cmp(version, lo) < 0:
+                    break  # below this interval, and above the ones before it
+                if i >= len(his):
+                    hit = True  # in the open last interval: no fix
+                    break
+                c = cmp(version, his[i])
+                if c < 0 or (last and c == 0):
+                    hit = True
+                    if not last:
+                        fixed.append(his[i])
+                    break
+        except BadVersion as exc:
+            notes.append(f"range not evaluated: {exc}")
+    if not hit:
+        return None
+    return _result(fixed, entry.state, notes)

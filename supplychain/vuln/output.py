@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from supplychain import __version__
 from supplychain.vuln.match import Finding, ScanResult
 from supplychain.vuln.severity import Severity
@@ -94,17 +96,9 @@ def render_table(result: ScanResult, *, only_fixed: bool = False) -> str:
 
 
 def render_json(result: ScanResult, *, only_fixed: bool = False) -> str:
-    """The report as indented JSON with one finding per line: one C-encoder call per finding
-    (indenting every field of 3,000 findings cost a tenth of a second)."""
-    enc = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    parts = []
-    for k, v in result.as_dict(only_fixed=only_fixed).items():
-        if k in ("findings", "suppressed") and v:
-            text = "[\n    " + ",\n    ".join(enc(x) for x in v) + "\n  ]"
-        else:
-            text = json.dumps(v, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        parts.append(f"  {json.dumps(k)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    """The report as JSON indented by two spaces (orjson: the standard library's encoder took a
+    fifth of a 2,500-component scan to write 3,000 findings)."""
+    return orjson.dumps(result.as_dict(only_fixed=only_fixed), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def render_sarif(result: ScanResult, *, only_fixed: bool = False, artifact: str | None = None) -> str:

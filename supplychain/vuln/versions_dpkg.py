@@ -14,6 +14,7 @@ from supplychain.vuln.versions_common import BadVersion, _cmp
 # Port of dpkg's lib/dpkg/version.c: verrevcmp() and dpkg_version_compare().
 
 _DPKG_UPSTREAM_OK = re.compile(r"^[0-9A-Za-z.+~:-]*$")
+_SPACE = re.compile(r"\s")
 
 
 def _dpkg_order(c: str) -> int:
@@ -59,7 +60,7 @@ def _verrevcmp(a: str, b: str) -> int:
 @lru_cache(maxsize=65536)
 def _dpkg_parse(v: str) -> tuple[int, str, str]:
     s = v.strip()
-    if not s or any(c.isspace() for c in s):
+    if not s or _SPACE.search(s):
         raise BadVersion(f"{v!r}: not a Debian version")
     epoch = 0
     if ":" in s:

@@ -49,8 +49,13 @@ def _php_canonicalize(v: str) -> str:
     return "".join(out)
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _strtol(s: str) -> int:
-    m = re.match(r"\d+", s)
+    if s.isascii() and s.isdigit():
+        return int(s)
+    m = _DIGITS.match(s)
     return int(m.group(0)) if m else 0
 
 

@@ -221,3 +221,30 @@ def test_yaml_scalars_stay_strings(tmp_path: Path) -> None:
         ((adv, aff),) = db.lookup("PyPI", "demo")
     assert aff["r"][0]["events"] == [["introduced", "0"], ["fixed", "1.10"]] and aff["v"] == ["1.0", "1.1"]
     assert adv["modified"] == "2024-01-02T03:04:05Z"
+
+
+_SCHEMA_1 = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE advisories(id TEXT PRIMARY KEY, import_id INTEGER NOT NULL, modified TEXT, withdrawn TEXT,
+                        doc TEXT NOT NULL);
+CREATE TABLE affected(advisory_id TEXT NOT NULL, ecosystem TEXT NOT NULL, package TEXT NOT NULL, doc TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema', '1');
+INSERT INTO advisories VALUES ('PYSEC-1', 1, NULL, NULL, '{"id":"PYSEC-1"}');
+INSERT INTO affected VALUES ('PYSEC-1', 'PyPI', 'demo', '{"r":[]}');
+"""
+
+
+def test_a_database_of_the_previous_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    """Schema 2 stores affected entries in columns; a schema-1 file (an earlier release's) is
+    neither read with the new queries nor altered by an import: the user is told to re-import."""
+    path = tmp_path / "old.db"
+    c = sqlite3.connect(path)
+    c.executescript(_SCHEMA_1)
+    c.commit()
+    c.close()
+    before = path.read_bytes()
+    for create in (False, True):
+        with pytest.raises(InputError) as exc:
+            open_db(path, create=create)
+        assert "schema 1 is not 2" in exc.value.message and "import the data again" in (exc.value.hint or "")
+    assert path.read_bytes() == before
