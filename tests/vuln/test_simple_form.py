@@ -115,7 +115,7 @@ def test_column_form_round_trips_and_matches(entry: AffectedEntry) -> None:
     _entry("PyPI", ("introduced", "0"), ("fixed", "1.0"), rtype="GIT"),
     _entry("Mystery:1", ("introduced", "0"), ("fixed", "1.0")),  # no ordering for the ecosystem
     _entry("PyPI", versions=("1.0\n1.1",)),  # a listed version with a newline cannot be joined
-    AffectedEntry("Packagist", "a/b", constraints=["<1.2"], parsed=[[["<", "1.2.0.0-dev"]]]),
+    AffectedEntry("Packagist", "a/b", constraints=["<1.2"], parsed=[[[["<", "1.2.0.0-dev"]]]]),
     AffectedEntry("PyPI", "pkg", severity=[{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]),
 ])
 def test_other_shapes_stay_documents(entry: AffectedEntry) -> None:
