@@ -137,3 +137,50 @@ def test_real_osv_record_takes_the_column_form() -> None:
          "versions": ["1.0", "1.1"]}]}, name="PYSEC-X.json")
     e = simple_form(rec.affected[0])
     assert e == SimpleAffected("ECOSYSTEM", "0", "1.2.0", "fixed", "1.0\n1.1", None)
+
+
+# --- generated entries: the column form and the document agree on every version -----------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_VERSIONS = {
+    "PyPI": st.sampled_from(["0", "0.1", "1.0", "1.0rc1", "1.0.post1", "1.1", "1.2.3", "2.0", "2.0.dev1", "3",
+                             "10.0", "1!0.5", "bad version"]),
+    "npm": st.sampled_from(["0.0.1", "1.0.0", "1.0.0-rc.1", "1.2.3", "2.0.0", "2.0.0-alpha", "10.0.0", "1.0",
+                            "v1.0.0"]),
+    "Debian:12": st.sampled_from(["0", "1.0-1", "1.0-1+deb12u1", "1.0~rc1-1", "1:0.9-1", "1.0", "1.0-2", "2.0-1",
+                                  "1.10-1", "a1"]),
+    "Alpine:v3.20": st.sampled_from(["0", "1.0-r0", "1.0-r1", "1.0_rc1-r0", "1.0_p1-r0", "1.0.1-r0", "1.1-r0",
+                                     "2.0-r0", "1.0a-r0", "x-r0"]),
+}
+
+
+@st.composite
+def _generated(draw: st.DrawFn) -> tuple[AffectedEntry, list[str]]:
+    eco = draw(st.sampled_from(sorted(_VERSIONS)))
+    ver = _VERSIONS[eco]
+    n = draw(st.integers(0, 5))
+    events: list[list[str]] = []
+    for i in range(n):
+        kind = "introduced" if i % 2 == 0 else draw(st.sampled_from(["fixed", "fixed", "last_affected", "limit"]))
+        events.append([kind, draw(ver)])
+    rtype = draw(st.sampled_from(["ECOSYSTEM", "ECOSYSTEM", "SEMVER"]))
+    entry = AffectedEntry(eco, "pkg", ranges=[{"type": rtype, "events": events}] if events else [],
+                          versions=draw(st.lists(ver, max_size=3)),
+                          state=draw(st.sampled_from([None, "wont-fix"])))
+    return entry, draw(st.lists(ver, min_size=1, max_size=6))
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_generated())
+def test_column_form_agrees_with_the_document_on_generated_entries(case: tuple[AffectedEntry, list[str]]) -> None:
+    entry, probes = case
+    e = simple_form(entry)
+    if e is None:
+        return
+    assert e.doc() == entry.doc()
+    for v in probes:
+        fast = _outcome(simple_match, entry.ecosystem, v, e)
+        slow = _outcome(affected_match, entry.ecosystem, v, entry.doc())
+        assert fast == slow, f"{entry} at {v!r}: column form {fast}, document {slow}"
