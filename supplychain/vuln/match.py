@@ -450,15 +450,19 @@ def scan_components(components: Sequence[Component], db: Database, *, target: st
                         else:
                             m = simple_match(eco, q.version, entry)
                     except BadVersion as exc:
-                        bad = str(exc)
-                        break
+                        # this entry cannot order the version: the component is not comparable, and
+                        # what every other entry found is reported all the same (one odd record,
+                        # even a withdrawn one, must not hide the others' findings)
+                        bad = bad or str(exc)
+                        continue
                     if m is not None:
                         comp_hits.append((eco, pkg, aid, aff, m))
         if bad is not None:
             coverage.not_comparable.append((label, bad))
-            continue
-        coverage.checked[q.coverage_key] = coverage.checked.get(q.coverage_key, 0) + 1
-        hits.append((comp, q, comp_hits))
+        else:
+            coverage.checked[q.coverage_key] = coverage.checked.get(q.coverage_key, 0) + 1
+        if comp_hits or bad is None:
+            hits.append((comp, q, comp_hits))
     # 2. the advisories that matched (withdrawn ones left out), decoded once each
     adv_text = db.advisory_docs(aid for _, _, ch in hits for _, _, aid, _, _ in ch)
     adv_docs: dict[str, dict[str, Any]] = {}

@@ -527,8 +527,9 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
     """Is ``version`` affected by one stored affected entry (a document)? None when not (or not
     decidable).
 
-    Raises BadVersion when the installed version cannot be ordered in this ecosystem and the
-    entry needs ordering (the caller reports the component as not comparable).
+    Raises BadVersion when the installed version cannot be ordered by a range of the entry and
+    nothing else in the entry (a listed version, another range) affects it: the caller reports the
+    component as not comparable. A hit elsewhere in the entry stands, with a note.
     """
     notes: list[str] = []
     hit = False
@@ -544,12 +545,19 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
             f = _fop_fixed(constraint)
             if f:
                 fixed.append(f)
+    unordered: BadVersion | None = None
+    unordered_fixed: list[str] = []  # the fixes of such a range: which one applies is unknown
     for r in entry.get("r") or []:
         cmp = comparator_for(ecosystem, r.get("type", "ECOSYSTEM"))
         if cmp is None:
             notes.append(f"no version ordering for {ecosystem}: range not evaluated")
             continue
-        _check_version(cmp, version)  # raises BadVersion for an installed version this ecosystem rejects
+        try:
+            _check_version(cmp, version)
+        except BadVersion as exc:  # this range cannot order the installed version: the others still count
+            unordered = exc
+            unordered_fixed.extend(v for k, v in r.get("events") or [] if k == "fixed")
+            continue
         try:
             affects, fx = _range_affects(version, r.get("events") or [], cmp)
         except BadVersion as exc:
@@ -558,6 +566,11 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
         if affects:
             hit = True
             fixed.extend(fx)
+    if unordered is not None:
+        if not hit:  # the caller reports the component as not comparable
+            raise unordered
+        notes.append(f"range not evaluated: {unordered}")
+        fixed.extend(unordered_fixed)
     if not hit:
         return None
     return _result(fixed, entry.get("s"), notes)
@@ -599,7 +612,14 @@ def simple_match(ecosystem: str, version: str, entry: SimpleAffected) -> RangeMa
         cmp = comparator_for(ecosystem, rtype)
         if cmp is None:  # never stored in this form
             raise BadVersion(f"no version ordering for {ecosystem}")
-        _check_version(cmp, version)  # raises BadVersion for an installed version this ecosystem rejects
+        try:
+            _check_version(cmp, version)
+        except BadVersion as exc:  # a listed version is affected all the same (as in affected_match)
+            if not hit:
+                raise
+            if entry.hi is not None and entry.hi_kind != "last_affected":
+                fixed = entry.hi.split("\n")  # which one applies is unknown
+            return _result(fixed, entry.state, [f"range not evaluated: {exc}"])
         los = entry.lo.split("\n") if entry.lo is not None else []
         his = entry.hi.split("\n") if entry.hi is not None else []
         last = entry.hi_kind == "last_affected"

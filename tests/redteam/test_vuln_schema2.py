@@ -1,0 +1,104 @@
+"""Red team of the schema-2 advisory database and the matcher (issue 12): crafted OSV records,
+SBOMs and database files through the real commands (`vuln db import`, `vuln scan`), looking for a
+false "not vulnerable": a missed finding, a lost fix, a component wrongly taken as checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import run_cli
+
+CRITICAL = [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
+
+
+def _record(rid: str, affected: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"id": rid, "modified": "2024-01-01T00:00:00Z", "affected": affected, **extra}
+
+
+def _affected(eco: str, name: str, events: list[dict[str, str]] | None = None, *, rtype: str = "ECOSYSTEM",
+              versions: list[str] | None = None) -> dict[str, Any]:
+    a: dict[str, Any] = {"package": {"ecosystem": eco, "name": name}}
+    if events is not None:
+        a["ranges"] = [{"type": rtype, "events": events}]
+    if versions is not None:
+        a["versions"] = versions
+    return a
+
+
+def _bom(*purls: str) -> dict[str, Any]:
+    comps = []
+    for i, purl in enumerate(purls):
+        name, _, version = purl.split("?")[0].rpartition("/")[2].partition("@")
+        comps.append({"type": "library", "bom-ref": f"c{i}", "name": name, "version": version, "purl": purl})
+    return {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": comps}
+
+
+def _scan(tmp_path: Path, records: list[dict[str, Any]], *purls: str) -> tuple[int, dict[str, Any]]:
+    """Import ``records`` (a directory of OSV JSON files) into a fresh database, scan an SBOM of
+    ``purls`` with --fail-on high: (exit code, JSON report)."""
+    recs = tmp_path / "records"
+    recs.mkdir()
+    for r in records:
+        (recs / f"{r['id']}.json").write_text(json.dumps(r))
+    db = tmp_path / "vuln.db"
+    imp = run_cli("vuln", "db", "import", "--db", str(db), str(recs))
+    assert imp.exit_code == 0, imp.stderr
+    (tmp_path / "bom.json").write_text(json.dumps(_bom(*purls)))
+    r = run_cli("vuln", "scan", "--db", str(db), str(tmp_path / "bom.json"), "--json", "--fail-on", "high")
+    assert r.exit_code in (0, 1), r.stderr
+    return r.exit_code, json.loads(r.stdout)
+
+
+OPENSSL = "pkg:deb/debian/libssl3@3.0.9-1~deb12u1?distro=debian-12&upstream=openssl"
+DSA = _record("DSA-1", [_affected("Debian:12", "openssl", [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}])],
+              severity=CRITICAL)
+
+
+def test_an_odd_record_does_not_hide_another_records_finding(tmp_path: Path) -> None:
+    # A second record on the same package with a SEMVER range (which cannot order a Debian version
+    # with '~') made the whole component "not comparable": DSA-1's critical finding vanished, exit 0,
+    # and the gate only warns (SC-GATE-035). The finding must stand; the component is flagged too.
+    odd = _record("ODD-1", [_affected("Debian:12", "openssl", [{"introduced": "0"}, {"fixed": "0.0.1"}],
+                                      rtype="SEMVER")])
+    code, doc = _scan(tmp_path, [DSA, odd], OPENSSL)
+    assert [(f["id"], f["severity"], f["fixed_versions"]) for f in doc["findings"]] == \
+        [("DSA-1", "critical", ["3.0.11-1~deb12u2"])]
+    assert code == 1
+    assert [c["component"] for c in doc["coverage"]["not_comparable"]] == [OPENSSL]
+
+
+def test_a_withdrawn_odd_record_does_not_hide_another_records_finding(tmp_path: Path) -> None:
+    odd = _record("ODD-2", [_affected("Debian:12", "openssl", [{"introduced": "0"}, {"fixed": "0.0.1"}],
+                                      rtype="SEMVER")], withdrawn="2024-02-01T00:00:00Z")
+    code, doc = _scan(tmp_path, [DSA, odd], OPENSSL)
+    assert code == 1 and [f["id"] for f in doc["findings"]] == ["DSA-1"]
+
+
+def test_a_listed_version_the_range_cannot_order_is_a_finding(tmp_path: Path) -> None:
+    # PyPI records list legacy versions PEP 440 cannot parse ("2004d"): the exact listing says the
+    # installed version is affected; it was reported "not comparable" (no finding, exit 0).
+    # Column form (one range) and document form (a second range) alike; the range's fix is kept.
+    simple = _record("PYSEC-1", [_affected("PyPI", "pytz", [{"introduced": "0"}, {"fixed": "2014.1"}],
+                                           versions=["2004d", "2013.9"])], severity=CRITICAL)
+    doc_form = _record("PYSEC-2", [{"package": {"ecosystem": "PyPI", "name": "oldpkg"}, "versions": ["2004d"],
+                                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]},
+                                               {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "2.0.0"}]}]}],
+                       severity=CRITICAL)
+    code, doc = _scan(tmp_path, [simple, doc_form], "pkg:pypi/pytz@2004d", "pkg:pypi/oldpkg@2004d")
+    got = sorted((f["id"], f["package"], f["state"], f["fixed_versions"]) for f in doc["findings"])
+    assert got == [("PYSEC-1", "pytz", "fixed", ["2014.1"]), ("PYSEC-2", "oldpkg", "fixed", ["2.0", "2.0.0"])]
+    assert code == 1
+
+
+def test_a_range_one_type_cannot_order_leaves_the_other_range_of_the_entry(tmp_path: Path) -> None:
+    # One affected entry with an ECOSYSTEM and a SEMVER range: a Debian version with '~' is not
+    # SemVer, and the SEMVER range's BadVersion threw away the ECOSYSTEM range's hit.
+    both = _record("DSA-2", [{"package": {"ecosystem": "Debian:12", "name": "openssl"}, "ranges": [
+        {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "3.0.11"}]},
+        {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}]}], severity=CRITICAL)
+    code, doc = _scan(tmp_path, [both], OPENSSL)
+    assert code == 1
+    assert [(f["id"], f["state"]) for f in doc["findings"]] == [("DSA-2", "fixed")]
+    assert "3.0.11-1~deb12u2" in doc["findings"][0]["fixed_versions"]
