@@ -19,7 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from supplychain.admission.pacing import PacedClient, Pacer
 from supplychain.errors import InputError, SupplychainError
 from supplychain.policy.images import parse_image
 from supplychain.signing.specs import TrustSpec
@@ -65,7 +64,6 @@ def trust_version(trust: TrustSpec) -> str:
     return "embedded-staging" if trust.staging else "embedded-production"
 
 
-CPU_SLOTS = 2  # verifications running Python code at once (see supplychain.admission.pacing)
 CLIENT_MAX_AGE = 300.0  # seconds one registry client serves before a fresh one replaces it
 
 
@@ -108,8 +106,7 @@ class GateCore:
     """One loaded gate policy, a registry client and a trust root, shared by all requests."""
 
     def __init__(self, policy_path: str, *, trust: TrustSpec | None = None,
-                 insecure_registries: tuple[str, ...] = (), today: date | None = None,
-                 cpu_slots: int = CPU_SLOTS) -> None:
+                 insecure_registries: tuple[str, ...] = (), today: date | None = None) -> None:
         from supplychain.gate import load_gate_policy, register
         from supplychain.oci.registry import RegistryClient
         from supplychain.signing.image import RegistryView
@@ -126,9 +123,8 @@ class GateCore:
         self.trust_version = trust_version(self.trust)
         self.insecure = insecure_registries
         self.clients = SharedClient(lambda: RegistryClient(insecure_registries=list(insecure_registries)))
-        self.pacer = Pacer(cpu_slots)
-        # a fresh view (and its cache) per decision, over the shared client, paced
-        self._view_factory: Callable[[], Any] = lambda: RegistryView(PacedClient(self.clients.get(), self.pacer))
+        # a fresh view (and its cache) per decision, over the shared client
+        self._view_factory: Callable[[], Any] = lambda: RegistryView(self.clients.get())
         self._today = today
         self.warm_up()
 
@@ -237,9 +233,8 @@ class GateCore:
         from supplychain.gate.result import Location
         from supplychain.policy.findings import Severity
 
-        with self.pacer.turn():
-            d = decide_image(image, self.gate_policy, registry=self._view_factory(), trust=self.trust,
-                             locations=[Location(ADMISSION, 0, None, "admission")], today=self.today)
+        d = decide_image(image, self.gate_policy, registry=self._view_factory(), trust=self.trust,
+                         locations=[Location(ADMISSION, 0, None, "admission")], today=self.today)
         warnings = [f"{image}: {f.rule}: {f.message}" for f in d.findings if f.severity is Severity.WARNING]
         reasons = [f"{image}: {r}" for r in d.reasons]
         if d.undecided is not None and not reasons:
