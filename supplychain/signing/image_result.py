@@ -62,7 +62,7 @@ class Finding:
     def parsed_predicate(self) -> tuple[bool, Any]:
         """``(True, document)`` for an in-band predicate kept parsed; ``(False, None)`` otherwise
         (read :attr:`predicate`)."""
-        if self._predicate is None and self._document is not _NOTHING:
+        if self._document is not _NOTHING:
             return True, self._document
         return False, None
 

@@ -190,6 +190,7 @@ def test_in_band_and_referenced_sboms_are_judged_alike(scene: Scene, speed_polic
     assert parsed and document == json.loads(evil)
     assert inline.predicate == render_predicate(json.loads(evil))  # the bytes, when asked for, as before
     assert inline.predicate == json.dumps(json.loads(evil), indent=2).encode() + b"\n"
+    assert inline.parsed_predicate() == (True, document)  # still parsed after the bytes were asked for
     referenced = verify_image(refs["evil-ref"], options, registry=RegistryView()).trusted_attestation(
         "https://cyclonedx.org/bom")
     assert referenced is not None and referenced.parsed_predicate() == (False, None)
