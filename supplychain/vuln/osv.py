@@ -545,7 +545,8 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
             f = _fop_fixed(constraint)
             if f:
                 fixed.append(f)
-    unordered: BadVersion | None = None
+    unordered: BadVersion | None = None  # a range cannot order the installed version
+    unevaluated: BadVersion | None = None  # a range has a bound the ecosystem cannot order
     unordered_fixed: list[str] = []  # the fixes of such a range: which one applies is unknown
     for r in entry.get("r") or []:
         cmp = comparator_for(ecosystem, r.get("type", "ECOSYSTEM"))
@@ -560,19 +561,22 @@ def affected_match(ecosystem: str, version: str, entry: Mapping[str, Any]) -> Ra
             continue
         try:
             affects, fx = _range_affects(version, r.get("events") or [], cmp)
-        except BadVersion as exc:
+        except BadVersion as exc:  # a bound this ecosystem cannot order: affected or not is unknown
             notes.append(f"range not evaluated: {exc}")
+            unevaluated = unevaluated or BadVersion(f"an advisory range cannot be evaluated: {exc}")
             continue
         if affects:
             hit = True
             fixed.extend(fx)
-    if unordered is not None:
-        if not hit:  # the caller reports the component as not comparable
+    if not hit:  # unknown: the caller reports the component as not comparable, never as clean
+        if unordered is not None:
             raise unordered
+        if unevaluated is not None:
+            raise unevaluated
+        return None
+    if unordered is not None:
         notes.append(f"range not evaluated: {unordered}")
         fixed.extend(unordered_fixed)
-    if not hit:
-        return None
     return _result(fixed, entry.get("s"), notes)
 
 
@@ -636,7 +640,9 @@ def simple_match(ecosystem: str, version: str, entry: SimpleAffected) -> RangeMa
                     if not last:
                         fixed.append(his[i])
                     break
-        except BadVersion as exc:
+        except BadVersion as exc:  # not stored so by simple_form: a damaged or hand-made row
+            if not hit:
+                raise BadVersion(f"an advisory range cannot be evaluated: {exc}") from exc
             notes.append(f"range not evaluated: {exc}")
     if not hit:
         return None

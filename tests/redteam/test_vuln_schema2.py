@@ -102,3 +102,15 @@ def test_a_range_one_type_cannot_order_leaves_the_other_range_of_the_entry(tmp_p
     assert code == 1
     assert [(f["id"], f["state"]) for f in doc["findings"]] == [("DSA-2", "fixed")]
     assert "3.0.11-1~deb12u2" in doc["findings"][0]["fixed_versions"]
+
+
+def test_a_range_with_a_bound_the_ecosystem_cannot_order_is_not_taken_as_clean(tmp_path: Path) -> None:
+    # fixed "1.5-custom" is not PEP 440: whether 1.0 is affected is unknown. The component was
+    # counted as checked and clean (no finding, no note, no warning for the gate).
+    bad_bound = _record("PYSEC-9", [_affected("PyPI", "foo", [{"introduced": "0"}, {"fixed": "1.5-custom"}])],
+                        severity=CRITICAL)
+    _, doc = _scan(tmp_path, [bad_bound], "pkg:pypi/foo@1.0")
+    assert doc["findings"] == []
+    assert [c["component"] for c in doc["coverage"]["not_comparable"]] == ["pkg:pypi/foo@1.0"]
+    assert "1.5-custom" in doc["coverage"]["not_comparable"][0]["reason"]
+    assert doc["coverage"]["checked"] == {}
