@@ -431,68 +431,73 @@ def scan_components(components: Sequence[Component], db: Database, *, target: st
                 coverage.not_comparable.append((label, str(exc)))
                 continue
         planned.append((comp, label, q, present))
-    rows = db.lookup_affected((eco, pkg) for _, _, q, present in planned for eco in present for pkg in q.packages)
-    # 1. versions: which stored entries affect each component (a withdrawn advisory's entries
-    # are dropped in step 2; a version one of them cannot order marks the component not
-    # comparable, the conservative answer)
-    hits: list[tuple[Component, Query, list[tuple[str, str, str, dict[str, Any] | None, RangeMatch]]]] = []
-    for comp, label, q, present in planned:
-        comp_hits: list[tuple[str, str, str, dict[str, Any] | None, RangeMatch]] = []
-        bad: str | None = None
-        for eco in present:
-            for pkg in q.packages:
-                for aid, entry in rows[(eco, pkg)]:
-                    aff: dict[str, Any] | None = None
-                    try:
-                        if isinstance(entry, str):
-                            aff = orjson.loads(entry)
-                            m = affected_match(eco, q.version, aff)
-                        else:
-                            m = simple_match(eco, q.version, entry)
-                    except BadVersion as exc:
-                        # this entry cannot order the version: the component is not comparable, and
-                        # what every other entry found is reported all the same (one odd record,
-                        # even a withdrawn one, must not hide the others' findings)
-                        bad = bad or str(exc)
-                        continue
-                    if m is not None:
-                        comp_hits.append((eco, pkg, aid, aff, m))
-        if bad is not None:
-            coverage.not_comparable.append((label, bad))
-        else:
-            coverage.checked[q.coverage_key] = coverage.checked.get(q.coverage_key, 0) + 1
-        if comp_hits or bad is None:
-            hits.append((comp, q, comp_hits))
-    # 2. the advisories that matched (withdrawn ones left out), decoded once each
-    adv_text = db.advisory_docs(aid for _, _, ch in hits for _, _, aid, _, _ in ch)
-    adv_docs: dict[str, dict[str, Any]] = {}
-    rated: dict[str, tuple[Severity, list[Cvss], str]] = {}
-    for comp, q, comp_hits in hits:
-        comp_findings: list[Finding] = []
-        for eco, pkg, aid, aff, m in comp_hits:
-            text = adv_text.get(aid)
-            if text is None:
-                continue  # withdrawn
-            adv = adv_docs.get(aid)
-            if adv is None:
-                adv = adv_docs[aid] = orjson.loads(text)
-            for n in m.notes:
-                notes.append(f"{adv['id']}: {n}")
-            if aff is not None and aff.get("sev"):
-                sev, cv, src = rate(aff["sev"], adv.get("db_severity"))
-            else:  # rated once per advisory, not once per matching component
-                r = rated.get(aid)
-                if r is None:
-                    r = rated[aid] = rate(adv.get("severity") or [], adv.get("db_severity"))
-                sev, cv, src = r
-            comp_findings.append(Finding(
-                id=adv["id"], aliases=list(adv.get("aliases") or []), component=comp, ecosystem=eco,
-                package=pkg, installed_version=q.version, fixed_versions=m.fixed, state=m.state,
-                severity=sev, severity_source=src, cvss=list(cv), summary=adv.get("summary"),
-                references=list(adv.get("references") or []), advisory_ids=[adv["id"]],
-            ))
-        comp_findings.sort(key=lambda f: (_primary([f.id]), f.id))
-        findings.extend(_merge(comp_findings))
+    try:
+        rows = db.lookup_affected((eco, pkg) for _, _, q, present in planned for eco in present for pkg in q.packages)
+        # 1. versions: which stored entries affect each component (a withdrawn advisory's entries
+        # are dropped in step 2; a version one of them cannot order marks the component not
+        # comparable, the conservative answer)
+        hits: list[tuple[Component, Query, list[tuple[str, str, str, dict[str, Any] | None, RangeMatch]]]] = []
+        for comp, label, q, present in planned:
+            comp_hits: list[tuple[str, str, str, dict[str, Any] | None, RangeMatch]] = []
+            bad: str | None = None
+            for eco in present:
+                for pkg in q.packages:
+                    for aid, entry in rows[(eco, pkg)]:
+                        aff: dict[str, Any] | None = None
+                        try:
+                            if isinstance(entry, str):
+                                aff = orjson.loads(entry)
+                                m = affected_match(eco, q.version, aff)
+                            else:
+                                m = simple_match(eco, q.version, entry)
+                        except BadVersion as exc:
+                            # this entry cannot order the version: the component is not comparable, and
+                            # what every other entry found is reported all the same (one odd record,
+                            # even a withdrawn one, must not hide the others' findings)
+                            bad = bad or str(exc)
+                            continue
+                        if m is not None:
+                            comp_hits.append((eco, pkg, aid, aff, m))
+            if bad is not None:
+                coverage.not_comparable.append((label, bad))
+            else:
+                coverage.checked[q.coverage_key] = coverage.checked.get(q.coverage_key, 0) + 1
+            if comp_hits or bad is None:
+                hits.append((comp, q, comp_hits))
+        # 2. the advisories that matched (withdrawn ones left out), decoded once each
+        adv_text = db.advisory_docs(aid for _, _, ch in hits for _, _, aid, _, _ in ch)
+        adv_docs: dict[str, dict[str, Any]] = {}
+        rated: dict[str, tuple[Severity, list[Cvss], str]] = {}
+        for comp, q, comp_hits in hits:
+            comp_findings: list[Finding] = []
+            for eco, pkg, aid, aff, m in comp_hits:
+                text = adv_text.get(aid)
+                if text is None:
+                    continue  # withdrawn
+                adv = adv_docs.get(aid)
+                if adv is None:
+                    adv = adv_docs[aid] = orjson.loads(text)
+                for n in m.notes:
+                    notes.append(f"{adv['id']}: {n}")
+                if aff is not None and aff.get("sev"):
+                    sev, cv, src = rate(aff["sev"], adv.get("db_severity"))
+                else:  # rated once per advisory, not once per matching component
+                    r = rated.get(aid)
+                    if r is None:
+                        r = rated[aid] = rate(adv.get("severity") or [], adv.get("db_severity"))
+                    sev, cv, src = r
+                comp_findings.append(Finding(
+                    id=adv["id"], aliases=list(adv.get("aliases") or []), component=comp, ecosystem=eco,
+                    package=pkg, installed_version=q.version, fixed_versions=m.fixed, state=m.state,
+                    severity=sev, severity_source=src, cvss=list(cv), summary=adv.get("summary"),
+                    references=list(adv.get("references") or []), advisory_ids=[adv["id"]],
+                ))
+            comp_findings.sort(key=lambda f: (_primary([f.id]), f.id))
+            findings.extend(_merge(comp_findings))
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # BadVersion is handled above
+        # a row no import of ours writes (a hand-made or damaged file): an error, never a clean scan
+        raise InputError(f"{db.path}: damaged vulnerability database ({type(exc).__name__}: {exc})",
+                         hint="remove the file and import the data again") from exc
     findings.sort(key=lambda f: (-int(f.severity), f.component.name, f.id))
     return ScanResult(target=target, database=db.status(), components=len(components), findings=findings,
                       suppressed=[], coverage=coverage, notes=sorted(set(notes)))

@@ -624,7 +624,9 @@ def simple_match(ecosystem: str, version: str, entry: SimpleAffected) -> RangeMa
             if entry.hi is not None and entry.hi_kind != "last_affected":
                 fixed = entry.hi.split("\n")  # which one applies is unknown
             return _result(fixed, entry.state, [f"range not evaluated: {exc}"])
-        los = entry.lo.split("\n") if entry.lo is not None else []
+        if entry.lo is None:
+            raise ValueError("an affected row with a range type and no introduced version")
+        los = entry.lo.split("\n")
         his = entry.hi.split("\n") if entry.hi is not None else []
         last = entry.hi_kind == "last_affected"
         try:

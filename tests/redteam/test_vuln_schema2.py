@@ -5,6 +5,7 @@ false "not vulnerable": a missed finding, a lost fix, a component wrongly taken 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,26 @@ def test_a_range_with_a_bound_the_ecosystem_cannot_order_is_not_taken_as_clean(t
     assert [c["component"] for c in doc["coverage"]["not_comparable"]] == ["pkg:pypi/foo@1.0"]
     assert "1.5-custom" in doc["coverage"]["not_comparable"][0]["reason"]
     assert doc["coverage"]["checked"] == {}
+
+
+def _damaged(tmp_path: Path, sql: str) -> tuple[int, str]:
+    """A database imported by us, then changed by hand with ``sql``; scanned."""
+    code, doc = _scan(tmp_path, [DSA], OPENSSL)
+    assert code == 1 and [f["id"] for f in doc["findings"]] == ["DSA-1"]
+    with sqlite3.connect(tmp_path / "vuln.db") as conn:
+        conn.execute(sql)
+    r = run_cli("vuln", "scan", "--db", str(tmp_path / "vuln.db"), str(tmp_path / "bom.json"), "--json",
+                "--fail-on", "high")
+    return r.exit_code, r.stderr
+
+
+def test_a_column_row_without_its_introduced_versions_is_a_damaged_database_not_a_clean_scan(tmp_path: Path) -> None:
+    code, err = _damaged(tmp_path, "UPDATE affected SET lo = NULL")
+    assert code == 2, err  # was: exit 0, no finding
+    assert "vuln.db: damaged vulnerability database" in err and "Traceback" not in err
+
+
+def test_a_stored_document_that_is_not_json_is_a_clear_error(tmp_path: Path) -> None:
+    code, err = _damaged(tmp_path, "UPDATE affected SET rtype = NULL, doc = 'not json'")
+    assert code == 2, err  # was: internal error (exit 70)
+    assert "vuln.db: damaged vulnerability database" in err
