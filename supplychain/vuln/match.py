@@ -168,14 +168,23 @@ def _s(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
+def _component_list(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(c, dict) for c in value))
+
+
 def components_from_bom(bom: Mapping[str, Any], *, source: str = "SBOM") -> list[Component]:
     """The components of a CycloneDX JSON document (nested ones included, the root excluded)."""
     if not isinstance(bom, Mapping) or bom.get("bomFormat") != "CycloneDX":
         raise InputError(f"{source}: not a CycloneDX JSON SBOM (bomFormat is not 'CycloneDX')")
     from supplychain.sbom.cdxjson import iter_components
 
+    if not _component_list(bom.get("components")):  # the reader skips what is not an object: not clean
+        raise InputError(f"{source}: 'components' is not a list of component objects")
     out: list[Component] = []
     for i, c in enumerate(iter_components(dict(bom))):
+        if "components" in c and not _component_list(c["components"]):
+            raise InputError(f"{source}: component {c.get('bom-ref') or c.get('name') or f'#{i}'!s:.200}: "
+                             "'components' is not a list of component objects")
         location = layer = None
         properties = c.get("properties")
         if properties:

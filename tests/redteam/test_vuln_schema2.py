@@ -138,3 +138,16 @@ def test_a_stored_document_that_is_not_json_is_a_clear_error(tmp_path: Path) -> 
     code, err = _damaged(tmp_path, "UPDATE affected SET rtype = NULL, doc = 'not json'")
     assert code == 2, err  # was: internal error (exit 70)
     assert "vuln.db: damaged vulnerability database" in err
+
+
+def test_components_that_are_not_a_list_of_objects_are_bad_input_not_a_clean_sbom(tmp_path: Path) -> None:
+    # The component reader skips what is not an object: a map of components, purl strings, or a
+    # nested map made a vulnerable SBOM "0 vulnerabilities in 0 components" (exit 0; the gate too).
+    _scan(tmp_path, [DSA], OPENSSL)  # the database
+    foo = {"type": "library", "name": "libssl3", "version": "3.0.9-1~deb12u1", "purl": OPENSSL}
+    for components in ({"libssl3": foo}, [OPENSSL], [{"type": "application", "name": "app", "components": {"x": foo}}]):
+        (tmp_path / "odd.json").write_text(json.dumps(
+            {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components}))
+        r = run_cli("vuln", "scan", "--db", str(tmp_path / "vuln.db"), str(tmp_path / "odd.json"), "--fail-on", "high")
+        assert r.exit_code == 2, (components, r.stdout, r.stderr)
+        assert "odd.json" in r.stderr and "'components' is not a list of component objects" in r.stderr
