@@ -80,6 +80,7 @@ def _parse_yaml(raw: bytes, name: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from exc
     try:
+        _check_yaml_depth(yaml, text, name)
         return _yaml_nulls(yaml.load(text, Loader=loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -88,6 +89,30 @@ def _parse_yaml(raw: bytes, name: str) -> Any:
         raise InputError(f"{name}: invalid YAML{where}: {problem}") from exc
     except RecursionError as exc:
         raise InputError(f"{name}: invalid YAML: nested too deeply") from exc
+
+
+MAX_YAML_DEPTH = 1_000
+_YAML_DEPTH_UNCHECKED = 10_000  # fewer openers than this: the composer's own RecursionError is enough
+
+
+def _check_yaml_depth(yaml: Any, text: str, name: str) -> None:
+    """InputError when ``text`` nests collections deeper than MAX_YAML_DEPTH: the C composer
+    recurses once per level and crashes the process (a segmentation fault, no message) at some
+    tens of thousands (below that, Python's RecursionError stops it). Every level opens with one
+    of ``[{-?:`` or a new line, so a text with fewer of those than 10,000 is passed without
+    looking (every real advisory); others are walked as events (the parser keeps its own stack)."""
+    if sum(text.count(c) for c in "[{-?:\n") < _YAML_DEPTH_UNCHECKED:
+        return
+    depth = 0
+    starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    for ev in yaml.parse(text, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)):
+        if isinstance(ev, starts):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise InputError(f"{name}: invalid YAML: collections nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(ev, ends):
+            depth -= 1
 
 
 _YAML_NULLS = frozenset(("~", "null", "Null", "NULL", ""))

@@ -151,3 +151,16 @@ def test_components_that_are_not_a_list_of_objects_are_bad_input_not_a_clean_sbo
         r = run_cli("vuln", "scan", "--db", str(tmp_path / "vuln.db"), str(tmp_path / "odd.json"), "--fail-on", "high")
         assert r.exit_code == 2, (components, r.stdout, r.stderr)
         assert "odd.json" in r.stderr and "'components' is not a list of component objects" in r.stderr
+
+
+def test_a_yaml_record_nested_tens_of_thousands_deep_is_refused_not_a_crash(tmp_path: Path) -> None:
+    # libyaml's composer recursed once per level and the import died of a segmentation fault
+    # (exit -11, no message) on a 60 kB record; a FriendsOfPHP tree or an OSV directory is hostile input.
+    recs = tmp_path / "records"
+    recs.mkdir()
+    depth = 60_000
+    (recs / "deep.yaml").write_text("id: OSV-DEEP\nmodified: 2024-01-01T00:00:00Z\n"
+                                    f"database_specific: {'[' * depth}{']' * depth}\n")
+    r = run_cli("vuln", "db", "import", "--db", str(tmp_path / "vuln.db"), str(recs))
+    assert r.exit_code == 2, (r.exit_code, r.stderr)
+    assert "deep.yaml: invalid YAML: collections nested deeper than 1000 levels" in r.stderr
