@@ -96,11 +96,13 @@ class DbStatus:
 
     @property
     def data_time(self) -> str | None:
-        """How fresh the data is: the oldest of each source's newest record (conservative)."""
+        """How fresh the data is: the oldest of each source's newest record (conservative), never
+        later than the source's import (one record dated in the future must not keep the data
+        "fresh" for ever past ``--max-db-age``)."""
         latest: dict[str, ImportInfo] = {}
         for imp in self.imports:
             latest[imp.source] = imp
-        times = [(i.data_time or i.imported_at) for i in latest.values()]
+        times = [min(i.data_time, i.imported_at) if i.data_time else i.imported_at for i in latest.values()]
         return min(times) if times else None
 
     def age(self, now: _dt.datetime | None = None) -> _dt.timedelta | None:

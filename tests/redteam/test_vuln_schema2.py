@@ -164,3 +164,18 @@ def test_a_yaml_record_nested_tens_of_thousands_deep_is_refused_not_a_crash(tmp_
     r = run_cli("vuln", "db", "import", "--db", str(tmp_path / "vuln.db"), str(recs))
     assert r.exit_code == 2, (r.exit_code, r.stderr)
     assert "deep.yaml: invalid YAML: collections nested deeper than 1000 levels" in r.stderr
+
+
+def test_a_record_dated_in_the_future_does_not_keep_the_data_fresh_for_ever(tmp_path: Path) -> None:
+    # data_time was the newest record's `modified`: one record dated 2099 in an import made the data
+    # "as of 2099", so --max-db-age (and the gate's max_db_age, SC-GATE-031) never failed again.
+    old = _record("OSV-OLD", [_affected("PyPI", "foo", [{"introduced": "0"}, {"fixed": "2.0"}])],
+                  modified="2020-01-01T00:00:00Z")
+    future = _record("OSV-2099", [_affected("PyPI", "bar", [{"introduced": "0"}, {"fixed": "2.0"}])],
+                     modified="2099-01-01T00:00:00Z")
+    _scan(tmp_path, [old, future], "pkg:pypi/baz@1.0")
+    with sqlite3.connect(tmp_path / "vuln.db") as conn:  # as if imported in June 2020 (the file is ours)
+        conn.execute("UPDATE imports SET imported_at = '2020-06-01T00:00:00Z'")
+    r = run_cli("vuln", "scan", "--db", str(tmp_path / "vuln.db"), str(tmp_path / "bom.json"), "--max-db-age", "30d")
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+    assert "as of 2020-06-01T00:00:00Z" in r.stderr, r.stderr
