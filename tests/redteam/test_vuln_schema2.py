@@ -9,6 +9,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import run_cli
 
 CRITICAL = [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
@@ -179,3 +181,52 @@ def test_a_record_dated_in_the_future_does_not_keep_the_data_fresh_for_ever(tmp_
     r = run_cli("vuln", "scan", "--db", str(tmp_path / "vuln.db"), str(tmp_path / "bom.json"), "--max-db-age", "30d")
     assert r.exit_code == 1, (r.stdout, r.stderr)
     assert "as of 2020-06-01T00:00:00Z" in r.stderr, r.stderr
+
+
+@pytest.mark.registry
+def test_the_gate_denies_the_finding_an_odd_record_used_to_hide(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The first hole end to end: a signed image whose attested SBOM holds libssl3 with DSA-1
+    # (critical); a second record with a SEMVER range on openssl made the gate PASS it with only
+    # the SC-GATE-035 warning.
+    from supplychain.gate import decide_image, load_gate_policy
+    from supplychain.gate.vuln_rules import set_database
+    from supplychain.oci.registry import RegistryClient
+    from supplychain.signing.image import RegistryView, attest_image, sign_image
+    from supplychain.signing.specs import SignerSpec, TrustSpec
+    from tests.image_signing.conftest import ENV, make_keypair
+    from tests.imagebuild import File, build_image, push_image
+
+    odd = _record("ODD-1", [_affected("Debian:12", "openssl", [{"introduced": "0"}, {"fixed": "0.0.1"}],
+                                      rtype="SEMVER")])
+    _scan(tmp_path, [DSA, odd], OPENSSL)  # the database, and the CLI's answer (covered above)
+    release = make_keypair(tmp_path, "release")
+    client = RegistryClient()
+    view = RegistryView(client)
+    ref = f"{registry.host}/rt/odd:1.0"
+    digest = push_image(client, ref, build_image([[File("app/odd", b"odd")]]))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SUPPLYCHAIN_PASSWORD", ENV["SUPPLYCHAIN_PASSWORD"])
+        sign_image(ref, SignerSpec(key_path=str(release.private)), registry=view)
+        attest_image(ref, json.dumps(_bom(OPENSSL)).encode(), "https://cyclonedx.org/bom",
+                     SignerSpec(key_path=str(release.private)), registry=view)
+    policy = tmp_path / "gate.yaml"
+    policy.write_text(f"""version: 1
+trusted_registries: ["{registry.host}/rt/**"]
+signers:
+  - name: release
+    images: ["{registry.host}/rt/**"]
+    key: {release.public}
+vulnerabilities:
+  max_db_age: 36500d
+  deny:
+    - severity: high
+""")
+    set_database(str(tmp_path / "vuln.db"))
+    try:
+        d = decide_image(f"{ref}@{digest}", load_gate_policy(policy), registry=RegistryView(RegistryClient()),
+                         trust=TrustSpec())
+    finally:
+        set_database(None)
+    assert d.decision.value == "fail", d.reasons
+    denied = [f.message for f in d.findings if f.rule == "SC-GATE-030"]
+    assert len(denied) == 1 and denied[0].startswith("DSA-1") and "fixed in 3.0.11-1~deb12u2" in denied[0]
