@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
+from supplychain.errors import InputError
 from supplychain.gate.policy import SbomRules
 from supplychain.sbom.cdxjson import iter_components, license_strings
 
@@ -38,7 +39,11 @@ def check_sbom(document: bytes, rules: SbomRules, report: Report) -> int | None:
 
 def check_sbom_document(bom: Any, rules: SbomRules, report: Report) -> int | None:
     """:func:`check_sbom` on a document already parsed (an in-band attested predicate)."""
-    components = list(iter_components(bom, include_metadata=True))
+    try:
+        components = list(iter_components(bom, include_metadata=True))
+    except InputError as exc:  # too many components to judge all of them: never judge a part
+        report("SC-GATE-002", f"the attested CycloneDX SBOM cannot be judged: {exc.message}")
+        return None
     for comp in components:
         purl = comp.get("purl")
         if isinstance(purl, str):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from supplychain.errors import InputError
+
 MAX_COMPONENTS = 1_000_000
 
 
@@ -18,7 +20,8 @@ def iter_components(bom: Any, *, include_metadata: bool = False,
                     limit: int = MAX_COMPONENTS) -> Iterator[dict[str, Any]]:
     """Every component mapping of a CycloneDX JSON document, nested ones included (pre-order).
 
-    ``include_metadata`` yields ``metadata.component`` first (the subject of the SBOM).
+    ``include_metadata`` yields ``metadata.component`` first (the subject of the SBOM). More than
+    ``limit`` components raise :class:`InputError` (a caller never judges part of an SBOM).
     """
     if not isinstance(bom, dict):
         return
@@ -30,10 +33,12 @@ def iter_components(bom: Any, *, include_metadata: bool = False,
             yield meta["component"]
     top = bom.get("components")
     stack: list[Any] = list(reversed(top)) if isinstance(top, list) else []
-    while stack and seen < limit:
+    while stack:
         comp = stack.pop()
         if not isinstance(comp, dict):
             continue
+        if seen >= limit:  # never a silently truncated SBOM: what is past the bound is unchecked
+            raise InputError(f"more than {limit:,} components: refusing to read only part of the SBOM")
         seen += 1
         yield comp
         nested = comp.get("components")
