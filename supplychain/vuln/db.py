@@ -9,7 +9,7 @@ behind the user's back.
   (source, time, record count, sha256 of what was read, newest record time).
 * An affected entry of the common shape (at most one ``ECOSYSTEM``/``SEMVER`` range whose
   intervals are in order and never touch, a ``versions`` list, a fix state; see
-  :func:`supplychain.vuln.osv.simple_form`) is stored in columns that matching reads without
+  :func:`supplychain.vuln.ranges.simple_form`) is stored in columns that matching reads without
   decoding JSON or sorting events (schema 2); every other entry (Composer constraints, unsorted
   or overlapping events, ``limit`` ...) as compact JSON in ``doc``. A database of schema 1 is
   refused with a message to import the data again.
@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from supplychain.errors import InputError
-from supplychain.vuln.osv import AdvisoryRecord, SimpleAffected, simple_form
+from supplychain.vuln.osv import AdvisoryRecord
+from supplychain.vuln.ranges import SimpleAffected, simple_form
 
 __all__ = ["SCHEMA_VERSION", "Database", "DbStatus", "ImportInfo", "default_db_path", "open_db"]
 

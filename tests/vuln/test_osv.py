@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supplychain.vuln.osv import RecordError, affected_match, normalize_friendsofphp, normalize_osv
+from supplychain.vuln.osv import RecordError, normalize_friendsofphp, normalize_osv
+from supplychain.vuln.ranges import affected_match
 
 
 def entry(*events: tuple[str, str], rtype: str = "ECOSYSTEM", versions: list[str] | None = None) -> dict[str, Any]:

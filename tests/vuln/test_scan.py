@@ -318,7 +318,7 @@ def test_lean_purl_reader_agrees_with_packageurl(external: Path) -> None:
     """The scan's purl reader against packageurl-python on every purl of real SBOMs."""
     from packageurl import PackageURL
 
-    from supplychain.vuln.match import parse_purl
+    from supplychain.vuln.components import parse_purl
 
     purls: set[str] = {"pkg:npm/%40babel/core@7.0.0", "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&"
                        "distro=debian-12&upstream=openssl%403.0.11-1~deb12u2", "pkg:rpm/redhat/openssl@1.1.1k-7.el8?"
@@ -367,7 +367,7 @@ def test_only_fixed_hides_and_does_not_fail_on_unfixed(full_db: Database, cli: A
     ("pkg:pypi/Django_Rest@1.0", [], (("PyPI",), ("django-rest",), "1.0")),
 ])
 def test_purl_to_advisory_ecosystem(purl: str, ecosystems: list[str], expected: tuple[Any, ...]) -> None:
-    from supplychain.vuln.match import query_for
+    from supplychain.vuln.components import query_for
 
     q = query_for(purl, None, ecosystems)
     assert not isinstance(q, str), q
@@ -375,7 +375,7 @@ def test_purl_to_advisory_ecosystem(purl: str, ecosystems: list[str], expected: 
 
 
 def test_purls_without_release_are_reported_not_guessed() -> None:
-    from supplychain.vuln.match import query_for
+    from supplychain.vuln.components import query_for
 
     assert "distro" in str(query_for("pkg:deb/debian/bash@5.2-1", None, []))
     assert "Red Hat" in str(query_for("pkg:rpm/redhat/bash@5.1-1?distro=rhel-9.2", None, []))

@@ -1,5 +1,5 @@
-"""Schema 2 stores affected entries of the common shape in columns (osv.SimpleAffected) and matches
-them with osv.simple_match instead of decoding a document for osv.affected_match. These tests hold
+"""Schema 2 stores affected entries of the common shape in columns (ranges.SimpleAffected) and matches
+them with ranges.simple_match instead of decoding a document for ranges.affected_match. These tests hold
 the two paths to each other on every entry of the real databases (FriendsOfPHP, PyPA, converted
 Debian and Alpine records) and on crafted shapes, so the fast path can never answer differently."""
 
@@ -10,15 +10,8 @@ from typing import Any
 import pytest
 
 from supplychain.vuln.db import Database
-from supplychain.vuln.osv import (
-    AffectedEntry,
-    RangeMatch,
-    SimpleAffected,
-    affected_match,
-    normalize_osv,
-    simple_form,
-    simple_match,
-)
+from supplychain.vuln.osv import AffectedEntry, normalize_osv
+from supplychain.vuln.ranges import RangeMatch, SimpleAffected, affected_match, simple_form, simple_match
 from supplychain.vuln.versions import BadVersion
 
 PROBES = ["0", "0.0.1", "0.9", "1.0", "1.0.0", "1.2.3", "2.0", "10.0", "99.0", "1:1.0-1", "1.0-1", "1.0~rc1",
