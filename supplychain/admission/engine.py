@@ -17,7 +17,6 @@ The same policy file and the same gate code as ``supplychain gate`` decide (see
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -283,10 +282,6 @@ class AdmissionEngine:
             return self._deny(req, lines, warnings=warnings, audit=self._audit("deny", ages, hits, by_receipt))
         return AdmissionResponse(uid=req.uid, allowed=True, warnings=warnings,
                                  audit=self._audit("allow", ages, hits, by_receipt))
-
-
-def policy_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def canonical(obj: Any) -> str:

@@ -108,6 +108,7 @@ class GateCore:
     def __init__(self, policy_path: str, *, trust: TrustSpec | None = None,
                  insecure_registries: tuple[str, ...] = (), today: date | None = None) -> None:
         from supplychain.gate import load_gate_policy, register
+        from supplychain.gate.policy import policy_digest
         from supplychain.oci.registry import RegistryClient
         from supplychain.signing.image import RegistryView
 
@@ -117,8 +118,8 @@ class GateCore:
         except OSError as exc:
             raise InputError(f"cannot read policy {policy_path}: {exc.strerror or exc}") from None
         self.policy_path = policy_path
-        self.policy_digest = _sha256(raw)
         self.gate_policy = load_gate_policy(policy_path)
+        self.policy_digest = policy_digest(raw, self.gate_policy)
         self.trust = trust or TrustSpec()
         self.trust_version = trust_version(self.trust)
         self.insecure = insecure_registries

@@ -101,14 +101,14 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
     if error is not None:
         raise error
     if receipt_out is not None:
-        import hashlib
-
         from supplychain.admission.gatecore import trust_version
         from supplychain.admission.receipts import receipt_statement, sign_receipt
         from supplychain.fileio import read_bytes
+        from supplychain.gate.policy import load_gate_policy
+        from supplychain.gate.policy import policy_digest as digest_of_policy
 
-        # the webhook compares this with the digest of the policy file it was started with
-        policy_digest = "sha256:" + hashlib.sha256(read_bytes(policy_path, what="policy")).hexdigest()
+        # the webhook compares this with the digest of the policy it was started with (file and keys)
+        policy_digest = digest_of_policy(read_bytes(policy_path, what="policy"), load_gate_policy(policy_path))
         # ... and this with its trust root: images verified against another root vouch for nothing there
         statement = receipt_statement(result.passed_digests(), policy_digest,
                                       trust_root=trust_version(trust_spec(kwargs)))

@@ -9,6 +9,7 @@ reads the sections the gate registered: ``signers:``, ``attestations:``, ``sbom:
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,23 @@ def gate_policy(policy: Policy, path: str | Path) -> GatePolicy:
     if scope:
         gp.scope = tuple(str(g) for g in scope)
     return gp
+
+
+def policy_digest(raw: bytes, gp: GatePolicy) -> str:
+    """What names the policy a decision was made with (receipts, the webhook's cache and audit
+    annotations): the policy file's bytes and, when it names public keys (``signers[].key``, read
+    from files next to it when the policy is loaded), those keys. The same policy file beside
+    another key file is another policy: a receipt or a cached decision made with one key never
+    stands for a webhook that trusts another. A policy without keys is named by its bytes alone
+    (``sha256sum policy.yaml``)."""
+    keys = sorted({k.der for e in gp.signers for k in e.rule.keys}
+                  | {k.der for t in gp.thresholds for s in t.signers for k in s.keys})
+    h = hashlib.sha256(raw)
+    if not keys:
+        return "sha256:" + h.hexdigest()
+    for der in keys:
+        h.update(b"\x00public-key\x00" + len(der).to_bytes(4, "big") + der)
+    return "sha256:" + h.hexdigest()
 
 
 def load_gate_policy(path: str | Path) -> GatePolicy:

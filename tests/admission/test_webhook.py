@@ -328,3 +328,43 @@ def test_certificate_rotation_is_picked_up(scene: Scene, tmp_path: Path) -> None
         new_ca.write_bytes(fresh.ca_pem)
         assert type(running.api)(running.api.port, new_ca).get("/healthz")[0] == 200
         assert DNS.endswith(".svc")
+
+
+def test_a_receipt_made_with_another_key_beside_the_same_policy_file_admits_nothing(scene: Scene,
+                                                                                    tmp_path: Path) -> None:
+    """The policy digest names the policy file *and* the public keys it loads: a pipeline whose copy
+    of release.yaml is byte-identical but whose keys/release.pub holds another key has judged under
+    another policy, and its receipt must not stand in for the webhook's own check (before, both
+    were named by the file's bytes alone and the webhook admitted an image signed by a key it does
+    not trust)."""
+    import shutil
+
+    from supplychain.admission.receipts import RECEIPT_ANNOTATION, ReceiptVerifier
+    from supplychain.gate.policy import load_gate_policy, policy_digest
+    from supplychain.signing.keys import load_public_key
+    from tests.conftest import run_cli
+
+    pipeline = tmp_path / "pipeline"
+    (pipeline / "keys").mkdir(parents=True)
+    shutil.copy(scene.policy, pipeline / "release.yaml")
+    (pipeline / "keys" / "release.pub").write_bytes(scene.other.public.read_bytes())
+    assert (pipeline / "release.yaml").read_bytes() == scene.policy.read_bytes()
+    image = scene.images["wrongsig"]  # signed and attested by the other key: passes the pipeline's copy
+    out = tmp_path / "receipt.json"
+    r = run_cli("gate", "--image", image, "--policy", str(pipeline / "release.yaml"), "--receipt-out", str(out),
+                "--receipt-key", str(scene.release.private), env=ENV)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    theirs = policy_digest((pipeline / "release.yaml").read_bytes(), load_gate_policy(pipeline / "release.yaml"))
+    ours = policy_digest(scene.policy.read_bytes(), load_gate_policy(scene.policy))
+    assert theirs != ours
+    assert json.loads(out.read_text())["payload"]  # a signed receipt was written
+
+    verifier = ReceiptVerifier([load_public_key(scene.release.public)])  # the cluster trusts the receipt key
+    with start_webhook(scene.policy, tmp_path, receipts=verifier) as running:
+        assert running.engine.core.policy_digest == ours
+        envelope = out.read_text().strip()
+        (obj,) = render(deployment(image, extra=f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{envelope}'"),
+                        tmp_path)
+        resp = running.api.admit(review(obj))
+        assert resp["allowed"] is False, resp
+        assert any("receipt ignored" in w and "policy" in w for w in resp.get("warnings", [])), resp
