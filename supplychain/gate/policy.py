@@ -214,14 +214,17 @@ def policy_digest(raw: bytes, gp: GatePolicy) -> str:
     from files next to it when the policy is loaded), those keys. The same policy file beside
     another key file is another policy: a receipt or a cached decision made with one key never
     stands for a webhook that trusts another. A policy without keys is named by its bytes alone
-    (``sha256sum policy.yaml``)."""
-    keys = sorted({k.der for e in gp.signers for k in e.rule.keys}
-                  | {k.der for t in gp.thresholds for s in t.signers for k in s.keys})
+    (``sha256sum policy.yaml``).
+
+    Each key is named with the signer entry that loads it (its position in ``signers:``), not as
+    a set: the same two key files swapped between a prod and a dev entry are another policy, though
+    the set of keys is the same. (``signer_thresholds`` name those same entries.)"""
+    keyed = [(i, k.der) for i, e in enumerate(gp.signers) for k in e.rule.keys]
     h = hashlib.sha256(raw)
-    if not keys:
+    if not keyed:
         return "sha256:" + h.hexdigest()
-    for der in keys:
-        h.update(b"\x00public-key\x00" + len(der).to_bytes(4, "big") + der)
+    for i, der in keyed:
+        h.update(b"\x00public-key\x00" + i.to_bytes(4, "big") + len(der).to_bytes(4, "big") + der)
     return "sha256:" + h.hexdigest()
 
 

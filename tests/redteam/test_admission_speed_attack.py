@@ -1,0 +1,75 @@
+"""Red team of the admission webhook's speed changes (shared registry client, predicates kept
+parsed, remembered license answers, warm-up) and of the policy digest that names receipts and
+cache entries: real registry, real signing, real gate runs, the webhook called as the API server
+calls it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.admission.conftest import Scene, deployment, render, review, scene, start_webhook  # noqa: F401
+from tests.conftest import run_cli
+from tests.image_signing.conftest import ENV
+
+
+def _two_signer_policy(scene: Scene) -> str:  # noqa: F811 (the fixture)
+    return f"""version: 1
+trusted_registries:
+  - {scene.host}/adm/**
+images:
+  require_digest: true
+signers:
+  - name: prod
+    images: ["{scene.host}/adm/wrongsig"]
+    key: keys/prod.pub
+  - name: dev
+    images: ["{scene.host}/dev/**"]
+    key: keys/dev.pub
+attestations:
+  - images: "{scene.host}/adm/**"
+    require: [cyclonedx]
+"""
+
+
+def test_a_receipt_made_with_the_policy_keys_swapped_between_its_signers_admits_nothing(
+        scene: Scene, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
+    """The policy digest named the policy file and the *set* of its public keys, not which signer
+    entry loads which key: a pipeline whose release.yaml is byte-identical but whose prod.pub and
+    dev.pub are swapped judged prod images with the dev key, yet its receipts carried the
+    webhook's own digest and were taken in place of the webhook's check (an image signed by the
+    key the cluster trusts only for dev/** was admitted for prod)."""
+    from supplychain.admission.receipts import RECEIPT_ANNOTATION, ReceiptVerifier
+    from supplychain.gate.policy import load_gate_policy, policy_digest
+    from supplychain.signing.keys import load_public_key
+
+    text = _two_signer_policy(scene)
+    cluster, pipeline = tmp_path / "cluster", tmp_path / "pipeline"
+    for where, prod, dev in ((cluster, scene.release, scene.other), (pipeline, scene.other, scene.release)):
+        (where / "keys").mkdir(parents=True)
+        (where / "release.yaml").write_text(text)
+        shutil.copy(prod.public, where / "keys" / "prod.pub")
+        shutil.copy(dev.public, where / "keys" / "dev.pub")
+    image = scene.images["wrongsig"]  # signed and attested by `other`: the cluster's dev key only
+
+    out = tmp_path / "receipt.json"
+    r = run_cli("gate", "--image", image, "--policy", str(pipeline / "release.yaml"), "--receipt-out", str(out),
+                "--receipt-key", str(scene.release.private), env=ENV)
+    assert r.exit_code == 0, r.stdout + r.stderr  # the pipeline's prod key is `other`: it passes there
+    ours = policy_digest((cluster / "release.yaml").read_bytes(), load_gate_policy(cluster / "release.yaml"))
+
+    verifier = ReceiptVerifier([load_public_key(scene.release.public)])
+    with start_webhook(cluster / "release.yaml", tmp_path, receipts=verifier) as running:
+        assert running.engine.core.policy_digest == ours
+        plain = running.api.admit(review(render(deployment(image), tmp_path)[0]))
+        assert plain["allowed"] is False, plain  # the webhook's own check says no
+        envelope = out.read_text().strip()
+        (obj,) = render(deployment(image, extra=f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{envelope}'"),
+                        tmp_path)
+        resp = running.api.admit(review(obj))
+        assert resp["allowed"] is False, resp
+        assert any("receipt ignored" in w and "policy" in w for w in resp.get("warnings", [])), resp
+    assert json.loads(envelope)["payload"]
+    theirs = policy_digest((pipeline / "release.yaml").read_bytes(), load_gate_policy(pipeline / "release.yaml"))
+    assert theirs != ours
