@@ -62,7 +62,8 @@ def receipt_statement(images: Iterable[tuple[str, str]], policy_digest: str, *, 
             seen.add((name, hexd))
             subjects.append({"name": name, "digest": {"sha256": hexd}})
     if not subjects:
-        raise InputError("receipt: no image passed, nothing to write a receipt for")
+        raise InputError("receipt: no image passed on its own evidence, nothing to write a receipt for "
+                         "(an image that passed only on a waiver of a gate finding is never listed)")
     predicate: dict[str, object] = {"decision": "pass", "policy": {"digest": policy_digest},
                                     "time": when.isoformat().replace("+00:00", "Z"),
                                     "tool": f"supplychain {__version__}"}

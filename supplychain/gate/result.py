@@ -126,8 +126,16 @@ class GateResult:
         return any(d.undecided is not None for d in self.images)
 
     def passed_digests(self) -> list[tuple[str, str]]:
-        """(name, sha256 digest) of every image that passed (what a gate receipt lists)."""
-        return [(d.ref.name, d.digest) for d in self.by_decision(Decision.PASS) if d.ref is not None and d.digest]
+        """(name, sha256 digest) of every image that passed on its own evidence (what a gate receipt
+        lists). An image that passed only because a waiver (a ``path:`` waiver, an inline ignore, an
+        expiring ``vulnerabilities.allow`` entry) lifted a gate finding is left out: the receipt
+        would carry that waiver to wherever the image is deployed (the admission webhook judges
+        images under no file name a path waiver could match) and past its expiry; the webhook
+        verifies such images in full. Waived reference findings (SC-IMG-*) do not count: the
+        webhook applies the reference rules itself on every request."""
+        return [(d.ref.name, d.digest) for d in self.by_decision(Decision.PASS)
+                if d.ref is not None and d.digest and not any(not w.finding.rule.startswith("SC-IMG-")
+                                                              for w in d.waived)]
 
     def by_decision(self, decision: Decision) -> list[ImageDecision]:
         return [d for d in self.images if d.decision is decision]

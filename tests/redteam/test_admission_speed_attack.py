@@ -73,3 +73,47 @@ def test_a_receipt_made_with_the_policy_keys_swapped_between_its_signers_admits_
     assert json.loads(envelope)["payload"]
     theirs = policy_digest((pipeline / "release.yaml").read_bytes(), load_gate_policy(pipeline / "release.yaml"))
     assert theirs != ours
+
+
+def test_a_receipt_does_not_carry_a_path_waiver_of_a_gate_finding_into_the_cluster(
+        scene: Scene, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
+    """A `path:` waiver of an SC-GATE finding lifts it only where every file deploying the image
+    matches; the webhook judges images under one name (`<admission>`) that no such waiver names,
+    so it denies an unsigned image whatever the pipeline's file layout. A gate run over
+    `legacy/` passed that image on the waiver and its receipt listed it: the webhook took the
+    receipt and admitted the unsigned image into any namespace."""
+    from supplychain.admission.receipts import RECEIPT_ANNOTATION, ReceiptVerifier
+    from supplychain.signing.keys import load_public_key
+
+    policy = tmp_path / "release.yaml"
+    (tmp_path / "keys").mkdir()
+    shutil.copy(scene.release.public, tmp_path / "keys" / "release.pub")
+    policy.write_text(scene.policy.read_text() + """waivers:
+  - rule: "SC-GATE-*"
+    path: "legacy/*"
+    reason: "legacy app, signing tracked in OPS-1"
+    expires: 2099-12-31
+""")
+    image, good = scene.images["unsigned"], scene.images["good"]
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "app.yaml").write_text(deployment(image) + "---\n" + deployment(good, name="web"))
+    out = tmp_path / "receipt.json"
+    r = run_cli("gate", "legacy", "--policy", str(policy), "--receipt-out", str(out),
+                "--receipt-key", str(scene.release.private), cwd=tmp_path, env=ENV)
+    assert r.exit_code == 0, r.stdout + r.stderr  # both pass there, the unsigned one on the waiver
+    envelope = out.read_text().strip()
+
+    verifier = ReceiptVerifier([load_public_key(scene.release.public)])
+    with start_webhook(policy, tmp_path, receipts=verifier) as running:
+        plain = running.api.admit(review(render(deployment(image), tmp_path)[0]))
+        assert plain["allowed"] is False, plain  # the webhook's own check: unsigned, no waiver applies
+        note = f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{envelope}'"
+        (obj,) = render(deployment(image, extra=note), tmp_path)
+        resp = running.api.admit(review(obj))
+        assert resp["allowed"] is False, resp
+        assert any("SC-GATE-001" in line for line in resp["status"]["message"].split("; ")), resp
+        (web,) = render(deployment(good, name="web", extra=note), tmp_path)
+        ok = running.api.admit(review(web))  # the image that passed on its own evidence: on the receipt
+        assert ok["allowed"] is True, ok
+        assert ok["auditAnnotations"].get("receipt-images") == "1", ok
