@@ -75,16 +75,18 @@ class DecisionCache(Generic[V]):
                 self._entries.popitem(last=False)
         return entry
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], tuple[V, bool]]
+    def get_or_compute(self, key: Hashable, compute: Callable[[], tuple[V, bool]], *, store: bool = True
                        ) -> tuple[Future[Entry[V]], bool]:
         """A future of the entry for ``key`` and whether it came from the cache.
 
         ``compute()`` returns ``(value, undecided)``; it runs in the calling thread for the first
         caller (so start this from a worker thread when the caller must keep a deadline); later
         callers for the same key get the same future. An exception from ``compute`` is passed to
-        every waiting caller and nothing is cached.
+        every waiting caller and nothing is cached. ``store=False``: callers at the same moment
+        still share one computation, but its answer is neither looked up nor kept (a key whose
+        meaning can change, such as a tag).
         """
-        cached = self.get(key)
+        cached = self.get(key) if store else None
         if cached is not None:
             with self._lock:
                 self.hits += 1
@@ -107,7 +109,11 @@ class DecisionCache(Generic[V]):
                 self._flights.pop(key, None)
             flight.set_exception(exc)
             return flight, False
-        entry = self.put(key, value, undecided=undecided)
+        if store:
+            entry = self.put(key, value, undecided=undecided)
+        else:
+            now = self._clock()
+            entry = Entry(value, now, now, time.time())
         with self._lock:
             self._flights.pop(key, None)
         flight.set_result(entry)

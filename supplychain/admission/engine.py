@@ -220,7 +220,10 @@ class AdmissionEngine:
                 answers.append(ImageAnswer(image, self.core.judge_reference(image), by_receipt=True))
                 continue
             key = (self.core.cache_key(image), self.core.policy_digest, self.core.trust_version)
-            hit = self.cache.get(key)
+            # a tag (--resolve-tags) names another digest once it is moved: its decision is about the
+            # digest the tag named then, so it is never answered from, nor kept in, the cache
+            by_digest = ref_digest is not None
+            hit = self.cache.get(key) if by_digest else None
             if hit is not None:  # the common case answers without a thread hand-off
                 with self._lock:
                     self.cache.hits += 1
@@ -232,9 +235,9 @@ class AdmissionEngine:
                 verdict = self.core.judge_image(image)
                 return verdict, verdict.undecided
 
-            def start(key: Any = key, compute: Callable[[], tuple[ImageVerdict, bool]] = compute
-                      ) -> tuple[Future[Entry[ImageVerdict]], bool]:
-                return self.cache.get_or_compute(key, compute)
+            def start(key: Any = key, compute: Callable[[], tuple[ImageVerdict, bool]] = compute,
+                      store: bool = by_digest) -> tuple[Future[Entry[ImageVerdict]], bool]:
+                return self.cache.get_or_compute(key, compute, store=store)
 
             pending.append((image, self._pool.submit(start)))
         for image, outer in pending:

@@ -9,6 +9,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.admission.conftest import Scene, deployment, render, review, scene, start_webhook  # noqa: F401
 from tests.conftest import run_cli
 from tests.image_signing.conftest import ENV
@@ -117,3 +119,38 @@ def test_a_receipt_does_not_carry_a_path_waiver_of_a_gate_finding_into_the_clust
         ok = running.api.admit(review(web))  # the image that passed on its own evidence: on the receipt
         assert ok["allowed"] is True, ok
         assert ok["auditAnnotations"].get("receipt-images") == "1", ok
+
+
+def test_with_resolve_tags_a_moved_tag_is_not_admitted_on_the_decision_about_its_old_digest(
+        scene: Scene, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
+    """`--resolve-tags` resolves a tag reference and verifies the digest it names ("never verified
+    by tag"). The decision cache keyed such a decision by the tag itself, so for --cache-ttl
+    seconds (300) after the tag was moved to an unsigned image, the webhook answered for the tag
+    with the verdict about the digest it used to name, and admitted the unsigned image."""
+    from supplychain.oci.registry import RegistryClient
+    from supplychain.signing.image import RegistryView, attest_image, sign_image
+    from supplychain.signing.specs import SignerSpec
+    from tests.imagebuild import File, build_image, push_image
+
+    policy = tmp_path / "tags.yaml"
+    (tmp_path / "keys").mkdir()
+    shutil.copy(scene.release.public, tmp_path / "keys" / "release.pub")
+    policy.write_text(scene.policy.read_text().replace("  require_digest: true\n", "  require_digest: false\n"))
+    tag = f"{scene.host}/adm/moving:1.0"
+    client = RegistryClient()
+    push_image(client, tag, build_image([[File("app/v1", b"signed release")]]))
+    bom = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": []}).encode()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SUPPLYCHAIN_PASSWORD", ENV["SUPPLYCHAIN_PASSWORD"])
+        mp.setenv("SUPPLYCHAIN_TLOG_UPLOAD", "false")
+        view = RegistryView(client)
+        sign_image(tag, SignerSpec(key_path=str(scene.release.private)), registry=view)
+        attest_image(tag, bom, "https://cyclonedx.org/bom", SignerSpec(key_path=str(scene.release.private)),
+                     registry=view)
+    with start_webhook(policy, tmp_path, resolve_tags=True) as running:
+        first = running.api.admit(review(render(deployment(tag), tmp_path)[0]))
+        assert first["allowed"] is True, first  # the signed image the tag names now
+        push_image(client, tag, build_image([[File("app/v2", b"unsigned, pushed over the tag")]]))
+        again = running.api.admit(review(render(deployment(tag), tmp_path)[0]))
+        assert again["allowed"] is False, again  # the tag names an unsigned image now
+        assert "SC-GATE-001" in again["status"]["message"], again
