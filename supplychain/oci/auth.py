@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,32 +77,41 @@ class CredentialStore:
         self.config_paths = config_paths
         self._cache: dict[str, Credentials | None] = {}
         self._configs: list[tuple[Path, dict[str, Any]]] | None = None
+        self._load_lock = threading.Lock()
 
     def _load(self) -> list[tuple[Path, dict[str, Any]]]:
-        if self._configs is None:
-            self._configs = []
-            inline = self.env.get("DOCKER_AUTH_CONFIG")
-            if inline:
-                try:
-                    doc = json.loads(inline)
-                except (ValueError, RecursionError) as exc:
-                    raise InputError(f"DOCKER_AUTH_CONFIG: not valid JSON ({exc})") from exc
-                if isinstance(doc, dict):
-                    self._configs.append((Path("$DOCKER_AUTH_CONFIG"), doc))
-            for p in self.config_paths:
-                try:
-                    raw = p.read_bytes()
-                except FileNotFoundError:
-                    continue
-                except OSError as exc:
-                    raise InputError(f"{p}: cannot read registry credentials ({exc.strerror})") from exc
-                try:
-                    doc = json.loads(raw)
-                except (ValueError, RecursionError) as exc:
-                    raise InputError(f"{p}: not valid JSON ({exc})", hint="fix or remove the file") from exc
-                if isinstance(doc, dict):
-                    self._configs.append((p, doc))
-        return self._configs
+        """The config documents, read once. The store may be shared by threads (the admission
+        webhook's one registry client): the list is published only when every file is read, so
+        no lookup meanwhile sees part of it (and keeps "no credentials" for its host)."""
+        with self._load_lock:
+            if self._configs is None:
+                self._configs = self._read_configs()
+            return self._configs
+
+    def _read_configs(self) -> list[tuple[Path, dict[str, Any]]]:
+        configs: list[tuple[Path, dict[str, Any]]] = []
+        inline = self.env.get("DOCKER_AUTH_CONFIG")
+        if inline:
+            try:
+                doc = json.loads(inline)
+            except (ValueError, RecursionError) as exc:
+                raise InputError(f"DOCKER_AUTH_CONFIG: not valid JSON ({exc})") from exc
+            if isinstance(doc, dict):
+                configs.append((Path("$DOCKER_AUTH_CONFIG"), doc))
+        for p in self.config_paths:
+            try:
+                raw = p.read_bytes()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise InputError(f"{p}: cannot read registry credentials ({exc.strerror})") from exc
+            try:
+                doc = json.loads(raw)
+            except (ValueError, RecursionError) as exc:
+                raise InputError(f"{p}: not valid JSON ({exc})", hint="fix or remove the file") from exc
+            if isinstance(doc, dict):
+                configs.append((p, doc))
+        return configs
 
     def get(self, host: str, *, named_only: bool = False) -> Credentials | None:
         """Credentials for ``host``. ``named_only``: only credentials configured for that very

@@ -14,6 +14,7 @@ import pytest
 from tests.admission.conftest import Scene, deployment, render, review, scene, start_webhook  # noqa: F401
 from tests.conftest import run_cli
 from tests.image_signing.conftest import ENV
+from tests.oci.conftest import PASSWORD, USER, AuthRegistry, auth_registry  # noqa: F401 (a fixture)
 
 
 def _two_signer_policy(scene: Scene) -> str:  # noqa: F811 (the fixture)
@@ -154,3 +155,79 @@ def test_with_resolve_tags_a_moved_tag_is_not_admitted_on_the_decision_about_its
         again = running.api.admit(review(render(deployment(tag), tmp_path)[0]))
         assert again["allowed"] is False, again  # the tag names an unsigned image now
         assert "SC-GATE-001" in again["status"]["message"], again
+
+
+def test_the_shared_client_never_keeps_no_credentials_for_a_registry_asked_while_they_load(
+        scene: Scene, auth_registry: AuthRegistry, tmp_path: Path,  # noqa: F811 (fixtures)
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credential store of the one registry client all decisions share read its config files
+    while other decisions could already see a half-read list: a decision asking for another
+    registry meanwhile found no credentials and the store kept that None for the client's life
+    (300 s), so every decision about that registry was undecided (denied) until the client was
+    renewed. The auth file here is a FIFO whose writer is late: a slow secret mount, made exact."""
+    import base64
+    import os
+    import threading
+    import time
+
+    from supplychain.admission.gatecore import GateCore
+
+    port = auth_registry.host.split(":")[1]
+    hosts = (f"localhost:{port}", f"127.0.0.1:{port}")
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": {h: {"auth": auth} for h in hosts}}))
+    fifo = tmp_path / "auth.json"
+    os.mkfifo(fifo)
+    for name in ("SUPPLYCHAIN_REGISTRY_USERNAME", "SUPPLYCHAIN_REGISTRY_PASSWORD", "SUPPLYCHAIN_REGISTRY_HOST",
+                 "DOCKER_AUTH_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(fifo))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    policy = tmp_path / "auth.yaml"
+    (tmp_path / "keys").mkdir()
+    shutil.copy(scene.release.public, tmp_path / "keys" / "release.pub")
+    policy.write_text("""version: 1
+trusted_registries: ["127.0.0.1:*/**", "localhost:*/**"]
+images:
+  require_digest: true
+signers:
+  - name: release-key
+    images: ["**"]
+    key: keys/release.pub
+""")
+    refs = [f"{h}/{auth_registry.repo}@{auth_registry.image.manifest_digest}" for h in hosts]
+    core = GateCore(str(policy))
+    verdicts: dict[str, object] = {}
+
+    def judge(ref: str) -> None:
+        verdicts[ref] = core.judge_image(ref)
+
+    def late_writer() -> None:
+        time.sleep(1.5)
+        until = time.monotonic() + 10
+        while time.monotonic() < until:  # never blocks the test run when no one reads
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            os.write(fd, b"{}")
+            os.close(fd)
+            return
+
+    writer = threading.Thread(target=late_writer, daemon=True)
+    writer.start()
+    first = threading.Thread(target=judge, args=(refs[0],))  # reads the config files: waits on the FIFO
+    first.start()
+    time.sleep(0.7)
+    second = threading.Thread(target=judge, args=(refs[1],))  # another registry, meanwhile
+    second.start()
+    for t in (first, second, writer):
+        t.join(30)
+    for ref in refs:  # both read with their credentials: unsigned, a definite no
+        v = verdicts[ref]
+        assert not v.passed and not v.undecided, v  # type: ignore[attr-defined]
+    later = core.judge_image(refs[1])  # and nothing wrong was kept for the client's life
+    assert not later.passed and not later.undecided, later.reasons
+    assert core.clients.created == 1
