@@ -8,7 +8,7 @@ The same policy file and the same gate code as ``supplychain gate`` decide (see
   internal error, or a deadline reached before every image is decided is a *denial* with a reason;
 - **a deadline per request**, derived from the ``?timeout=`` the API server sends (minus a margin):
   the answer comes before the API server gives up, so its ``failurePolicy`` is never what decides;
-- **a decision cache** keyed by (image digest, policy digest, trust-root version) with single flight,
+- **a decision cache** keyed by (image digest, policy digest, trust-root version, day) with single flight,
   so repeated and concurrent requests for one digest cost one verification;
 - **receipts**: a workload annotated with a gate receipt signed by a key the webhook trusts is
   admitted on the receipt for the images it lists (:mod:`supplychain.admission.receipts`), with no
@@ -219,7 +219,10 @@ class AdmissionEngine:
                 # reference rules (trusted registries, pins), which cost no registry call
                 answers.append(ImageAnswer(image, self.core.judge_reference(image), by_receipt=True))
                 continue
-            key = (self.core.cache_key(image), self.core.policy_digest, self.core.trust_version)
+            # the day is part of the key: waivers and allow-list entries apply through their
+            # `expires` day, and a pass that rested on one must not outlive it
+            key = (self.core.cache_key(image), self.core.policy_digest, self.core.trust_version,
+                   self.core.today.isoformat())
             # a tag (--resolve-tags) names another digest once it is moved: its decision is about the
             # digest the tag named then, so it is never answered from, nor kept in, the cache
             by_digest = ref_digest is not None

@@ -231,3 +231,31 @@ signers:
     later = core.judge_image(refs[1])  # and nothing wrong was kept for the client's life
     assert not later.passed and not later.undecided, later.reasons
     assert core.clients.created == 1
+
+
+def test_a_cached_pass_that_rested_on_a_waiver_ends_with_the_waiver(scene: Scene,  # noqa: F811 (the fixture)
+                                                                     tmp_path: Path) -> None:
+    """A waiver applies through its `expires` day. A pass that rested on one was cached for
+    --cache-ttl (300 s by default, up to a day) whatever the date: the day after the waiver
+    expired, the webhook still admitted the unsigned image it had waived."""
+    import datetime
+
+    policy = tmp_path / "waived.yaml"
+    (tmp_path / "keys").mkdir()
+    shutil.copy(scene.release.public, tmp_path / "keys" / "release.pub")
+    policy.write_text(scene.policy.read_text() + """waivers:
+  - rule: "SC-GATE-*"
+    image: "*/adm/unsigned"
+    reason: "signing the unsigned image, tracked in OPS-2"
+    expires: 2026-06-30
+""")
+    image = scene.images["unsigned"]
+    with start_webhook(policy, tmp_path) as running:
+        core = running.engine.core
+        core._today = datetime.date(2026, 6, 30)  # the waiver's last day
+        first = running.api.admit(review(render(deployment(image), tmp_path)[0]))
+        assert first["allowed"] is True, first
+        core._today = datetime.date(2026, 7, 1)  # the day after: the waiver no longer applies
+        after = running.api.admit(review(render(deployment(image), tmp_path)[0]))
+        assert after["allowed"] is False, after
+        assert "SC-GATE-001" in after["status"]["message"], after
