@@ -187,6 +187,26 @@ attestations:
     return Scene(host, images, release, other, policy, d)
 
 
+def policy_beside_release_key(scene: Scene, directory: Path, filename: str, text: str) -> Path:
+    """A policy file ``directory/filename`` holding ``text``, with the scene's release public key at
+    ``directory/keys/release.pub`` (where the policies of these tests name it)."""
+    (directory / "keys").mkdir(exist_ok=True)
+    shutil.copy(scene.release.public, directory / "keys" / "release.pub")
+    policy = directory / filename
+    policy.write_text(text)
+    return policy
+
+
+def with_receipt(image: str, envelope: str, tmp: Path, *, name: str = "api") -> dict[str, Any]:
+    """The Deployment of ``image`` rendered by kubectl, carrying the gate receipt ``envelope`` in
+    its annotation (receipts.RECEIPT_ANNOTATION)."""
+    from supplychain.admission.receipts import RECEIPT_ANNOTATION
+
+    (obj,) = render(deployment(image, name=name, extra=f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{envelope}'"),
+                    tmp)
+    return obj
+
+
 def deployment(image: str, *, name: str = "api", privileged: bool = False, extra: str = "") -> str:
     sc = "privileged: true" if privileged else "allowPrivilegeEscalation: false"
     return f"""apiVersion: apps/v1

@@ -21,6 +21,7 @@ from tests.admission.conftest import (
     render,
     review,
     start_webhook,
+    with_receipt,
 )
 from tests.image_signing.conftest import ENV
 
@@ -339,7 +340,7 @@ def test_a_receipt_made_with_another_key_beside_the_same_policy_file_admits_noth
     not trust)."""
     import shutil
 
-    from supplychain.admission.receipts import RECEIPT_ANNOTATION, ReceiptVerifier
+    from supplychain.admission.receipts import ReceiptVerifier
     from supplychain.gate.policy import load_gate_policy, policy_digest
     from supplychain.signing.keys import load_public_key
     from tests.conftest import run_cli
@@ -363,8 +364,6 @@ def test_a_receipt_made_with_another_key_beside_the_same_policy_file_admits_noth
     with start_webhook(scene.policy, tmp_path, receipts=verifier) as running:
         assert running.engine.core.policy_digest == ours
         envelope = out.read_text().strip()
-        (obj,) = render(deployment(image, extra=f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{envelope}'"),
-                        tmp_path)
-        resp = running.api.admit(review(obj))
+        resp = running.api.admit(review(with_receipt(image, envelope, tmp_path)))
         assert resp["allowed"] is False, resp
         assert any("receipt ignored" in w and "policy" in w for w in resp.get("warnings", [])), resp

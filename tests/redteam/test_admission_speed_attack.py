@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.admission.conftest import Scene, deployment, render, review, scene, start_webhook  # noqa: F401
+from tests.admission.conftest import (  # noqa: F401 (scene is a fixture)
+    Scene,
+    deployment,
+    policy_beside_release_key,
+    render,
+    review,
+    scene,
+    start_webhook,
+    with_receipt,
+)
 from tests.conftest import run_cli
 from tests.image_signing.conftest import ENV
 from tests.oci.conftest import PASSWORD, USER, AuthRegistry, auth_registry  # noqa: F401 (a fixture)
@@ -43,7 +52,7 @@ def test_a_receipt_made_with_the_policy_keys_swapped_between_its_signers_admits_
     dev.pub are swapped judged prod images with the dev key, yet its receipts carried the
     webhook's own digest and were taken in place of the webhook's check (an image signed by the
     key the cluster trusts only for dev/** was admitted for prod)."""
-    from supplychain.admission.receipts import RECEIPT_ANNOTATION, ReceiptVerifier
+    from supplychain.admission.receipts import ReceiptVerifier
     from supplychain.gate.policy import load_gate_policy, policy_digest
     from supplychain.signing.keys import load_public_key
 
@@ -68,9 +77,7 @@ def test_a_receipt_made_with_the_policy_keys_swapped_between_its_signers_admits_
         plain = running.api.admit(review(render(deployment(image), tmp_path)[0]))
         assert plain["allowed"] is False, plain  # the webhook's own check says no
         envelope = out.read_text().strip()
-        (obj,) = render(deployment(image, extra=f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{envelope}'"),
-                        tmp_path)
-        resp = running.api.admit(review(obj))
+        resp = running.api.admit(review(with_receipt(image, envelope, tmp_path)))
         assert resp["allowed"] is False, resp
         assert any("receipt ignored" in w and "policy" in w for w in resp.get("warnings", [])), resp
     assert json.loads(envelope)["payload"]
@@ -85,13 +92,10 @@ def test_a_receipt_does_not_carry_a_path_waiver_of_a_gate_finding_into_the_clust
     so it denies an unsigned image whatever the pipeline's file layout. A gate run over
     `legacy/` passed that image on the waiver and its receipt listed it: the webhook took the
     receipt and admitted the unsigned image into any namespace."""
-    from supplychain.admission.receipts import RECEIPT_ANNOTATION, ReceiptVerifier
+    from supplychain.admission.receipts import ReceiptVerifier
     from supplychain.signing.keys import load_public_key
 
-    policy = tmp_path / "release.yaml"
-    (tmp_path / "keys").mkdir()
-    shutil.copy(scene.release.public, tmp_path / "keys" / "release.pub")
-    policy.write_text(scene.policy.read_text() + """waivers:
+    policy = policy_beside_release_key(scene, tmp_path, "release.yaml", scene.policy.read_text() + """waivers:
   - rule: "SC-GATE-*"
     path: "legacy/*"
     reason: "legacy app, signing tracked in OPS-1"
@@ -111,13 +115,10 @@ def test_a_receipt_does_not_carry_a_path_waiver_of_a_gate_finding_into_the_clust
     with start_webhook(policy, tmp_path, receipts=verifier) as running:
         plain = running.api.admit(review(render(deployment(image), tmp_path)[0]))
         assert plain["allowed"] is False, plain  # the webhook's own check: unsigned, no waiver applies
-        note = f"\n      annotations:\n        {RECEIPT_ANNOTATION}: '{envelope}'"
-        (obj,) = render(deployment(image, extra=note), tmp_path)
-        resp = running.api.admit(review(obj))
+        resp = running.api.admit(review(with_receipt(image, envelope, tmp_path)))
         assert resp["allowed"] is False, resp
         assert any("SC-GATE-001" in line for line in resp["status"]["message"].split("; ")), resp
-        (web,) = render(deployment(good, name="web", extra=note), tmp_path)
-        ok = running.api.admit(review(web))  # the image that passed on its own evidence: on the receipt
+        ok = running.api.admit(review(with_receipt(good, envelope, tmp_path, name="web")))  # the image that passed on its own evidence: on the receipt
         assert ok["allowed"] is True, ok
         assert ok["auditAnnotations"].get("receipt-images") == "1", ok
 
@@ -133,10 +134,7 @@ def test_with_resolve_tags_a_moved_tag_is_not_admitted_on_the_decision_about_its
     from supplychain.signing.specs import SignerSpec
     from tests.imagebuild import File, build_image, push_image
 
-    policy = tmp_path / "tags.yaml"
-    (tmp_path / "keys").mkdir()
-    shutil.copy(scene.release.public, tmp_path / "keys" / "release.pub")
-    policy.write_text(scene.policy.read_text().replace("  require_digest: true\n", "  require_digest: false\n"))
+    policy = policy_beside_release_key(scene, tmp_path, "tags.yaml", scene.policy.read_text().replace("  require_digest: true\n", "  require_digest: false\n"))
     tag = f"{scene.host}/adm/moving:1.0"
     client = RegistryClient()
     push_image(client, tag, build_image([[File("app/v1", b"signed release")]]))
@@ -184,10 +182,7 @@ def test_the_shared_client_never_keeps_no_credentials_for_a_registry_asked_while
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(fifo))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
-    policy = tmp_path / "auth.yaml"
-    (tmp_path / "keys").mkdir()
-    shutil.copy(scene.release.public, tmp_path / "keys" / "release.pub")
-    policy.write_text("""version: 1
+    policy = policy_beside_release_key(scene, tmp_path, "auth.yaml", """version: 1
 trusted_registries: ["127.0.0.1:*/**", "localhost:*/**"]
 images:
   require_digest: true
@@ -240,10 +235,7 @@ def test_a_cached_pass_that_rested_on_a_waiver_ends_with_the_waiver(scene: Scene
     expired, the webhook still admitted the unsigned image it had waived."""
     import datetime
 
-    policy = tmp_path / "waived.yaml"
-    (tmp_path / "keys").mkdir()
-    shutil.copy(scene.release.public, tmp_path / "keys" / "release.pub")
-    policy.write_text(scene.policy.read_text() + """waivers:
+    policy = policy_beside_release_key(scene, tmp_path, "waived.yaml", scene.policy.read_text() + """waivers:
   - rule: "SC-GATE-*"
     image: "*/adm/unsigned"
     reason: "signing the unsigned image, tracked in OPS-2"
