@@ -20,10 +20,9 @@ from supplychain.vuln.composer_constraint import (
     parse_constraints,
     to_lists,
 )
-from supplychain.vuln.ranges import RangeMatch, SimpleAffected, affected_match, simple_form, simple_match
 
-__all__ = ["AdvisoryRecord", "AffectedEntry", "RangeMatch", "RecordError", "SimpleAffected", "affected_match",
-           "normalize_friendsofphp", "normalize_osv", "normalize_package_name", "simple_form", "simple_match"]
+__all__ = ["AdvisoryRecord", "AffectedEntry", "RecordError", "normalize_friendsofphp", "normalize_osv",
+           "normalize_package_name"]
 
 MAX_AFFECTED = 10_000
 MAX_RANGES = 1_000
