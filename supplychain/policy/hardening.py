@@ -21,7 +21,7 @@ import contextvars
 import os
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,8 +111,9 @@ _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _SECCOMP_ANNOTATIONS = ("seccomp.security.alpha.kubernetes.io/pod", "container.seccomp.security.alpha.kubernetes.io/")
 
 
-def k8s_annotations(obj: str, doc: YMap, col: Collector) -> None:
-    """Unconfined AppArmor / seccomp set by (legacy) annotations, on the object or a pod template."""
+def annotation_maps(doc: YMap) -> Iterator[YMap]:
+    """The ``metadata.annotations`` maps of an object and of every map nested in it (pod
+    templates, CronJob job templates, pod-template CRDs): where Kubernetes reads annotations."""
     stack: list[Any] = [doc]
     while stack:
         node = stack.pop()
@@ -120,14 +121,20 @@ def k8s_annotations(obj: str, doc: YMap, col: Collector) -> None:
             meta = node.get("metadata")
             ann = meta.get("annotations") if isinstance(meta, YMap) else None
             if isinstance(ann, YMap):
-                for key, value in ann.items():
-                    k = str(key)
-                    if (k.startswith(_APPARMOR_ANNOTATION) or k.startswith(_SECCOMP_ANNOTATIONS)) \
-                            and str(value).strip().lower() == "unconfined":
-                        col.add("K8S-021", *_at(ann.where(key)), f"{obj} sets annotation {k}: {value}")
-            stack.extend(v for v in node.values() if isinstance(v, (YMap, YSeq)))
+                yield ann
+            stack.extend(v for k, v in node.items() if isinstance(v, (YMap, YSeq)) and k != "metadata")
         elif isinstance(node, YSeq):
             stack.extend(v for v in node if isinstance(v, (YMap, YSeq)))
+
+
+def k8s_annotations(obj: str, doc: YMap, col: Collector) -> None:
+    """Unconfined AppArmor / seccomp set by (legacy) annotations, on the object or a pod template."""
+    for ann in annotation_maps(doc):
+        for key, value in ann.items():
+            k = str(key)
+            if (k.startswith(_APPARMOR_ANNOTATION) or k.startswith(_SECCOMP_ANNOTATIONS)) \
+                    and str(value).strip().lower() == "unconfined":
+                col.add("K8S-021", *_at(ann.where(key)), f"{obj} sets annotation {k}: {value}")
 
 
 # NetworkPolicy bookkeeping across files: what each file defines, judged once all are read

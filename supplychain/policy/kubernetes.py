@@ -172,19 +172,10 @@ IMAGE_ANNOTATIONS = frozenset({
 def _annotation_images(obj: str, doc: YMap, col: Collector) -> None:
     """Images named by injector annotations of the object or its pod templates (the injected
     container runs them although no ``image:`` field says so)."""
-    stack: list[Any] = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, YMap):
-            meta = node.get("metadata")
-            ann = meta.get("annotations") if isinstance(meta, YMap) else None
-            if isinstance(ann, YMap):
-                for key, value in ann.items():
-                    if key in IMAGE_ANNOTATIONS and isinstance(value, str):
-                        _record(col, ann, key, value, f"{obj} annotation {key}")
-            stack.extend(v for k, v in node.items() if isinstance(v, (YMap, YSeq)) and k != "metadata")
-        elif isinstance(node, YSeq):
-            stack.extend(v for v in node if isinstance(v, (YMap, YSeq)))
+    for ann in hardening.annotation_maps(doc):
+        for key, value in ann.items():
+            if key in IMAGE_ANNOTATIONS and isinstance(value, str):
+                _record(col, ann, key, value, f"{obj} annotation {key}")
 
 
 def _record(col: Collector, node: YMap, key: str, text: str, context: str) -> None:
