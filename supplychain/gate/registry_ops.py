@@ -27,6 +27,7 @@ from supplychain.oci.descriptor import Descriptor
 from supplychain.oci.mediatypes import ALL_MANIFEST_TYPES, INDEX_TYPES
 from supplychain.oci.reference import Reference, parse_reference
 from supplychain.oci.registry import RegistryClient, RegistryNotFound
+from supplychain.signing.formats import cosign as cs
 
 SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 SBOM_PREDICATES = ("https://cyclonedx.org/bom", "https://spdx.dev/Document")
@@ -205,12 +206,12 @@ def _from_legacy(reg: Registry, ref: Reference, tag: str, kind: str) -> list[Att
         ann = layer.get("annotations") or {}
         ptype = ann.get("predicateType") if kind == "attestation" else (SIGN_PREDICATE if kind == "signature" else None)
         signer = None
-        cert = ann.get("dev.sigstore.cosign/certificate")
+        cert = ann.get(cs.CERTIFICATE_ANNOTATION)
         bundle = ann.get("dev.sigstore.cosign/bundle")
         if isinstance(cert, str) and cert.strip():
             signer = _cert_identity(cert.encode(), der=False)
         elif kind != "sbom":
-            signer = "key" if bundle or ann.get("dev.cosignproject.cosign/signature") is not None else None
+            signer = "key" if bundle or ann.get(cs.SIGNATURE_ANNOTATION) is not None else None
         out.append(Attached(kind, f"legacy {tag.rsplit('.', 1)[1] and '.' + tag.rsplit('.', 1)[1]}", digest, mt,
                             None, int(layer.get("size", 0)), ptype, signer, tag=tag, layer=i, blobs=[layer]))
     return out
@@ -261,10 +262,7 @@ def raw_artifacts(client: RegistryClient, reference: str, what: str, predicate_t
             if what == "sbom" and a.kind == "attestation":
                 data = _sbom_of(data)
             elif a.source == "legacy .sig":
-                ann = layer.get("annotations") or {}
-                data = json.dumps({"payload": base64.b64encode(data).decode(),
-                                   "signature": ann.get("dev.cosignproject.cosign/signature"),
-                                   "cert": ann.get("dev.sigstore.cosign/certificate")}).encode()
+                data = _legacy_sig(data, layer)
             out.append(data)
     return out
 
@@ -285,12 +283,18 @@ def signature_content(client: RegistryClient, reference: str, locations: list[st
                 continue
             data = reg.blob(ref, layer)
             if a.source == "legacy .sig":
-                ann = layer.get("annotations") or {}
-                data = json.dumps({"payload": base64.b64encode(data).decode(),
-                                   "signature": ann.get("dev.cosignproject.cosign/signature"),
-                                   "cert": ann.get("dev.sigstore.cosign/certificate")}).encode()
+                data = _legacy_sig(data, layer)
             out.append(data)
     return out
+
+
+def _legacy_sig(payload: bytes, layer: dict[str, Any]) -> bytes:
+    """A cosign legacy ``.sig`` layer as one JSON document: the signed payload (base64) with the
+    signature and certificate its annotations carry."""
+    ann = layer.get("annotations") or {}
+    return json.dumps({"payload": base64.b64encode(payload).decode(),
+                       "signature": ann.get(cs.SIGNATURE_ANNOTATION),
+                       "cert": ann.get(cs.CERTIFICATE_ANNOTATION)}).encode()
 
 
 def _sbom_of(data: bytes) -> bytes:
