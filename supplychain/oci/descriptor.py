@@ -128,6 +128,16 @@ def manifest_media_type(data: bytes, content_type: str, accept: tuple[str, ...] 
     return media_type
 
 
+def body_media_type(data: bytes) -> str:
+    """The ``mediaType`` a manifest body declares, or "" (not JSON, not an object, no such field):
+    for a store that answered without a ``Content-Type``. Judges nothing."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return ""
+    return str(doc.get("mediaType", "")) if isinstance(doc, dict) else ""
+
+
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from supplychain.errors import InputError, RegistryError, VerificationError
+from supplychain.oci.descriptor import body_media_type
 from supplychain.signing.formats import cosign as cs
 from supplychain.signing.wire import load_untrusted_json
 
@@ -193,13 +194,7 @@ def _check_referrers_tag(client: Any, ref: Reference, subject_digest: str) -> No
         data, media, _ = client.get_manifest(Ref(ref.registry, ref.repository, tag, None))
     except RegistryNotFound:
         return
-    kind = str(media or "")
-    if not kind:
-        try:
-            doc = json.loads(data)
-            kind = str(doc.get("mediaType", "")) if isinstance(doc, dict) else ""
-        except (ValueError, RecursionError):
-            kind = ""
+    kind = str(media or "") or body_media_type(data)
     if kind not in _INDEX_MEDIA_TYPES:
         raise RegistryError(f"{ref.registry}/{ref.repository}:{tag} holds a {kind or 'non-index'} manifest, not a "
                             "referrers tag index; refusing to overwrite it",

@@ -9,13 +9,13 @@ is that digest. Writes are atomic (temp file + rename); ``index.json`` is rewrit
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from supplychain.errors import InputError, VerificationError
 from supplychain.fileio import atomic_write
+from supplychain.oci.descriptor import body_media_type, digest_of
 
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
 MAX_INDEX = 16 * 1024 * 1024
@@ -91,13 +91,7 @@ class LayoutClient:
         if not p.is_file():
             raise _not_found(f"{self.path}: no manifest {want}")
         data = p.read_bytes()
-        if not media:
-            try:
-                doc = json.loads(data)
-                media = str(doc.get("mediaType", "")) if isinstance(doc, dict) else ""
-            except (ValueError, RecursionError):
-                media = ""
-        return data, media, "sha256:" + hashlib.sha256(data).hexdigest()
+        return data, media or body_media_type(data), digest_of(data)
 
     def get_blob_bytes(self, ref: Any, digest: str, *, max_size: int) -> bytes:
         p = self._blob_path(digest)
@@ -133,14 +127,14 @@ class LayoutClient:
     # --- writes -------------------------------------------------------------------------------
     def upload_blob(self, ref: Any, data: bytes, digest: str) -> None:
         p = self._blob_path(digest)
-        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+        if digest_of(data) != digest:
             raise VerificationError(f"blob does not have digest {digest}")
         if not p.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(p, data, mode=0o644)
 
     def put_manifest(self, ref: Any, tag_or_digest: str, raw: bytes, media_type: str) -> str:
-        digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        digest = digest_of(raw)
         self.upload_blob(ref, raw, digest)
         index = self._index()
         tag = None if tag_or_digest.startswith("sha256:") else tag_or_digest
@@ -161,6 +155,6 @@ class LayoutClient:
     def push_referrer(self, ref: Any, raw: bytes, media_type: str, subject_digest: str, descriptor: Any) -> str:
         """The registry client's push_referrer on a layout: the manifest listed in index.json is
         its referrer entry (there is no OCI-Subject answer and no tag index to keep)."""
-        digest = self.put_manifest(ref, "sha256:" + hashlib.sha256(raw).hexdigest(), raw, media_type)
+        digest = self.put_manifest(ref, digest_of(raw), raw, media_type)
         self.add_referrer(ref, subject_digest, descriptor)
         return digest
