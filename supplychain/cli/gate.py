@@ -93,7 +93,13 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
         from supplychain.gate.vuln_rules import set_database
 
         set_database(vuln_db)
-    result = run_gate(paths, policy_path, images=images, trust=trust_spec(kwargs), workers=workers,
+    from supplychain.fileio import read_bytes
+    from supplychain.gate.policy import load_gate_policy
+
+    # the policy is read once: the receipt names the very bytes and keys the images were judged by
+    raw_policy = read_bytes(policy_path, what="policy") if receipt_out is not None else b""
+    gp = load_gate_policy(policy_path)
+    result = run_gate(paths, gp, images=images, trust=trust_spec(kwargs), workers=workers,
                       extra_trusted=trusted, insecure_registries=insecure, exclude=exclude, deadline=deadline)
     print_warnings(result.warnings)
     write_output(render_gate(result, kind), output)
@@ -103,12 +109,10 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
     if receipt_out is not None:
         from supplychain.admission.gatecore import trust_version
         from supplychain.admission.receipts import receipt_statement, sign_receipt
-        from supplychain.fileio import read_bytes
-        from supplychain.gate.policy import load_gate_policy
         from supplychain.gate.policy import policy_digest as digest_of_policy
 
         # the webhook compares this with the digest of the policy it was started with (file and keys)
-        policy_digest = digest_of_policy(read_bytes(policy_path, what="policy"), load_gate_policy(policy_path))
+        policy_digest = digest_of_policy(raw_policy, gp)
         # ... and this with its trust root: images verified against another root vouch for nothing there
         statement = receipt_statement(result.passed_digests(), policy_digest,
                                       trust_root=trust_version(trust_spec(kwargs)))
