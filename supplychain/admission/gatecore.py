@@ -118,7 +118,7 @@ class GateCore:
         except OSError as exc:
             raise InputError(f"cannot read policy {policy_path}: {exc.strerror or exc}") from None
         self.policy_path = policy_path
-        self.gate_policy = load_gate_policy(policy_path)
+        self.gate_policy = load_gate_policy(policy_path, raw)  # judged by the very bytes its digest names
         self.policy_digest = policy_digest(raw, self.gate_policy)
         self.trust = trust or TrustSpec()
         self.trust_version = trust_version(self.trust)

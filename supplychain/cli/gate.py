@@ -95,10 +95,11 @@ def gate(paths: tuple[str, ...], images: tuple[str, ...], policy_path: str, fmt:
         set_database(vuln_db)
     from supplychain.fileio import read_bytes
     from supplychain.gate.policy import load_gate_policy
+    from supplychain.policy.config import POLICY_MAX_SIZE
 
     # the policy is read once: the receipt names the very bytes and keys the images were judged by
-    raw_policy = read_bytes(policy_path, what="policy") if receipt_out is not None else b""
-    gp = load_gate_policy(policy_path)
+    raw_policy = read_bytes(policy_path, what="policy", limit=POLICY_MAX_SIZE)
+    gp = load_gate_policy(policy_path, raw_policy)
     result = run_gate(paths, gp, images=images, trust=trust_spec(kwargs), workers=workers,
                       extra_trusted=trusted, insecure_registries=insecure, exclude=exclude, deadline=deadline)
     print_warnings(result.warnings)

@@ -228,7 +228,9 @@ def policy_digest(raw: bytes, gp: GatePolicy) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def load_gate_policy(path: str | Path) -> GatePolicy:
-    """Load a policy file and its gate sections (keys resolved relative to the policy file)."""
+def load_gate_policy(path: str | Path, raw: bytes | None = None) -> GatePolicy:
+    """Load a policy file and its gate sections (keys resolved relative to the policy file).
+    ``raw``: the file's bytes, already read (for :func:`policy_digest`: the digest then names the
+    very bytes judged by, even if the file changes or is a pipe that reads once)."""
     register()
-    return gate_policy(load_policy(path), path)
+    return gate_policy(load_policy(path, raw), path)

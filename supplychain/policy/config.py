@@ -31,7 +31,7 @@ from supplychain.policy.findings import RULES, Severity
 from supplychain.policy.images import normalize_glob
 from supplychain.policy.schema import Path_, schema_errors
 from supplychain.policy.schema import describe as _describe
-from supplychain.policy.yamlsrc import Pos, YMap, YSeq, load_one, read_text
+from supplychain.policy.yamlsrc import Pos, YMap, YSeq, decode_text, load_one, read_text
 
 POLICY_MAX_SIZE = 1024 * 1024
 
@@ -286,10 +286,16 @@ def _weaker_than_default(policy: Policy) -> list[str]:
     return out
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Load and validate a policy file; errors name the file, line and column."""
+def load_policy(path: str | Path, raw: bytes | None = None) -> Policy:
+    """Load and validate a policy file; errors name the file, line and column. ``raw``: the
+    file's bytes, already read (the policy is then judged from exactly those bytes)."""
     source = str(path)
-    text = read_text(path, limit=POLICY_MAX_SIZE, source=source)
+    if raw is None:
+        text = read_text(path, limit=POLICY_MAX_SIZE, source=source)
+    elif len(raw) > POLICY_MAX_SIZE:
+        raise InputError(f"{source}: policy is too large (larger than {POLICY_MAX_SIZE} bytes)")
+    else:
+        text = decode_text(raw, source)
     doc = load_one(text, source)
     return policy_from_document(doc, source)
 
